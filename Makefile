@@ -1,0 +1,53 @@
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+BIN := node_modules/.bin
+TSX := $(BIN)/tsx
+BUF := $(BIN)/buf
+
+.PHONY: help install generate check-generated lint breaking test test-contract up processor router store bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json proto/package.json processor-stub/package.json router/package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: node_modules/.installed ## install npm dependencies (npm ci)
+
+generate: install ## compile the contract: TypeScript types and descriptor sets
+	$(BUF) generate
+	$(BUF) build --as-file-descriptor-set -o proto/gen/artorizer.binpb
+	$(BUF) build node_modules/grpc-health-check/proto --as-file-descriptor-set -o proto/gen/health.binpb
+
+check-generated: generate ## fail when committed generated code is stale
+	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen is stale: run 'make generate' and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard proto/gen)" || { echo "proto/gen has uncommitted files: run 'make generate' and commit"; exit 1; }
+
+lint: install ## buf lint + format check, tsc strict, eslint
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	$(BIN)/tsc -p tsconfig.json --noEmit
+	$(BIN)/eslint .
+
+breaking: install ## buf breaking against main (or the previous main commit when on main)
+	@scripts/buf-breaking.sh
+
+test: install ## run every test (jest)
+	$(BIN)/jest
+
+test-contract: install ## run the contract suite; CONTRACT_PROCESSOR_ADDR=host:port targets another processor
+	$(BIN)/jest processor-stub/test/contract
+
+processor: install ## run the reference processor in the foreground (GRPC_PORT 50051, HTTP_PORT 8000)
+	$(TSX) processor-stub/src/main.ts
+
+up: install ## run the whole stack on embedded defaults
+	$(TSX) processor-stub/src/main.ts
+
+clean: ## remove installed dependencies and local data
+	rm -rf node_modules data
