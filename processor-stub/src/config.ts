@@ -1,0 +1,61 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Processor settings, read from the environment in one place and checked at start-up. */
+export interface ProcessorConfig {
+  /** Interface both servers bind to (`HOST`, default 0.0.0.0). */
+  host: string;
+  /** gRPC port (`GRPC_PORT`, default 50051; 0 picks a free port). */
+  grpcPort: number;
+  /** Legacy HTTP API port (`HTTP_PORT`, default 8000; 0 picks a free port; -1 disables it). */
+  httpPort: number;
+  /** Largest accepted image in bytes (`MAX_IMAGE_SIZE`, default 256 MiB). */
+  maxImageBytes: number;
+  /** Jobs processed at once (`PROCESSOR_CONCURRENCY`, default 2). */
+  concurrency: number;
+  /** Jobs waiting beyond which submits get RESOURCE_EXHAUSTED (`MAX_QUEUED_JOBS`, default 1000). */
+  maxQueuedJobs: number;
+  /** Where job files live (`PROCESSOR_WORK_DIR`, default a fresh folder under the OS temp dir). */
+  workDir: string;
+  /** Timeout for fetching a referenced image (`FETCH_TIMEOUT_MS`, default 30000). */
+  fetchTimeoutMs: number;
+  /** How long finished jobs are kept (`JOB_RETENTION_SECONDS`, default 86400). */
+  jobRetentionMs: number;
+  /** Chunk size of DownloadArtifact messages (`DOWNLOAD_CHUNK_SIZE`, default 256 KiB). */
+  downloadChunkBytes: number;
+  /** How long SIGTERM waits for running jobs before cancelling them (`SHUTDOWN_GRACE_MS`, default 10000). */
+  shutdownGraceMs: number;
+  /** Object store for S3 references (`S3_ENDPOINT`, `S3_REGION`, `AWS_*` credentials); absent when unset. */
+  s3?: { endpoint?: string; region: string };
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): ProcessorConfig {
+  return {
+    host: env.HOST || '0.0.0.0',
+    grpcPort: int(env, 'GRPC_PORT', 50051, 0, 65535),
+    httpPort: int(env, 'HTTP_PORT', 8000, -1, 65535),
+    maxImageBytes: int(env, 'MAX_IMAGE_SIZE', 256 * 1024 * 1024, 1),
+    concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
+    maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),
+    workDir: env.PROCESSOR_WORK_DIR || path.join(os.tmpdir(), `artorizer-processor-${process.pid}`),
+    fetchTimeoutMs: int(env, 'FETCH_TIMEOUT_MS', 30_000, 1),
+    jobRetentionMs: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1) * 1000,
+    downloadChunkBytes: int(env, 'DOWNLOAD_CHUNK_SIZE', 256 * 1024, 1024, 3 * 1024 * 1024),
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
+    s3: env.S3_ENDPOINT
+      ? { endpoint: env.S3_ENDPOINT, region: env.S3_REGION || env.AWS_REGION || 'us-east-1' }
+      : undefined,
+  };
+}

@@ -1,0 +1,89 @@
+import sharp from 'sharp';
+import {
+  Analysis,
+  AnalysisOptions,
+  AnalysisProcessor,
+  ImageInfo,
+  ProcessorOutcome,
+} from '@artorizer/contract';
+import { computeHashes } from '../image/hashes';
+import { decodeRaw } from '../image/decode';
+import { extractStegano } from '../image/stegano';
+import { IngestedFile } from './ingest';
+
+/** A file sharp cannot decode; the job fails with INVALID_IMAGE. */
+export class InvalidImageError extends Error {
+  override name = 'InvalidImageError';
+}
+
+const DEFAULT_PROCESSORS = [
+  AnalysisProcessor.ANALYSIS_PROCESSOR_METADATA,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO,
+];
+
+/** Reads the facts every job needs (format, size, hash) and fails on non-images. */
+export async function describeImage(file: IngestedFile): Promise<ImageInfo> {
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(file.path).metadata();
+  } catch (err) {
+    throw new InvalidImageError(`the file is not a decodable image: ${(err as Error).message}`);
+  }
+  if (!meta.format || !meta.width || !meta.height) {
+    throw new InvalidImageError('the file is not a decodable image: no format or dimensions');
+  }
+  return {
+    format: meta.format,
+    width: meta.autoOrient?.width ?? meta.width,
+    height: meta.autoOrient?.height ?? meta.height,
+    channels: meta.channels ?? 0,
+    colorSpace: meta.space ?? '',
+    hasAlpha: meta.hasAlpha ?? false,
+    hasExif: Boolean(meta.exif),
+    sizeBytes: file.sizeBytes,
+    sha256: file.sha256,
+  };
+}
+
+export function requestedProcessors(options: AnalysisOptions): AnalysisProcessor[] {
+  if (!options.includeHashAnalysis) return [];
+  const chosen = options.processors.length > 0 ? [...options.processors] : [...DEFAULT_PROCESSORS];
+  if (options.enableTineye && !chosen.includes(AnalysisProcessor.ANALYSIS_PROCESSOR_TINEYE)) {
+    chosen.push(AnalysisProcessor.ANALYSIS_PROCESSOR_TINEYE);
+  }
+  return [...new Set(chosen)];
+}
+
+/** Runs the requested analysis processors over the original image. */
+export async function analyzeImage(file: IngestedFile, image: ImageInfo, options: AnalysisOptions): Promise<Analysis> {
+  const wanted = new Set(requestedProcessors(options));
+  const has = (p: AnalysisProcessor) => wanted.has(p);
+  const hashes = await computeHashes(file.path, {
+    average: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
+    perceptual: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
+    difference: has(AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH),
+    block: has(AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH),
+  });
+  const existing = has(AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO)
+    ? extractStegano(await decodeRaw(file.path))
+    : null;
+  const outcomes: ProcessorOutcome[] = [...wanted].map((processor) =>
+    processor === AnalysisProcessor.ANALYSIS_PROCESSOR_TINEYE
+      ? { processor, ran: false, reason: 'TinEye needs an API key (TINEYE_API_KEY); none is configured on this processor' }
+      : { processor, ran: true, reason: '' },
+  );
+  return {
+    image,
+    hashes: {
+      averageHash: hashes.averageHash ?? '',
+      differenceHash: hashes.differenceHash ?? '',
+      perceptualHash: hashes.perceptualHash ?? '',
+      blockhash: hashes.blockhash ?? '',
+    },
+    existingSteganoMessage: existing ?? '',
+    processors: outcomes,
+  };
+}

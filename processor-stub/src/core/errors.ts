@@ -1,0 +1,23 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/** A failure with a gRPC status code and a message written for the client. */
+export class ProcessorError extends Error {
+  constructor(
+    readonly code: GrpcStatus,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ProcessorError';
+  }
+}
+
+export const invalidArgument = (message: string) => new ProcessorError(GrpcStatus.INVALID_ARGUMENT, message);
+export const notFound = (message: string) => new ProcessorError(GrpcStatus.NOT_FOUND, message);
+export const failedPrecondition = (message: string) =>
+  new ProcessorError(GrpcStatus.FAILED_PRECONDITION, message);
+export const resourceExhausted = (message: string) =>
+  new ProcessorError(GrpcStatus.RESOURCE_EXHAUSTED, message);
+export const dataLoss = (message: string) => new ProcessorError(GrpcStatus.DATA_LOSS, message);
+export const unavailable = (message: string) => new ProcessorError(GrpcStatus.UNAVAILABLE, message);
+export const cancelled = (message: string) => new ProcessorError(GrpcStatus.CANCELLED, message);

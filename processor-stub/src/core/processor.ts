@@ -1,0 +1,173 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import {
+  FieldError,
+  ImageReference,
+  Job,
+  JobErrorReason,
+  JobResult,
+  JobSpec,
+  JobState,
+  WatchJobResponse,
+  validateJobSpec,
+} from '@artorizer/contract';
+import { ProcessorConfig } from '../config';
+import { Logger } from '../logger';
+import { cancelled, failedPrecondition, invalidArgument, notFound } from './errors';
+import { checkReference } from './fetch-reference';
+import { IngestedFile, ingestToFile } from './ingest';
+import { JobRecord, StoredArtifact } from './job-record';
+import { JobRunner } from './job-runner';
+import { JobStore } from './job-store';
+import { runJob } from './pipeline';
+import { Workspace } from './workspace';
+
+/** The processor's core, shared by the gRPC service and the legacy HTTP API. */
+export class Processor {
+  readonly store = new JobStore();
+  readonly workspace: Workspace;
+  private readonly runner: JobRunner;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: ProcessorConfig,
+    private readonly log: Logger,
+    private readonly s3?: S3Client,
+  ) {
+    this.workspace = new Workspace(config.workDir);
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, fetchTimeoutMs: config.fetchTimeoutMs, s3, log };
+    this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
+  }
+
+  async start(): Promise<void> {
+    await this.workspace.init();
+    const every = Math.min(60_000, this.config.jobRetentionMs);
+    this.sweepTimer = setInterval(() => void this.sweep(), every).unref();
+  }
+
+  get maxImageBytes(): number {
+    return this.config.maxImageBytes;
+  }
+
+  /** Validates a spec and returns the job an idempotency key already names, if any. */
+  admit(spec: JobSpec | undefined): { spec: JobSpec; existing?: JobRecord } {
+    if (!spec) throw invalidArgument('spec is required');
+    try {
+      validateJobSpec(spec);
+    } catch (err) {
+      if (err instanceof FieldError) throw invalidArgument(err.message);
+      throw err;
+    }
+    const existing = this.store.findByIdempotencyKey(spec.idempotencyKey);
+    if (!existing) this.runner.checkCapacity();
+    return { spec, existing };
+  }
+
+  /** Receives an upload; the job exists only once every byte has arrived and checked out. */
+  async submitUpload(spec: JobSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<Job> {
+    const incoming = this.workspace.incomingPath();
+    const file = await ingestToFile(chunks, incoming, {
+      maxBytes: this.config.maxImageBytes,
+      declaredSize: spec.image?.sizeBytes,
+      declaredSha256: spec.image?.sha256,
+    });
+    // HTTP/2 ends a reset stream like a finished one and reports the reset just after,
+    // by which time the file has been flushed: check once more before creating the job.
+    if (signal?.aborted) {
+      await this.workspace.discard(file.path);
+      throw cancelled('client cancelled the upload');
+    }
+    return this.submitReceived(spec, file);
+  }
+
+  /** Turns a completely received incoming file into a queued job (or removes it). */
+  async submitReceived(spec: JobSpec, file: IngestedFile): Promise<Job> {
+    try {
+      this.runner.checkCapacity();
+    } catch (err) {
+      await this.workspace.discard(file.path);
+      throw err;
+    }
+    const record = this.store.create(spec, { kind: 'upload', file });
+    file.path = await this.workspace.adopt(file.path, record.id, 'original');
+    const accepted = record.toJob();
+    this.runner.submit(record);
+    return accepted;
+  }
+
+  submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
+    const checked = checkReference(reference, Boolean(this.s3));
+    const record = this.store.create(spec, { kind: 'reference', reference: checked });
+    const accepted = record.toJob();
+    this.runner.submit(record);
+    return accepted;
+  }
+
+  getJob(jobId: string): Job {
+    return this.store.get(jobId).toJob();
+  }
+
+  getResult(jobId: string): { job: Job; result: JobResult } {
+    const record = this.store.get(jobId);
+    if (record.state !== JobState.JOB_STATE_COMPLETED || !record.result) {
+      throw failedPrecondition(`job ${jobId} is not completed (state ${JobState[record.state]})`);
+    }
+    return { job: record.toJob(), result: record.result };
+  }
+
+  /** Current event, then every later one, until the terminal event; unsubscribe when done. */
+  watch(jobId: string, listener: (event: WatchJobResponse) => void): () => void {
+    const record = this.store.get(jobId);
+    listener(record.toEvent());
+    if (record.terminal) return () => undefined;
+    return this.store.subscribe(jobId, listener);
+  }
+
+  async cancel(jobId: string): Promise<Job> {
+    const record = this.store.get(jobId);
+    if (record.terminal) {
+      throw failedPrecondition(`job ${jobId} has already ended (state ${JobState[record.state]})`);
+    }
+    const wasQueued = this.runner.dequeue(record);
+    this.store.finish(record, JobState.JOB_STATE_CANCELLED);
+    record.abort.abort(cancelled('job cancelled'));
+    if (wasQueued) await this.workspace.removeJob(record.id);
+    return record.toJob();
+  }
+
+  artifact(jobId: string, variant: string): StoredArtifact {
+    const record = this.store.get(jobId);
+    if (record.state !== JobState.JOB_STATE_COMPLETED) {
+      throw failedPrecondition(`job ${jobId} is not completed (state ${JobState[record.state]})`);
+    }
+    const artifact = record.artifacts.get(variant);
+    if (!artifact) {
+      throw notFound(`job ${jobId} has no artifact "${variant}"; it has: ${[...record.artifacts.keys()].join(', ')}`);
+    }
+    return artifact;
+  }
+
+  /** Stops taking jobs, lets running ones finish within the grace period, cancels the rest. */
+  async shutdown(graceMs: number): Promise<void> {
+    clearInterval(this.sweepTimer);
+    const shutdownError = { reason: JobErrorReason.JOB_ERROR_REASON_SHUTDOWN, message: 'processor shut down before the job ran' };
+    for (const record of this.runner.close()) this.store.finish(record, JobState.JOB_STATE_FAILED, shutdownError);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
+    const outcome = await Promise.race([this.runner.settled().then(() => 'settled' as const), grace]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      for (const record of this.store.all()) {
+        if (record.terminal) continue;
+        this.store.finish(record, JobState.JOB_STATE_FAILED, { ...shutdownError, message: 'processor shut down while the job was running' });
+        record.abort.abort();
+      }
+      await this.runner.settled();
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) {
+      await this.workspace.removeJob(record.id);
+    }
+  }
+}

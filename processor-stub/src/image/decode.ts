@@ -1,0 +1,53 @@
+import sharp from 'sharp';
+
+/** Interleaved 8-bit pixels, row-major, `channels` bytes per pixel. */
+export interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: number;
+}
+
+/** Throws unless `raw` is a consistent 8-bit RGB or RGBA buffer. */
+export function assertRgbImage(raw: RawImage): asserts raw is RawImage & { channels: 3 | 4 } {
+  const { width, height, channels, data } = raw;
+  if (channels !== 3 && channels !== 4) {
+    throw new Error(`expected 3 or 4 channels, got ${channels}`);
+  }
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new Error(`invalid image size ${width}x${height}`);
+  }
+  if (data.length !== width * height * channels) {
+    throw new Error(`pixel buffer is ${data.length} bytes, expected ${width * height * channels}`);
+  }
+}
+
+/**
+ * Decodes an image file or buffer to 8-bit sRGB(A) raw pixels, applying the
+ * EXIF orientation and optionally shrinking so that max(width, height) <= maxDim.
+ */
+export async function decodeRaw(input: string | Buffer, maxDim?: number): Promise<RawImage> {
+  let pipeline = sharp(input).rotate();
+  if (maxDim !== undefined) {
+    if (!Number.isInteger(maxDim) || maxDim < 1) throw new Error(`invalid maxDim ${maxDim}`);
+    pipeline = pipeline.resize(maxDim, maxDim, { fit: 'inside', withoutEnlargement: true });
+  }
+  // toColourspace('srgb') turns grey / CMYK into 3 colour channels (alpha kept).
+  const { data, info } = await pipeline
+    .toColourspace('srgb')
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  const raw: RawImage = { data, width: info.width, height: info.height, channels: info.channels };
+  assertRgbImage(raw);
+  return raw;
+}
+
+/** Losslessly encodes raw RGB(A) pixels as PNG. */
+export async function encodePng(raw: RawImage): Promise<Buffer> {
+  assertRgbImage(raw);
+  return sharp(raw.data, {
+    raw: { width: raw.width, height: raw.height, channels: raw.channels },
+  })
+    .png()
+    .toBuffer();
+}

@@ -1,0 +1,25 @@
+import { startProcessor } from './app';
+import { loadConfig } from './config';
+import { logger } from './logger';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const running = await startProcessor(config, logger);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      running.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  logger.error({ err }, 'processor failed to start');
+  process.exit(1);
+});
