@@ -46,8 +46,11 @@ test-contract: install ## run the contract suite; CONTRACT_PROCESSOR_ADDR=host:p
 processor: install ## run the reference processor in the foreground (GRPC_PORT 50051, HTTP_PORT 8000)
 	$(TSX) processor-stub/src/main.ts
 
-up: install ## run the whole stack on embedded defaults
-	$(TSX) processor-stub/src/main.ts
+up: install ## run the whole stack on embedded defaults: processor and router (router on :7000)
+	@scripts/up.sh
+
+router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_ADDR 127.0.0.1:50051)
+	$(TSX) router/src/main.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data

@@ -44,6 +44,8 @@ export function receiveMultipart(req: IncomingMessage, workspace: Workspace, max
       upload.fields[name] = value;
     });
     parser.on('file', (name, stream: Readable, info) => {
+      // busboy destroys a part with an error on a truncated form; the form's own error reports it.
+      stream.on('error', () => undefined);
       if (name !== 'file' || upload.contentType !== undefined) {
         stream.resume();
         return;

@@ -1,0 +1,108 @@
+import http from 'node:http';
+import { once } from 'node:events';
+import { AddressInfo } from 'node:net';
+import express, { NextFunction, Request, Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { RouterConfig } from './config';
+import { ProcessorPool } from './grpc/processor-pool';
+import { requestIdFor } from './http/context';
+import { toHttpError } from './http/errors';
+import { GrpcJobBackend } from './jobs/grpc-backend';
+import { LegacyJobBackend } from './jobs/legacy-backend';
+import { Logger } from './logger';
+import { Metrics, createMetrics } from './metrics';
+import { healthRoutes } from './routes/health';
+import { jobRoutes } from './routes/jobs';
+import { protectRoutes } from './routes/protect';
+
+export interface RunningRouter {
+  port: number;
+  metrics: Metrics;
+  /** Stops accepting connections, lets in-flight requests finish within the grace period. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function metricsMiddleware(metrics: Metrics) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const labels = { route: (req.route?.path as string | undefined) ?? 'unmatched', method: req.method, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      end(labels);
+    });
+    next();
+  };
+}
+
+export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metrics: Metrics, log: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const id = requestIdFor(req.headers['x-request-id']);
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
+    }),
+  );
+  app.use(metricsMiddleware(metrics));
+  const backend = config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool);
+  app.use(healthRoutes(config, pool, metrics));
+  app.use(protectRoutes({ config, pool, metrics }));
+  app.use(jobRoutes(backend));
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: 'not found' });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const httpError = toHttpError(err) ?? bodyParserError(err);
+    if (res.headersSent) {
+      req.log.warn({ err }, 'error after the response started');
+      res.destroy();
+      return;
+    }
+    if (!httpError) {
+      req.log.error({ err }, 'unexpected error');
+      res.status(500).json({ error: 'internal error' });
+      return;
+    }
+    if (httpError.status >= 500) req.log.warn({ err }, 'request failed');
+    if (httpError.status === 503) res.setHeader('Retry-After', String(config.retryAfterSeconds));
+    if (httpError.status === 413 || httpError.status === 499) res.setHeader('Connection', 'close');
+    res.status(httpError.status).json({ error: httpError.message, ...httpError.extra });
+  });
+  return app;
+}
+
+function bodyParserError(err: unknown) {
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.parse.failed') return { status: 400, message: 'malformed JSON body', extra: {} };
+  if (type === 'entity.too.large') return { status: 413, message: 'JSON body too large', extra: {} };
+  return undefined;
+}
+
+export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
+  const metrics = createMetrics();
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
+  const server = http.createServer(createRouterApp(config, pool, metrics, log));
+  server.requestTimeout = 0;
+  server.listen(config.port, config.host);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, mode: config.mode, processors: config.processorAddrs }, 'router listening');
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs = config.shutdownGraceMs) =>
+    (stopping ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      server.closeAllConnections();
+      pool.close();
+      log.info('router stopped');
+    })());
+  return { port, metrics, stop };
+}

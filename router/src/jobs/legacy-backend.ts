@@ -1,0 +1,81 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { HttpJobResult, HttpJobStatus } from '@artorizer/contract';
+import { CallContext } from '../grpc/processor-pool';
+import { HttpError } from '../http/errors';
+import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+/** The legacy HTTP API has no event stream; events are status polls at this interval. */
+const POLL_MS = 250;
+
+/** Job queries through the processor's original HTTP API (`TRANSFER_MODE=legacy`). */
+export class LegacyJobBackend implements JobBackend {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private async call(path: string, ctx: CallContext, init: RequestInit = {}, timeout = true): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        ...init,
+        headers: { 'x-request-id': ctx.requestId, ...(init.headers ?? {}) },
+        signal: timeout ? AbortSignal.timeout(this.timeoutMs) : init.signal,
+      });
+    } catch (err) {
+      throw new HttpError(503, 'processor unavailable, retry later', {}, { cause: err });
+    }
+    if (res.ok || res.status === 409) return res;
+    const body = (await res.json().catch(() => ({}))) as { error?: string };
+    if (res.status >= 500) throw new HttpError(res.status === 503 ? 503 : 502, 'processor error');
+    throw new HttpError(res.status, body.error ?? `processor answered ${res.status}`);
+  }
+
+  async status(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
+    return (await this.call(`/v1/jobs/${encodeURIComponent(jobId)}`, ctx)).json() as Promise<HttpJobStatus>;
+  }
+
+  async result(jobId: string, ctx: CallContext): Promise<ResultAnswer> {
+    const res = await this.call(`/v1/jobs/${encodeURIComponent(jobId)}/result`, ctx);
+    if (res.status === 409) {
+      const body = (await res.json()) as HttpJobStatus & { error?: string };
+      delete body.error;
+      return { done: false, status: body };
+    }
+    const body = (await res.json()) as HttpJobResult;
+    const artifacts = body.artifacts.map((a) => ({ ...a, url: downloadPath(jobId, a.variant) }));
+    return { done: true, body: { ...body, artifacts, download_urls: Object.fromEntries(artifacts.map((a) => [a.variant, a.url])) } };
+  }
+
+  async cancel(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
+    return (await this.call(`/v1/jobs/${encodeURIComponent(jobId)}`, ctx, { method: 'DELETE' })).json() as Promise<HttpJobStatus>;
+  }
+
+  async download(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload> {
+    const abort = new AbortController();
+    const res = await this.call(`/v1/jobs/${encodeURIComponent(jobId)}/download/${encodeURIComponent(variant)}`, ctx, { signal: abort.signal }, false);
+    return {
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      length: Number(res.headers.get('content-length') ?? 0),
+      body: res.body as unknown as AsyncIterable<Buffer>,
+      abort: () => abort.abort(),
+    };
+  }
+
+  async *events(jobId: string, ctx: CallContext, signal: AbortSignal): AsyncGenerator<JobEvent> {
+    let sequence = 0;
+    let last = '';
+    while (!signal.aborted) {
+      const status = await this.status(jobId, ctx);
+      const seen = JSON.stringify([status.status, status.progress]);
+      const terminal = TERMINAL.has(status.status);
+      if (seen !== last) {
+        last = seen;
+        yield { sequence: ++sequence, status, terminal };
+      }
+      if (terminal) return;
+      await delay(POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

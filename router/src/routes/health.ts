@@ -1,0 +1,40 @@
+import express from 'express';
+import { RouterConfig } from '../config';
+import { ProcessorPool } from '../grpc/processor-pool';
+import { Metrics } from '../metrics';
+
+const VERSION = '1.0.0';
+
+async function legacyReady(baseUrl: string, timeoutMs: number): Promise<{ address: string; serving: boolean; error?: string }[]> {
+  try {
+    const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
+    return [{ address: baseUrl, serving: res.ok }];
+  } catch {
+    return [{ address: baseUrl, serving: false, error: 'unreachable' }];
+  }
+}
+
+/** Liveness says the process answers; readiness asks the processors (grpc.health.v1). */
+export function healthRoutes(config: RouterConfig, pool: ProcessorPool, metrics: Metrics): express.Router {
+  const router = express.Router();
+  const started = Date.now();
+
+  const alive = (_req: express.Request, res: express.Response) => {
+    res.json({ status: 'alive', timestamp: new Date().toISOString(), uptime: (Date.now() - started) / 1000, version: VERSION, mode: config.mode });
+  };
+  router.get('/health', alive);
+  router.get('/health/live', alive);
+
+  router.get('/health/ready', async (_req, res) => {
+    const processors = config.mode === 'legacy' ? await legacyReady(config.processorHttpUrl, config.grpcDeadlineMs) : await pool.health();
+    const ready = processors.some((p) => p.serving);
+    if (!ready) res.setHeader('Retry-After', String(config.retryAfterSeconds));
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', timestamp: new Date().toISOString(), processors });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  return router;
+}

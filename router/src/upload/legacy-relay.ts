@@ -1,0 +1,84 @@
+import { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import { FieldError, jobSpecFromFields } from '@artorizer/contract';
+import { CallContext } from '../grpc/processor-pool';
+import { HttpError } from '../http/errors';
+import { Metrics } from '../metrics';
+import { isAcceptableDeclaredType, sniffImageType } from './sniff';
+import { FORM_LIMITS } from './stream-relay';
+
+export interface LegacyRelayDeps {
+  processorHttpUrl: string;
+  maxFileBytes: number;
+  metrics: Metrics;
+}
+
+export type LegacyOutcome = { kind: 'job'; job: { job_id: string; status: string } } | { kind: 'fields'; fields: Record<string, string> };
+
+interface BufferedForm {
+  fields: Record<string, string>;
+  file?: { data: Buffer; mimeType: string; filename: string };
+}
+
+/** Store-and-forward, as the original router did: the whole upload in memory first. */
+function bufferForm(req: IncomingMessage, maxFileBytes: number): Promise<BufferedForm> {
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { ...FORM_LIMITS, fileSize: maxFileBytes } });
+    } catch {
+      reject(new HttpError(400, 'malformed multipart request (missing boundary)'));
+      return;
+    }
+    const form: BufferedForm = { fields: {} };
+    let failure: HttpError | undefined;
+    parser.on('field', (name, value) => (form.fields[name] = value));
+    parser.on('file', (name, stream, info) => {
+      stream.on('error', () => undefined);
+      if ((name !== 'image' && name !== 'file') || form.file) return void stream.resume();
+      const parts: Buffer[] = [];
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.on('limit', () => (failure ??= new HttpError(413, `image exceeds the maximum size of ${maxFileBytes} bytes`, { field: 'image' })));
+      stream.on('end', () => (form.file = { data: Buffer.concat(parts), mimeType: info.mimeType, filename: info.filename ?? 'image' }));
+    });
+    parser.on('filesLimit', () => (failure ??= new HttpError(400, 'only one image file per request')));
+    parser.on('fieldsLimit', () => (failure ??= new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));
+    parser.on('partsLimit', () => (failure ??= new HttpError(400, `too many parts (limit ${FORM_LIMITS.parts})`)));
+    parser.on('error', () => reject(failure ?? new HttpError(400, 'malformed or truncated multipart body')));
+    parser.on('close', () => (failure ? reject(failure) : resolve(form)));
+    req.on('close', () => {
+      if (!req.complete) reject(new HttpError(499, 'client disconnected during upload'));
+    });
+    req.pipe(parser);
+  });
+}
+
+/** `TRANSFER_MODE=legacy`: buffer the upload, then re-post it to the processor's `/v1/jobs`. */
+export async function relayLegacy(req: IncomingMessage, deps: LegacyRelayDeps, ctx: CallContext): Promise<LegacyOutcome> {
+  const form = await bufferForm(req, deps.maxFileBytes);
+  if (!form.file) return { kind: 'fields', fields: form.fields };
+  try {
+    jobSpecFromFields(form.fields);
+  } catch (err) {
+    if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
+    throw err;
+  }
+  if (!isAcceptableDeclaredType(form.file.mimeType) || !sniffImageType(form.file.data.subarray(0, 16))) {
+    throw new HttpError(415, 'the uploaded file is not a supported image', { field: 'image' });
+  }
+  const body = new FormData();
+  for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
+  body.append('file', new Blob([form.file.data], { type: form.file.mimeType }), form.file.filename);
+  deps.metrics.bytesRelayed.inc({ mode: 'legacy' }, form.file.data.length);
+  let res: Response;
+  try {
+    res = await fetch(`${deps.processorHttpUrl}/v1/jobs`, { method: 'POST', body, headers: { 'x-request-id': ctx.requestId } });
+  } catch (err) {
+    throw new HttpError(503, 'processor unavailable, retry later', {}, { cause: err });
+  }
+  const answer = (await res.json().catch(() => ({}))) as { job_id?: string; status?: string; error?: string; field?: string };
+  if (res.status !== 202 || !answer.job_id) {
+    throw new HttpError(res.status >= 500 ? 502 : res.status, answer.error ?? 'processor refused the job', answer.field ? { field: answer.field } : {});
+  }
+  return { kind: 'job', job: { job_id: answer.job_id, status: answer.status ?? 'queued' } };
+}

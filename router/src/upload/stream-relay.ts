@@ -1,0 +1,217 @@
+import { once } from 'node:events';
+import fs from 'node:fs';
+import { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { ClientWritableStream } from '@grpc/grpc-js';
+import { FieldError, Job, JobSpec, SubmitJobRequest, jobSpecFromFields } from '@artorizer/contract';
+import { CallContext, ProcessorPool } from '../grpc/processor-pool';
+import { HttpError, toHttpError } from '../http/errors';
+import { Metrics } from '../metrics';
+import { imageChunks, keepAlive } from './chunker';
+import { isAcceptableDeclaredType } from './sniff';
+import { Spool, spoolFile } from './spool';
+
+export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 1024 } as const;
+const FILE_FIELDS = new Set(['image', 'file']);
+
+export interface StreamRelayDeps {
+  pool: ProcessorPool;
+  metrics: Metrics;
+  maxFileBytes: number;
+  chunkBytes: number;
+  spoolDir?: string;
+}
+
+/** What a multipart request turned out to be: an accepted upload, or fields only (image_url). */
+export type MultipartOutcome = { kind: 'job'; job: Job } | { kind: 'fields'; fields: Record<string, string> };
+
+interface Upload {
+  call: ClientWritableStream<SubmitJobRequest>;
+  done: Promise<Job>;
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, `image exceeds the maximum size of ${max} bytes`, { field: 'image', max_bytes: max });
+}
+
+/** Required fields missing is the one spec failure that late fields can still fix. */
+function missingRequired(err: unknown): boolean {
+  return err instanceof FieldError && err.message.endsWith('is required');
+}
+
+/**
+ * Relays one multipart upload to a processor's SubmitJob while it arrives.
+ *
+ * Metadata fields that precede the file are turned into the spec and the file is written
+ * into the gRPC stream chunk by chunk, pulling from busboy only as fast as gRPC drains.
+ * When the required fields have not arrived by the time the file starts, the file is
+ * spooled to a temporary file and relayed after the form ends. A field that arrives after
+ * a file has started streaming is refused (its spec was already sent).
+ */
+class StreamRelay {
+  private readonly fields: Record<string, string> = {};
+  private upload?: Upload;
+  private spool?: Spool;
+  private fileStream?: Readable;
+  private fileInfo?: busboy.FileInfo;
+  private fileTask: Promise<void> = Promise.resolve();
+  private fileSeen = false;
+  private failure?: unknown;
+  private readonly failed: Promise<void>;
+  private signalFailure!: () => void;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly deps: StreamRelayDeps,
+    private readonly ctx: CallContext,
+  ) {
+    this.failed = new Promise((resolve) => (this.signalFailure = resolve));
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.upload?.call.cancel();
+    this.fileStream?.destroy();
+    this.signalFailure();
+  }
+
+  async run(): Promise<MultipartOutcome> {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: this.req.headers, limits: { ...FORM_LIMITS, fileSize: this.deps.maxFileBytes } });
+    } catch {
+      throw new HttpError(400, 'malformed multipart request (missing boundary)');
+    }
+    const closed = new Promise<void>((resolve) => {
+      parser.on('close', resolve);
+      parser.on('error', () => {
+        this.fail(new HttpError(400, 'malformed or truncated multipart body'));
+        resolve();
+      });
+    });
+    parser.on('field', (name, value) => this.onField(name, value, parser));
+    parser.on('file', (name, stream, info) => this.onFile(name, stream, info));
+    parser.on('filesLimit', () => this.fail(new HttpError(400, 'only one image file per request')));
+    parser.on('fieldsLimit', () => this.fail(new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));
+    parser.on('partsLimit', () => this.fail(new HttpError(400, `too many parts (limit ${FORM_LIMITS.parts})`)));
+    this.req.on('close', () => {
+      if (!this.req.complete) this.fail(new HttpError(499, 'client disconnected during upload'));
+    });
+    this.req.pipe(parser);
+
+    await Promise.race([closed.then(() => this.fileTask), this.failed]);
+    try {
+      if (this.failure !== undefined) throw this.failure;
+      if (!this.fileSeen) return { kind: 'fields', fields: this.fields };
+      if (this.spool) return { kind: 'job', job: await this.relaySpool(this.spool) };
+      this.upload!.call.end();
+      return { kind: 'job', job: await this.upload!.done };
+    } catch (err) {
+      this.upload?.call.cancel();
+      this.req.unpipe(parser);
+      this.req.resume();
+      throw toHttpError(err) ?? err;
+    } finally {
+      if (this.spool) await this.spool.remove();
+    }
+  }
+
+  private onField(name: string, value: string, parser: busboy.Busboy): void {
+    if (this.failure !== undefined) return;
+    if (!this.upload) {
+      this.fields[name] = value;
+      return;
+    }
+    this.fail(
+      new HttpError(400, `field "${name}" arrived after the image had started streaming; send metadata fields before the file, or all of them after it`, { field: name }),
+    );
+    this.req.unpipe(parser);
+  }
+
+  private onFile(name: string, stream: Readable, info: busboy.FileInfo): void {
+    // busboy destroys a part with an error on a truncated form; the form's own error reports it.
+    stream.on('error', () => undefined);
+    if (!FILE_FIELDS.has(name) || this.fileSeen || this.failure !== undefined) {
+      stream.resume();
+      return;
+    }
+    this.fileSeen = true;
+    this.fileStream = stream;
+    this.fileInfo = info;
+    this.fileTask = this.handleFile(stream, info).catch((err: unknown) => {
+      this.fail(err);
+      stream.resume();
+    });
+  }
+
+  private async handleFile(stream: Readable, info: busboy.FileInfo): Promise<void> {
+    if (!isAcceptableDeclaredType(info.mimeType)) {
+      throw new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' });
+    }
+    let spec: JobSpec;
+    try {
+      spec = jobSpecFromFields(this.fields);
+    } catch (err) {
+      if (!missingRequired(err)) throw toFieldHttpError(err);
+      this.spool = await spoolFile(imageChunks(keepAlive(stream), this.deps.chunkBytes), this.deps.spoolDir);
+      if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
+      return;
+    }
+    this.upload = this.deps.pool.openUpload(this.ctx);
+    this.upload.done.catch(() => undefined);
+    await this.send(withImage(spec, info), imageChunks(keepAlive(stream), this.deps.chunkBytes), this.upload);
+    if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
+  }
+
+  /** Writes the spec, then each chunk, waiting for 'drain' whenever gRPC's buffer is full. */
+  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload): Promise<void> {
+    const { call, done } = upload;
+    const callEnded = done.then(() => undefined);
+    callEnded.catch(() => undefined);
+    call.write({ payload: { $case: 'spec', spec } });
+    this.deps.metrics.inflightUploads.inc();
+    try {
+      for await (const chunk of chunks) {
+        if (this.failure !== undefined) return;
+        this.deps.metrics.bytesRelayed.inc({ mode: 'stream' }, chunk.length);
+        if (!call.write({ payload: { $case: 'chunk', chunk } })) {
+          await Promise.race([once(call, 'drain'), callEnded]);
+        }
+      }
+    } finally {
+      this.deps.metrics.inflightUploads.dec();
+    }
+  }
+
+  private async relaySpool(spool: Spool): Promise<Job> {
+    const spec = (() => {
+      try {
+        return jobSpecFromFields(this.fields);
+      } catch (err) {
+        throw toFieldHttpError(err);
+      }
+    })();
+    const upload = this.deps.pool.openUpload(this.ctx);
+    this.upload = upload;
+    upload.done.catch(() => undefined);
+    const file = fs.createReadStream(spool.path, { highWaterMark: this.deps.chunkBytes });
+    const declared = withImage(spec, this.fileInfo!);
+    await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, file, upload);
+    upload.call.end();
+    return upload.done;
+  }
+}
+
+function withImage(spec: JobSpec, info: busboy.FileInfo): JobSpec {
+  return { ...spec, image: { contentType: info.mimeType, sizeBytes: 0, sha256: '', filename: info.filename ?? '' } };
+}
+
+function toFieldHttpError(err: unknown): unknown {
+  return err instanceof FieldError ? new HttpError(400, err.message, { field: err.field }) : err;
+}
+
+export function relayMultipart(req: IncomingMessage, deps: StreamRelayDeps, ctx: CallContext): Promise<MultipartOutcome> {
+  return new StreamRelay(req, deps, ctx).run();
+}

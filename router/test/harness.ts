@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RunningProcessor, startProcessor } from '../../processor-stub/src/app';
+import { loadConfig as loadProcessorConfig } from '../../processor-stub/src/config';
+import { logger as processorLog } from '../../processor-stub/src/logger';
+import { RunningRouter, startRouter } from '../src/app';
+import { loadConfig } from '../src/config';
+import { logger } from '../src/logger';
+
+export type LocalProcessor = RunningProcessor & { workDir: string; address: string; httpUrl: string };
+
+/** A real reference processor on free ports, with its own work directory. */
+export async function startLocalProcessor(env: Record<string, string> = {}): Promise<LocalProcessor> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-test-'));
+  const running = await startProcessor(
+    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', PROCESSOR_WORK_DIR: workDir, FETCH_TIMEOUT_MS: '5000', ...env }),
+    processorLog,
+  );
+  return Object.assign(running, {
+    workDir,
+    address: `127.0.0.1:${running.grpcPort}`,
+    httpUrl: `http://127.0.0.1:${running.httpPort}`,
+  });
+}
+
+export interface LocalRouter extends RunningRouter {
+  url: string;
+}
+
+export async function startLocalRouter(env: Record<string, string>): Promise<LocalRouter> {
+  const running = await startRouter(loadConfig({ HOST: '127.0.0.1', PORT: '0', ...env }), logger);
+  return Object.assign(running, { url: `http://127.0.0.1:${running.port}` });
+}
+
+export function jobCount(p: LocalProcessor): number {
+  return [...p.processor.store.all()].length;
+}
+
+export function incomingFiles(p: LocalProcessor): string[] {
+  return fs.readdirSync(path.join(p.workDir, 'incoming'));
+}
+
+/** Waits for a job's terminal event through the router's SSE stream. */
+export async function waitForJob(routerUrl: string, jobId: string): Promise<{ status: string }> {
+  const res = await fetch(`${routerUrl}/jobs/${jobId}/events`);
+  const text = await res.text();
+  const done = text.split('\n\n').find((block) => block.includes('event: done'));
+  if (!done) throw new Error(`no done event in: ${text}`);
+  return JSON.parse(done.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { status: string };
+}
+
+export function form(fields: Record<string, string>, file?: Buffer, fieldsFirst = true, type = 'image/png'): FormData {
+  const body = new FormData();
+  const addFile = () => file && body.append('image', new Blob([file], { type }), 'art.png');
+  if (!fieldsFirst) addFile();
+  for (const [k, v] of Object.entries(fields)) body.append(k, v);
+  if (fieldsFirst) addFile();
+  return body;
+}
