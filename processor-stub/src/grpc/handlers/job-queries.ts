@@ -13,9 +13,11 @@ import { Logger } from '../../logger';
 import { unary } from './unary';
 
 export const submitJobByReference = (p: Processor, log: Logger) =>
-  unary<SubmitJobByReferenceRequest, SubmitJobByReferenceResponse>('SubmitJobByReference', log, (req) => {
+  unary<SubmitJobByReferenceRequest, SubmitJobByReferenceResponse>('SubmitJobByReference', log, (req, requestId) => {
     const { spec, existing } = p.admit(req.spec);
-    return { job: existing ? existing.toJob() : p.submitReference(spec, req.reference) };
+    const job = existing ? existing.toJob() : p.submitReference(spec, req.reference);
+    log.info({ rpc: 'SubmitJobByReference', jobId: job.jobId, requestId }, 'job accepted');
+    return { job };
   });
 
 export const getJob = (p: Processor, log: Logger) =>

@@ -52,7 +52,10 @@ export function submitJob(processor: Processor, log: Logger): handleClientStream
     const aborted = new AbortController();
     call.on('cancelled', () => aborted.abort());
     receive(processor, call[Symbol.asyncIterator](), aborted.signal).then(
-      (job) => callback(null, { job }),
+      (job) => {
+        log.info({ rpc: 'SubmitJob', jobId: job.jobId, requestId: requestId(call.metadata) }, 'job accepted');
+        callback(null, { job });
+      },
       (err: unknown) => callback(toStatus(err, log, { rpc: 'SubmitJob', requestId: requestId(call.metadata) })),
     );
   };
