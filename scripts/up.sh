@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the processor and the router together in the foreground; Ctrl-C (or either one
-# exiting) stops both.
+# Runs the stack in the foreground: the embedded S3-compatible store (unless S3_ENDPOINT
+# names a real one), the processor and the router. Ctrl-C, or any of them exiting, stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TSX=node_modules/.bin/tsx
@@ -11,9 +11,15 @@ stop() {
   wait "${pids[@]}" 2>/dev/null || true
 }
 trap stop EXIT INT TERM
+if [[ -z "${S3_ENDPOINT:-}" && -z "${S3_BUCKET:-}" ]]; then
+  export S3_ENDPOINT="http://127.0.0.1:${S3_PORT:-9000}" S3_BUCKET=artorizer S3_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  $TSX scripts/store/main.ts &
+  pids+=($!)
+fi
 $TSX processor-stub/src/main.ts &
 pids+=($!)
 $TSX router/src/main.ts &
 pids+=($!)
-echo "processor: gRPC :${GRPC_PORT:-50051}, HTTP :${HTTP_PORT:-8000}; router: http://127.0.0.1:${PORT:-7000}" >&2
+echo "store: ${S3_ENDPOINT:-AWS S3} bucket ${S3_BUCKET:-artorizer}; processor: gRPC :${GRPC_PORT:-50051}, HTTP :${HTTP_PORT:-8000}; router: http://127.0.0.1:${PORT:-7000}" >&2
 wait -n

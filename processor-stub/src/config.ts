@@ -25,8 +25,11 @@ export interface ProcessorConfig {
   downloadChunkBytes: number;
   /** How long SIGTERM waits for running jobs before cancelling them (`SHUTDOWN_GRACE_MS`, default 10000). */
   shutdownGraceMs: number;
-  /** Object store for S3 references (`S3_ENDPOINT`, `S3_REGION`, `AWS_*` credentials); absent when unset. */
-  s3?: { endpoint?: string; region: string };
+  /**
+   * Object store (`S3_ENDPOINT` and/or `S3_BUCKET`, `S3_REGION`, `AWS_*` credentials): S3
+   * references are read from it and artifacts written to `S3_BUCKET` under `jobs/<id>/`.
+   */
+  s3?: { endpoint?: string; region: string; bucket: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
 type Env = Record<string, string | undefined>;
@@ -54,8 +57,18 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
     jobRetentionMs: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1) * 1000,
     downloadChunkBytes: int(env, 'DOWNLOAD_CHUNK_SIZE', 256 * 1024, 1024, 3 * 1024 * 1024),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
-    s3: env.S3_ENDPOINT
-      ? { endpoint: env.S3_ENDPOINT, region: env.S3_REGION || env.AWS_REGION || 'us-east-1' }
-      : undefined,
+    s3:
+      env.S3_ENDPOINT || env.S3_BUCKET
+        ? {
+            endpoint: env.S3_ENDPOINT || undefined,
+            region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
+            bucket: env.S3_BUCKET || 'artorizer',
+            // Unset means the SDK's default chain (environment, profile, instance role).
+            credentials:
+              env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+                ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+                : undefined,
+          }
+        : undefined,
   };
 }

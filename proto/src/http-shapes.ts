@@ -39,7 +39,7 @@ export function jobToHttp(job: Job): HttpJobStatus {
   };
 }
 
-const REASONS = ['unspecified', 'invalid_image', 'fetch_failed', 'too_large', 'integrity', 'internal', 'shutdown'];
+const REASONS = ['unspecified', 'invalid_image', 'fetch_failed', 'too_large', 'integrity', 'internal', 'shutdown', 'store_failed'];
 function reasonName(reason: number): string {
   return REASONS[reason] ?? 'unknown';
 }

@@ -28,6 +28,9 @@ export const SPEC_LIMITS = {
   steganoMessage: 4096,
   shortText: 500,
   idempotencyKey: 200,
+  labels: 16,
+  labelKey: 63,
+  labelValue: 512,
 } as const;
 
 export type FieldValue = unknown;
@@ -249,5 +252,6 @@ export function jobSpecFromFields(input: RawFields): JobSpec {
     image: undefined,
     idempotencyKey: text(fields, 'idempotency_key', SPEC_LIMITS.idempotencyKey),
     priority: num(fields, 'priority', { min: -100, max: 100, integer: true }) ?? 0,
+    labels: {},
   };
 }

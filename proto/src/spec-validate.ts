@@ -41,6 +41,12 @@ export function validateJobSpec(spec: JobSpec): void {
     checkLength('protection.stegano_message', spec.protection.steganoMessage, SPEC_LIMITS.steganoMessage, false);
   }
   checkLength('idempotency_key', spec.idempotencyKey, SPEC_LIMITS.idempotencyKey, false);
+  const labels = Object.entries(spec.labels ?? {});
+  if (labels.length > SPEC_LIMITS.labels) throw new FieldError('labels', `at most ${SPEC_LIMITS.labels} labels`);
+  for (const [key, value] of labels) {
+    checkLength('labels', key, SPEC_LIMITS.labelKey, true);
+    checkLength('labels', value, SPEC_LIMITS.labelValue, false);
+  }
   const sha = spec.image?.sha256 ?? '';
   if (sha !== '' && !SHA256_HEX.test(sha)) {
     throw new FieldError('image.sha256', 'image.sha256 must be 64 lowercase hex characters');

@@ -14,6 +14,8 @@ import { Metrics, createMetrics } from './metrics';
 import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
+import { uploadRoutes } from './routes/uploads';
+import { ObjectStore } from './storage/object-store';
 
 export interface RunningRouter {
   port: number;
@@ -34,7 +36,7 @@ function metricsMiddleware(metrics: Metrics) {
   };
 }
 
-export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metrics: Metrics, log: Logger): express.Express {
+export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metrics: Metrics, log: Logger, store?: ObjectStore): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(
@@ -49,9 +51,11 @@ export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metri
     }),
   );
   app.use(metricsMiddleware(metrics));
-  const backend = config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool);
+  const backend =
+    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
   app.use(healthRoutes(config, pool, metrics));
-  app.use(protectRoutes({ config, pool, metrics }));
+  app.use(uploadRoutes(config, store));
+  app.use(protectRoutes({ config, pool, metrics, store }));
   app.use(jobRoutes(backend));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
@@ -83,10 +87,26 @@ function bodyParserError(err: unknown) {
   return undefined;
 }
 
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Lifecycle rules where the store takes them; otherwise an hourly sweep of expired objects. */
+async function startRetention(store: ObjectStore, days: number, log: Logger): Promise<NodeJS.Timeout | undefined> {
+  if (await store.applyLifecycle(days)) return undefined;
+  log.warn({ bucket: store.bucket }, 'the store did not take lifecycle rules (or was unreachable); sweeping expired objects hourly instead');
+  const sweep = () =>
+    store
+      .sweep(['uploads/', 'jobs/'], new Date(Date.now() - days * 86_400_000))
+      .then((deleted) => deleted > 0 && log.info({ deleted }, 'swept expired objects'))
+      .catch((err: unknown) => log.warn({ err }, 'retention sweep failed'));
+  return setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+}
+
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
   const metrics = createMetrics();
   const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
-  const server = http.createServer(createRouterApp(config, pool, metrics, log));
+  const store = config.store ? new ObjectStore(config.store) : undefined;
+  const sweeper = store ? await startRetention(store, config.retentionDays, log) : undefined;
+  const server = http.createServer(createRouterApp(config, pool, metrics, log, store));
   server.requestTimeout = 0;
   server.listen(config.port, config.host);
   await once(server, 'listening');
@@ -102,6 +122,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       clearTimeout(timer);
       server.closeAllConnections();
       pool.close();
+      clearInterval(sweeper);
+      store?.close();
       log.info('router stopped');
     })());
   return { port, metrics, stop };

@@ -1,7 +1,9 @@
 import { parsePolicyList } from './security/url-guard';
+import { StoreSettings } from './storage/object-store';
 
-export type TransferMode = 'stream' | 'legacy';
-const MODES: TransferMode[] = ['stream', 'legacy'];
+export type TransferMode = 'stream' | 's3' | 'direct' | 'auto' | 'legacy';
+const MODES: TransferMode[] = ['stream', 's3', 'direct', 'auto', 'legacy'];
+const STORE_MODES: TransferMode[] = ['s3', 'direct', 'auto'];
 
 /** Router settings, read from the environment in one place and checked at start-up. */
 export interface RouterConfig {
@@ -29,6 +31,18 @@ export interface RouterConfig {
   retryAfterSeconds: number;
   /** Directory for spooling uploads whose metadata arrives after the file (`SPOOL_DIR`, default OS temp). */
   spoolDir?: string;
+  /** Object store, when `S3_ENDPOINT` or `S3_BUCKET` is set. */
+  store?: StoreSettings;
+  /** How processors get stored images (`S3_REFERENCE`): a presigned GET URL, or bucket/key for processors with their own credentials. */
+  s3Reference: 'presigned' | 'key';
+  /** Lifetime of presigned GET URLs handed to processors and clients (`PRESIGN_EXPIRY_SECONDS`, default 900). */
+  presignExpirySeconds: number;
+  /** Lifetime of direct-upload URLs from POST /uploads (`UPLOAD_URL_EXPIRY_SECONDS`, default 600). */
+  uploadUrlExpirySeconds: number;
+  /** In `auto` mode, uploads declaring at least this many bytes go through the store (`AUTO_S3_THRESHOLD`). */
+  autoS3ThresholdBytes: number;
+  /** Days before uploads and artifacts expire from the store (`OBJECT_RETENTION_DAYS`, default 1). */
+  retentionDays: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,9 +57,31 @@ function int(env: Env, name: string, fallback: number, min: number, max = Number
   return value;
 }
 
+function storeSettings(env: Env): StoreSettings | undefined {
+  if (!env.S3_ENDPOINT && !env.S3_BUCKET) return undefined;
+  const bucket = env.S3_BUCKET || 'artorizer';
+  if (bucket.length < 3) throw new Error('S3_BUCKET must have at least 3 characters');
+  return {
+    endpoint: env.S3_ENDPOINT || undefined,
+    publicEndpoint: env.S3_PUBLIC_ENDPOINT || env.S3_ENDPOINT || undefined,
+    region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
+    bucket,
+    partBytes: int(env, 'S3_PART_SIZE', 8 * 1024 * 1024, 5 * 1024 * 1024),
+    queueSize: int(env, 'S3_QUEUE_SIZE', 2, 1, 16),
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
+        : undefined,
+  };
+}
+
 export function loadConfig(env: Env = process.env): RouterConfig {
-  const mode = (env.TRANSFER_MODE || 'stream') as TransferMode;
+  const store = storeSettings(env);
+  const mode = (env.TRANSFER_MODE || (store ? 'auto' : 'stream')) as TransferMode;
   if (!MODES.includes(mode)) throw new Error(`TRANSFER_MODE must be one of ${MODES.join(', ')}, got "${mode}"`);
+  if (STORE_MODES.includes(mode) && !store) throw new Error(`TRANSFER_MODE=${mode} needs an object store: set S3_ENDPOINT (or S3_BUCKET for AWS S3)`);
+  const s3Reference = env.S3_REFERENCE || 'presigned';
+  if (s3Reference !== 'presigned' && s3Reference !== 'key') throw new Error('S3_REFERENCE must be "presigned" or "key"');
   const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051').split(',').map((a) => a.trim()).filter(Boolean);
   if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
   return {
@@ -61,5 +97,11 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
     retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 5, 1),
     spoolDir: env.SPOOL_DIR || undefined,
+    store,
+    s3Reference,
+    presignExpirySeconds: int(env, 'PRESIGN_EXPIRY_SECONDS', 900, 1, 7 * 24 * 3600),
+    uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
+    autoS3ThresholdBytes: int(env, 'AUTO_S3_THRESHOLD', 8 * 1024 * 1024, 0),
+    retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
   };
 }

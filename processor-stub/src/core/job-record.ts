@@ -83,6 +83,7 @@ export class JobRecord {
       finishedAt: this.finishedAt,
       error: this.error,
       idempotencyKey: this.spec.idempotencyKey,
+      labels: this.spec.labels ?? {},
     };
   }
 

@@ -15,6 +15,7 @@ import { JobRecord } from './job-record';
 import { JobStore } from './job-store';
 import { protectImage } from './protect';
 import { Workspace } from './workspace';
+import { ArtifactStore } from './artifact-store';
 import { Logger } from '../logger';
 
 export interface PipelineDeps {
@@ -23,8 +24,15 @@ export interface PipelineDeps {
   maxImageBytes: number;
   fetchTimeoutMs: number;
   s3?: S3Client;
+  /** Set when the processor writes artifacts to an object store. */
+  artifacts?: ArtifactStore;
   log: Logger;
 }
+
+/** Artifacts go to the store under these names. */
+export const STORED_ARTIFACT_NAMES = ['protected.png', 'analysis.json'];
+
+class StoreFailed extends Error {}
 
 const CONTENT_TYPES: Record<string, string> = {
   jpeg: 'image/jpeg',
@@ -42,12 +50,20 @@ class JobCancelled extends Error {}
 async function writeArtifact(deps: PipelineDeps, record: JobRecord, variant: string, name: string, contentType: string, data: Buffer): Promise<void> {
   const path = deps.workspace.jobFile(record.id, name);
   await fs.writeFile(path, data);
+  let location: ArtifactInfo['location'];
+  if (deps.artifacts) {
+    try {
+      location = await deps.artifacts.put(record.id, name, data, contentType);
+    } catch (err) {
+      throw new StoreFailed(`writing ${variant} to the object store failed: ${(err as Error).name}`, { cause: err });
+    }
+  }
   const info: ArtifactInfo = {
     variant,
     contentType,
     sizeBytes: data.length,
     sha256: createHash('sha256').update(data).digest('hex'),
-    location: undefined,
+    location,
   };
   record.artifacts.set(variant, { info, path });
 }
@@ -93,6 +109,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
       sha256: file.sha256,
       location: undefined,
     };
+    if (record.source.kind === 'reference' && record.source.reference.location?.$case === 's3') original.location = record.source.reference;
     record.artifacts.set('original', { info: original, path: file.path });
     if (protection.png) await writeArtifact(deps, record, 'protected', 'protected.png', 'image/png', protection.png);
     const report = { job_id: record.id, analysis, layers: protection.layers };
@@ -110,6 +127,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
   } catch (err) {
     if (err instanceof JobCancelled || signal.aborted) {
       await deps.workspace.removeJob(record.id);
+      await deps.artifacts?.removeJob(record.id, STORED_ARTIFACT_NAMES);
       return;
     }
     const error = failure(err);
@@ -121,5 +139,6 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
 function failure(err: unknown): { reason: JobErrorReason; message: string } {
   if (err instanceof InvalidImageError) return { reason: JobErrorReason.JOB_ERROR_REASON_INVALID_IMAGE, message: err.message };
   if (err instanceof FetchError) return { reason: err.reason, message: err.message };
+  if (err instanceof StoreFailed) return { reason: JobErrorReason.JOB_ERROR_REASON_STORE_FAILED, message: err.message };
   return { reason: JobErrorReason.JOB_ERROR_REASON_INTERNAL, message: 'processing failed inside the processor' };
 }

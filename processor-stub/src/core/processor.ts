@@ -18,7 +18,8 @@ import { IngestedFile, ingestToFile } from './ingest';
 import { JobRecord, StoredArtifact } from './job-record';
 import { JobRunner } from './job-runner';
 import { JobStore } from './job-store';
-import { runJob } from './pipeline';
+import { STORED_ARTIFACT_NAMES, runJob } from './pipeline';
+import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
 
 /** The processor's core, shared by the gRPC service and the legacy HTTP API. */
@@ -27,6 +28,7 @@ export class Processor {
   readonly workspace: Workspace;
   private readonly runner: JobRunner;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly artifacts?: ArtifactStore;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -34,7 +36,8 @@ export class Processor {
     private readonly s3?: S3Client,
   ) {
     this.workspace = new Workspace(config.workDir);
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, fetchTimeoutMs: config.fetchTimeoutMs, s3, log };
+    this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, fetchTimeoutMs: config.fetchTimeoutMs, s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 
@@ -134,6 +137,12 @@ export class Processor {
     return record.toJob();
   }
 
+  /** Deletes a finished or cancelled job's files, local and stored. */
+  private async removeFiles(record: JobRecord): Promise<void> {
+    await this.workspace.removeJob(record.id);
+    await this.artifacts?.removeJob(record.id, STORED_ARTIFACT_NAMES);
+  }
+
   artifact(jobId: string, variant: string): StoredArtifact {
     const record = this.store.get(jobId);
     if (record.state !== JobState.JOB_STATE_COMPLETED) {
@@ -166,8 +175,6 @@ export class Processor {
   }
 
   private async sweep(): Promise<void> {
-    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) {
-      await this.workspace.removeJob(record.id);
-    }
+    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) await this.removeFiles(record);
   }
 }

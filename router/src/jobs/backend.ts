@@ -9,6 +9,8 @@ export interface JobEvent {
 }
 
 export interface ArtifactDownload {
+  /** Set when the artifact is in the object store: the client is sent there instead. */
+  redirect?: string;
   contentType: string;
   length: number;
   body: AsyncIterable<Buffer>;

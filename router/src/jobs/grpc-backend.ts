@@ -1,12 +1,18 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { DownloadArtifactResponse, WatchJobResponse, jobToHttp, resultToHttp } from '@artorizer/contract';
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
+import { ObjectStore } from '../storage/object-store';
+import { UPLOAD_KEY_LABEL } from '../submit/deps';
 import { HttpError, isServiceError } from '../http/errors';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 
 /** Job queries over artorizer.v1, on the processor that owns the job. */
 export class GrpcJobBackend implements JobBackend {
-  constructor(private readonly pool: ProcessorPool) {}
+  constructor(
+    private readonly pool: ProcessorPool,
+    private readonly store?: ObjectStore,
+    private readonly presignExpirySeconds = 900,
+  ) {}
 
   async status(jobId: string, ctx: CallContext) {
     return jobToHttp(await this.pool.getJob(jobId, ctx));
@@ -24,11 +30,28 @@ export class GrpcJobBackend implements JobBackend {
     }
   }
 
+  /** Cancels the job and deletes the upload object the router made it from. */
   async cancel(jobId: string, ctx: CallContext) {
-    return jobToHttp(await this.pool.cancel(jobId, ctx));
+    const job = await this.pool.cancel(jobId, ctx);
+    const uploadKey = job.labels[UPLOAD_KEY_LABEL];
+    if (this.store && uploadKey) await this.store.delete(uploadKey);
+    return jobToHttp(job);
+  }
+
+  /** A presigned GET for an artifact the processor wrote to this router's bucket. */
+  private async storedArtifact(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload | undefined> {
+    if (!this.store) return undefined;
+    const { result } = await this.pool.getResult(jobId, ctx);
+    const artifact = result?.artifacts.find((a) => a.variant === variant);
+    const location = artifact?.location?.location;
+    if (!artifact || location?.$case !== 's3' || location.s3.bucket !== this.store.bucket) return undefined;
+    const redirect = await this.store.presignGet(location.s3.key, this.presignExpirySeconds);
+    return { redirect, contentType: artifact.contentType, length: artifact.sizeBytes, body: noBytes(), abort: () => undefined };
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload> {
+    const stored = await this.storedArtifact(jobId, variant, ctx);
+    if (stored) return stored;
     const stream = await this.pool.download(jobId, variant, ctx);
     const messages = stream[Symbol.asyncIterator]() as AsyncIterator<DownloadArtifactResponse>;
     const first = await messages.next();
@@ -63,3 +86,5 @@ export class GrpcJobBackend implements JobBackend {
     }
   }
 }
+
+async function* noBytes(): AsyncGenerator<Buffer> {}

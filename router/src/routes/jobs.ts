@@ -28,6 +28,10 @@ export function jobRoutes(backend: JobBackend): express.Router {
 
   router.get('/jobs/:id/download/:variant', async (req, res) => {
     const download = await backend.download(req.params.id, req.params.variant, callContext(req));
+    if (download.redirect) {
+      res.redirect(302, download.redirect);
+      return;
+    }
     res.setHeader('Content-Type', download.contentType);
     if (download.length > 0) res.setHeader('Content-Length', String(download.length));
     res.on('close', () => {

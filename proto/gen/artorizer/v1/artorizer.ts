@@ -445,6 +445,8 @@ export enum JobErrorReason {
   JOB_ERROR_REASON_INTERNAL = 5,
   /** JOB_ERROR_REASON_SHUTDOWN - The processor shut down before the job could finish. */
   JOB_ERROR_REASON_SHUTDOWN = 6,
+  /** JOB_ERROR_REASON_STORE_FAILED - Writing the artifacts to the object store failed. */
+  JOB_ERROR_REASON_STORE_FAILED = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -471,6 +473,9 @@ export function jobErrorReasonFromJSON(object: any): JobErrorReason {
     case 6:
     case "JOB_ERROR_REASON_SHUTDOWN":
       return JobErrorReason.JOB_ERROR_REASON_SHUTDOWN;
+    case 7:
+    case "JOB_ERROR_REASON_STORE_FAILED":
+      return JobErrorReason.JOB_ERROR_REASON_STORE_FAILED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -494,6 +499,8 @@ export function jobErrorReasonToJSON(object: JobErrorReason): string {
       return "JOB_ERROR_REASON_INTERNAL";
     case JobErrorReason.JOB_ERROR_REASON_SHUTDOWN:
       return "JOB_ERROR_REASON_SHUTDOWN";
+    case JobErrorReason.JOB_ERROR_REASON_STORE_FAILED:
+      return "JOB_ERROR_REASON_STORE_FAILED";
     case JobErrorReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -639,6 +646,16 @@ export interface JobSpec {
   idempotencyKey: string;
   /** Scheduling priority; higher runs first among queued jobs. */
   priority: number;
+  /**
+   * Opaque key/value pairs the submitter attaches (for example the object
+   * key of an upload it owns); returned unchanged in Job.labels.
+   */
+  labels: { [key: string]: string };
+}
+
+export interface JobSpec_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 /** SubmitJobRequest is one message of the SubmitJob client stream. */
@@ -766,6 +783,13 @@ export interface Job {
     | undefined;
   /** The idempotency key the job was submitted with, if any. */
   idempotencyKey: string;
+  /** The labels the job was submitted with. */
+  labels: { [key: string]: string };
+}
+
+export interface Job_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 /** GetJobRequest names a job. */
@@ -1852,6 +1876,7 @@ function createBaseJobSpec(): JobSpec {
     image: undefined,
     idempotencyKey: "",
     priority: 0,
+    labels: {},
   };
 }
 
@@ -1875,6 +1900,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.priority !== 0) {
       writer.uint32(48).int32(message.priority);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      JobSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -1939,6 +1967,17 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.priority = reader.int32();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = JobSpec_LabelsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.labels[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1963,6 +2002,20 @@ export const JobSpec: MessageFns<JobSpec> = {
         ? globalThis.String(object.idempotency_key)
         : "",
       priority: isSet(object.priority) ? globalThis.Number(object.priority) : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1986,6 +2039,15 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.priority !== 0) {
       obj.priority = Math.round(message.priority);
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -2008,6 +2070,100 @@ export const JobSpec: MessageFns<JobSpec> = {
       : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.priority = object.priority ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseJobSpec_LabelsEntry(): JobSpec_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const JobSpec_LabelsEntry: MessageFns<JobSpec_LabelsEntry> = {
+  encode(message: JobSpec_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobSpec_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobSpec_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobSpec_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: JobSpec_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JobSpec_LabelsEntry>, I>>(base?: I): JobSpec_LabelsEntry {
+    return JobSpec_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JobSpec_LabelsEntry>, I>>(object: I): JobSpec_LabelsEntry {
+    const message = createBaseJobSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2859,6 +3015,7 @@ function createBaseJob(): Job {
     finishedAt: undefined,
     error: undefined,
     idempotencyKey: "",
+    labels: {},
   };
 }
 
@@ -2888,6 +3045,9 @@ export const Job: MessageFns<Job> = {
     if (message.idempotencyKey !== "") {
       writer.uint32(66).string(message.idempotencyKey);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Job_LabelsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
     return writer;
   },
 
@@ -2968,6 +3128,17 @@ export const Job: MessageFns<Job> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = Job_LabelsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.labels[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3010,6 +3181,20 @@ export const Job: MessageFns<Job> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -3039,6 +3224,15 @@ export const Job: MessageFns<Job> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -3059,6 +3253,100 @@ export const Job: MessageFns<Job> = {
       ? JobError.fromPartial(object.error)
       : undefined;
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseJob_LabelsEntry(): Job_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Job_LabelsEntry: MessageFns<Job_LabelsEntry> = {
+  encode(message: Job_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Job_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJob_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Job_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Job_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Job_LabelsEntry>, I>>(base?: I): Job_LabelsEntry {
+    return Job_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Job_LabelsEntry>, I>>(object: I): Job_LabelsEntry {
+    const message = createBaseJob_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };

@@ -1,0 +1,180 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { commandLine, descendantsOf } from './memory';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
+const PROBE = path.join(__dirname, 'listen-probe.cjs');
+
+/** A TCP server that started listening, as reported by the preloaded probe. */
+interface Listen {
+  pid: number;
+  port: number;
+  server: string;
+}
+
+export interface Service {
+  label: string;
+  /** The tsx launcher we spawned (leader of its own process group). */
+  launcherPid: number;
+  /** The node process that actually serves (a descendant of the launcher); measure this one. */
+  pid: number;
+  /** Its command line, for the record. */
+  command: string;
+  listens: Listen[];
+  /** Log lines (warn and above at LOG_LEVEL=warn) printed after start-up. */
+  logLines: string[];
+  stop(): Promise<void>;
+  /** Synchronous last resort for process exit: SIGKILL the whole group. */
+  killNow(): void;
+}
+
+interface StartOptions {
+  label: string;
+  /** Script relative to the repository root, run with tsx. */
+  script: string;
+  env: Record<string, string>;
+  /** True once the listens seen so far mean the service is ready. */
+  ready: (listens: Listen[]) => boolean;
+  timeoutMs?: number;
+}
+
+function parseListen(line: string): Listen | undefined {
+  if (!line.startsWith('{')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const record = parsed as Record<string, unknown>;
+  if (record.msg !== 'bench-probe listening') return undefined;
+  if (typeof record.pid !== 'number' || typeof record.port !== 'number' || typeof record.server !== 'string') return undefined;
+  return { pid: record.pid, port: record.port, server: record.server };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // group already gone
+  }
+}
+
+/**
+ * Starts `tsx <script>` in its own process group with stdout piped, and resolves when the
+ * probe's JSON lines say it listens. No sleeping: readiness is the line itself; the timeout
+ * only guards against a service that never comes up.
+ */
+export function startService(options: StartOptions): Promise<Service> {
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${PROBE}`].join(' ').trim();
+  const child: ChildProcess = spawn(TSX, [options.script], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const launcherPid = child.pid;
+  if (launcherPid === undefined) return Promise.reject(new Error(`${options.label}: spawn failed`));
+  const listens: Listen[] = [];
+  const logLines: string[] = [];
+  const startupLines: string[] = [];
+  let ready = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    signalGroup(launcherPid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000)))]);
+    clearTimeout(timer);
+    // tsx may exit before its node child; anything left of the group gets SIGKILL.
+    signalGroup(launcherPid, 'SIGKILL');
+  };
+  const killNow = (): void => signalGroup(launcherPid, 'SIGKILL');
+
+  return new Promise<Service>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      killNow();
+      reject(new Error(`${options.label}: not listening after ${options.timeoutMs ?? 60_000} ms\n${startupLines.join('\n')}`));
+    }, options.timeoutMs ?? 60_000);
+    const onLine = (line: string): void => {
+      if (ready) {
+        if (line.trim()) logLines.push(line);
+        return;
+      }
+      startupLines.push(line);
+      const listen = parseListen(line);
+      if (!listen) return;
+      listens.push(listen);
+      if (!options.ready(listens)) return;
+      ready = true;
+      clearTimeout(timer);
+      const servingPid = listen.pid;
+      const tree = descendantsOf(launcherPid);
+      if (servingPid !== launcherPid && !tree.includes(servingPid)) {
+        killNow();
+        reject(new Error(`${options.label}: pid ${servingPid} listens but is not a descendant of launcher ${launcherPid} (${tree.join(',')})`));
+        return;
+      }
+      resolve({ label: options.label, launcherPid, pid: servingPid, command: commandLine(servingPid), listens, logLines, stop, killNow });
+    };
+    readline.createInterface({ input: child.stdout! }).on('line', onLine);
+    readline.createInterface({ input: child.stderr! }).on('line', onLine);
+    child.once('exit', (code, signal) => {
+      if (ready) return;
+      clearTimeout(timer);
+      reject(new Error(`${options.label} exited before listening (code ${code}, signal ${signal})\n${startupLines.join('\n')}`));
+    });
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+export interface Processor {
+  service: Service;
+  grpcPort: number;
+  httpPort: number;
+}
+
+export async function startProcessor(env: Record<string, string>): Promise<Processor> {
+  const service = await startService({
+    label: 'processor',
+    script: 'processor-stub/src/main.ts',
+    env: { GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // grpc-js serves on an http2 server, the original HTTP API on a node:http server
+    ready: (listens) => listens.some((l) => l.server === 'Http2Server') && listens.some((l) => l.server === 'Server'),
+  });
+  const grpcPort = service.listens.find((l) => l.server === 'Http2Server')!.port;
+  const httpPort = service.listens.find((l) => l.server === 'Server')!.port;
+  const pids = new Set(service.listens.map((l) => l.pid));
+  if (pids.size !== 1) throw new Error(`processor ports are served by several processes: ${[...pids].join(',')}`);
+  return { service, grpcPort, httpPort };
+}
+
+export async function startRouter(label: string, env: Record<string, string>): Promise<{ service: Service; port: number }> {
+  const service = await startService({
+    label,
+    script: 'router/src/main.ts',
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    ready: (listens) => listens.some((l) => l.server === 'Server'),
+  });
+  return { service, port: service.listens.find((l) => l.server === 'Server')!.port };
+}
+
+export function isAlive(service: Service): boolean {
+  return alive(service.pid);
+}

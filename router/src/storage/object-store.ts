@@ -1,0 +1,218 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+/** Object store settings (`S3_*` and the standard `AWS_*` credential variables). */
+export interface StoreSettings {
+  /** Endpoint the router talks to (`S3_ENDPOINT`); unset means AWS S3. */
+  endpoint?: string;
+  /** Endpoint written into presigned URLs, the one clients and processors reach (`S3_PUBLIC_ENDPOINT`, default `S3_ENDPOINT`). */
+  publicEndpoint?: string;
+  region: string;
+  bucket: string;
+  /** Multipart part size in bytes (`S3_PART_SIZE`). */
+  partBytes: number;
+  /** Parts uploaded at once (`S3_QUEUE_SIZE`); memory in flight is about part size times this. */
+  queueSize: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface StoredObject {
+  key: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+function client(endpoint: string | undefined, settings: StoreSettings): S3Client {
+  return new S3Client({
+    endpoint,
+    region: settings.region,
+    forcePathStyle: Boolean(endpoint),
+    credentials: settings.credentials,
+    // S3-compatible stores (s3rver, MinIO, RGW) choke on aws-chunked uploads with trailing checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** The router's view of the bucket: streamed uploads, presigned URLs, clean-up. */
+export class ObjectStore {
+  readonly client: S3Client;
+  private readonly presigner: S3Client;
+
+  constructor(readonly settings: StoreSettings) {
+    this.client = client(settings.endpoint, settings);
+    this.presigner = settings.publicEndpoint && settings.publicEndpoint !== settings.endpoint ? client(settings.publicEndpoint, settings) : this.client;
+  }
+
+  get bucket(): string {
+    return this.settings.bucket;
+  }
+
+  /** A new key for an upload; never derived from anything the client sent. */
+  newUploadKey(): string {
+    return `uploads/${randomUUID()}`;
+  }
+
+  /**
+   * Streams `chunks` into a multipart upload (at most `queueSize` parts of `partBytes` in
+   * memory), hashing on the way. On failure or abort the multipart upload is aborted and
+   * any completed object deleted, so nothing is left behind.
+   */
+  async upload(key: string, chunks: AsyncIterable<Buffer>, contentType: string, signal: AbortSignal): Promise<StoredObject> {
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    async function* hashing(): AsyncGenerator<Buffer> {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        sizeBytes += chunk.length;
+        yield chunk;
+      }
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: Readable.from(hashing()), ContentType: contentType },
+      partSize: this.settings.partBytes,
+      queueSize: this.settings.queueSize,
+      leavePartsOnError: false,
+    });
+    const abort = () => void upload.abort().catch(() => undefined);
+    signal.addEventListener('abort', abort, { once: true });
+    try {
+      await upload.done();
+    } catch (err) {
+      await this.delete(key);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+    if (signal.aborted) {
+      await this.delete(key);
+      throw signal.reason ?? new Error('upload aborted');
+    }
+    return { key, sizeBytes, sha256: hash.digest('hex') };
+  }
+
+  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
+  /** Deletes an object; a missing object or an unreachable store is not an error here. */
+  async delete(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async head(key: string): Promise<{ sizeBytes: number; contentType: string } | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType ?? '' };
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  }
+
+  /** The first `bytes` of an object (a ranged GET), for magic-byte sniffing. */
+  async readHead(key: string, bytes: number): Promise<Buffer> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    const parts: Buffer[] = [];
+    for await (const chunk of out.Body as AsyncIterable<Buffer>) parts.push(chunk);
+    return Buffer.concat(parts).subarray(0, bytes);
+  }
+
+  presignGet(key: string, expiresIn: number): Promise<string> {
+    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn });
+  }
+
+  /** A presigned PUT that signs the content type and length, so the client must send exactly those. */
+  async presignPut(key: string, contentType: string, sizeBytes: number, expiresIn: number): Promise<{ url: string; headers: Record<string, string> }> {
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: sizeBytes });
+    const url = await getSignedUrl(this.presigner, command, { expiresIn, signableHeaders: new Set(['content-type', 'content-length']) });
+    return { url, headers: { 'Content-Type': contentType, 'Content-Length': String(sizeBytes) } };
+  }
+
+  /** A presigned POST policy: one key, one content type, a byte range the store enforces. */
+  async presignPost(key: string, contentType: string, maxBytes: number, expiresIn: number): Promise<{ url: string; fields: Record<string, string> }> {
+    return createPresignedPost(this.presigner, {
+      Bucket: this.bucket,
+      Key: key,
+      Conditions: [
+        ['content-length-range', 1, maxBytes],
+        ['eq', '$Content-Type', contentType],
+      ],
+      Fields: { 'Content-Type': contentType },
+      Expires: expiresIn,
+    });
+  }
+
+  /** Incomplete multipart uploads under a prefix (empty when the store cannot list them). */
+  async incompleteUploads(prefix: string): Promise<string[]> {
+    const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix }));
+    return (out.Uploads ?? []).map((u) => u.Key ?? '');
+  }
+
+  /**
+   * Expires uploads and artifacts after `days` and aborts incomplete multipart uploads after
+   * a day, where the store supports lifecycle rules; false when it does not (sweep instead).
+   */
+  async applyLifecycle(days: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: this.bucket,
+          LifecycleConfiguration: {
+            Rules: ['uploads/', 'jobs/'].map((prefix) => ({
+              ID: `artorizer-expire-${prefix.replace('/', '')}`,
+              Status: 'Enabled',
+              Filter: { Prefix: prefix },
+              Expiration: { Days: days },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            })),
+          },
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Deletes objects under the prefixes last modified before `cutoff`; returns how many. */
+  async sweep(prefixes: string[], cutoff: Date): Promise<number> {
+    let deleted = 0;
+    for (const prefix of prefixes) {
+      let token: string | undefined;
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) {
+          if (object.Key && object.LastModified && object.LastModified < cutoff && (await this.delete(object.Key))) deleted += 1;
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    }
+    return deleted;
+  }
+
+  close(): void {
+    this.client.destroy();
+    if (this.presigner !== this.client) this.presigner.destroy();
+  }
+}

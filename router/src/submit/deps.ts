@@ -1,0 +1,36 @@
+import { FieldError, JobSpec, jobSpecFromFields } from '@artorizer/contract';
+import { RouterConfig } from '../config';
+import { ProcessorPool } from '../grpc/processor-pool';
+import { HttpError } from '../http/errors';
+import { Metrics } from '../metrics';
+import { ObjectStore } from '../storage/object-store';
+
+export interface SubmitDeps {
+  config: RouterConfig;
+  pool: ProcessorPool;
+  metrics: Metrics;
+  store?: ObjectStore;
+}
+
+/** What POST /protect answers once a processor has the job. */
+export interface Accepted {
+  job_id: string;
+  status: string;
+}
+
+/** The label that names the upload object a job was made from, so cancel can delete it. */
+export const UPLOAD_KEY_LABEL = 'artorizer.upload_key';
+
+export function specOrBadRequest(fields: Record<string, unknown>): JobSpec {
+  try {
+    return jobSpecFromFields(fields);
+  } catch (err) {
+    if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
+    throw err;
+  }
+}
+
+/** A store failure that is not the client's fault: 503 so clients retry. */
+export function storeUnavailable(err: unknown): HttpError {
+  return new HttpError(503, 'object store unavailable, retry later', {}, { cause: err });
+}

@@ -1,0 +1,86 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ImageReference, JobSpec, jobStatusName } from '@artorizer/contract';
+import { CallContext } from '../grpc/processor-pool';
+import { HttpError, isServiceError } from '../http/errors';
+import { ObjectStore } from '../storage/object-store';
+import { SNIFF_BYTES, sniffImageType } from '../upload/sniff';
+import { StoredUpload } from '../upload/s3-relay';
+import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const uploadKeyFor = (uploadId: string) => `uploads/${uploadId}`;
+
+async function reference(store: ObjectStore, key: string, deps: SubmitDeps): Promise<ImageReference> {
+  if (deps.config.s3Reference === 'key') return { location: { $case: 's3', s3: { bucket: store.bucket, key, endpoint: '', region: '' } } };
+  return { location: { $case: 'http', http: { url: await store.presignGet(key, deps.config.presignExpirySeconds) } } };
+}
+
+const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED]);
+
+/**
+ * Submits an object already in the store by reference. When the submit fails the object is
+ * deleted, except, with `keepForRetry`, on a failure the client may retry with the same object.
+ */
+async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
+  try {
+    const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, await reference(store, key, deps), ctx);
+    return { job_id: job.jobId, status: jobStatusName(job.state) };
+  } catch (err) {
+    if (!(keepForRetry && isServiceError(err) && RETRYABLE.has(err.code))) await store.delete(key);
+    throw err;
+  }
+}
+
+/** A multipart upload the router streamed into the store (`s3` mode). */
+export async function submitStored(upload: StoredUpload, fields: Record<string, string>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
+  const store = deps.store!;
+  let spec: JobSpec;
+  try {
+    spec = specOrBadRequest(fields);
+  } catch (err) {
+    await store.delete(upload.object.key);
+    throw err;
+  }
+  spec.image = { contentType: upload.contentType, sizeBytes: upload.object.sizeBytes, sha256: upload.object.sha256, filename: upload.filename };
+  return submitObject(store, upload.object.key, spec, deps, ctx, false);
+}
+
+/**
+ * `upload_id` from POST /uploads (`direct` mode): the client put the bytes in the store
+ * itself; the router checks the object exists, fits the limit and is an image by its first
+ * bytes, without touching the rest.
+ */
+export async function submitUploadId(uploadId: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
+  const store = deps.store;
+  if (!store) throw new HttpError(400, 'upload_id needs an object store; this router has none', { field: 'upload_id' });
+  if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
+  const spec = specOrBadRequest(fields);
+  const key = uploadKeyFor(uploadId);
+  let head: Awaited<ReturnType<ObjectStore['head']>>;
+  let first: Buffer;
+  try {
+    head = await store.head(key);
+    if (!head) throw new HttpError(400, `upload ${uploadId} not found: PUT the image to the URL from POST /uploads first (or it expired)`, { field: 'upload_id' });
+    first = await store.readHead(key, SNIFF_BYTES);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw storeUnavailable(err);
+  }
+  if (head.sizeBytes > deps.config.maxFileBytes) {
+    await store.delete(key);
+    throw new HttpError(413, `image exceeds the maximum size of ${deps.config.maxFileBytes} bytes`, { field: 'upload_id' });
+  }
+  const type = sniffImageType(first);
+  if (!type) {
+    await store.delete(key);
+    throw new HttpError(415, 'the uploaded object is not a supported image', { field: 'upload_id' });
+  }
+  spec.image = { contentType: head.contentType || type, sizeBytes: head.sizeBytes, sha256: '', filename: '' };
+  try {
+    return await submitObject(store, key, spec, deps, ctx, true);
+  } catch (err) {
+    if (err instanceof HttpError || isServiceError(err)) throw err;
+    throw storeUnavailable(err);
+  }
+}
