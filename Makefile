@@ -8,7 +8,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 BUF := $(BIN)/buf
 
-.PHONY: help install generate check-generated lint breaking test test-contract up processor router store bench bench-smoke clean
+.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher store bench bench-smoke clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,12 @@ up: install ## run the whole stack on embedded defaults: processor and router (r
 
 store: install ## run the embedded S3-compatible store (s3rver) alone: port 9000, bucket artorizer, data under ./data/s3
 	$(TSX) scripts/store/main.ts
+
+router-cluster: install ## run one router per core on the same PORT (node cluster)
+	$(TSX) router/src/cluster-main.ts
+
+dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL; routers with DISPATCHER=off)
+	$(TSX) router/src/dispatcher-main.ts
 
 router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_ADDR 127.0.0.1:50051)
 	$(TSX) router/src/main.ts

@@ -19,7 +19,7 @@ import { MIB, writeTestFile } from './lib/files';
 import { CLK_TCK, MemMethod, ProcWindow, detectMethod, machineTicks } from './lib/memory';
 import { Sample, findings, markdownTables, summarizeRows } from './lib/report';
 import { Processor, REPO_ROOT, Service, isAlive, startProcessor, startRouter } from './lib/stack';
-import { rotate } from './lib/stats';
+import { roundOrder } from './lib/stats';
 
 interface Contender {
   label: string;
@@ -32,6 +32,7 @@ interface Contender {
 }
 
 const services: Service[] = [];
+let interrupted = false;
 let tempDir: string | undefined;
 
 function log(message: string): void {
@@ -43,9 +44,11 @@ function removeTemp(): void {
   tempDir = undefined;
 }
 
-async function cleanup(): Promise<void> {
-  await Promise.all(services.splice(0).map((s) => s.stop()));
-  removeTemp();
+let cleaning: Promise<void> | undefined;
+/** Stops every service (SIGTERM to its process group, SIGKILL after 15 s) and removes temp files; once. */
+function cleanup(): Promise<void> {
+  cleaning ??= Promise.all(services.map((s) => s.stop())).then(removeTemp);
+  return cleaning;
 }
 
 function git(args: string[]): string {
@@ -110,7 +113,8 @@ async function run(options: Options): Promise<void> {
   ];
   const unknown = (options.contenders ?? []).filter((c) => !plan.some((p) => p.label === c));
   if (unknown.length) throw new Error(`unknown contender(s) ${unknown.join(', ')}; available: ${plan.map((p) => p.label).join(', ')}`);
-  const chosen = plan.filter((p) => !options.contenders || options.contenders.includes(p.label));
+  // --contenders also sets the base order (warm-up order, first row of the rounds)
+  const chosen = options.contenders ? options.contenders.map((label) => plan.find((p) => p.label === label)!) : plan;
 
   log('starting the processor');
   const processor: Processor = await startProcessor({
@@ -141,18 +145,22 @@ async function run(options: Options): Promise<void> {
       }),
     ),
   );
-  if (chosen.some((p) => p.label === 'floor')) contenders.push({ label: 'floor', url: `${processorUrl}/v1/jobs`, fileField: 'file' });
-  routerPlans.forEach((p, i) => {
-    const { service, port } = started[i];
+  for (const p of chosen) {
+    if (p.label === 'floor') {
+      contenders.push({ label: 'floor', url: `${processorUrl}/v1/jobs`, fileField: 'file' });
+      continue;
+    }
+    const { service, port } = started[routerPlans.indexOf(p)];
     const routerMethod = methodFor(service.pid);
     contenders.push({ label: p.label, url: `http://127.0.0.1:${port}/protect`, fileField: 'image', router: service, routerMethod, env: p.env });
     log(`${p.label}: router pid ${service.pid} (launcher ${service.launcherPid}) on port ${port}, memory via ${routerMethod}`);
-  });
+  }
   if (contenders.length === 0) throw new Error('no contenders left');
 
   const samples: Sample[] = [];
   const uploadOnce = async (c: Contender, sizeMiB: number, phase: Sample['phase'], round: number, position: number): Promise<Sample> => {
     const file = files.get(sizeMiB)!;
+    if (interrupted) throw new Error('interrupted');
     for (const s of services) if (!isAlive(s)) throw new Error(`${s.label} (pid ${s.pid}) died; its last lines:\n${s.logLines.slice(-20).join('\n')}`);
     const routerWindow = c.router ? new ProcWindow(c.router.pid, c.routerMethod!) : undefined;
     const processorWindow = new ProcWindow(processor.service.pid, processorMethod);
@@ -206,7 +214,7 @@ async function run(options: Options): Promise<void> {
   }
   for (let round = 1; round <= options.runs; round++) {
     for (const size of options.sizes) {
-      const order = rotate(contenders, round - 1);
+      const order = roundOrder(contenders, round - 1);
       for (const [i, c] of order.entries()) {
         const s = await uploadOnce(c, size, 'measured', round, i);
         log(`round ${round}/${options.runs} ${size} MiB ${c.label}: ${s.timeMs.toFixed(1)} ms`);
@@ -226,11 +234,12 @@ async function run(options: Options): Promise<void> {
   const notes = [
     `Test files: the 8-byte PNG signature followed by random bytes (sizes in MiB = 2^20 bytes). The router's sniffing of the first 16 bytes accepts them and so does the processor's upload path; every job then fails as an undecodable image. Only the upload until the HTTP 202 is timed, not processing.`,
     `Client: curl ${'-F artist_name -F artwork_title -F image=@file'} (metadata fields before the file, so the stream router opens SubmitJob at once), one curl process per upload; time = curl %{time_total}. The floor posts field "file" straight to the processor's POST /v1/jobs.`,
-    `Each contender is a separate router process on its own port; one processor serves them all. Rounds rotate the contender order; ${options.runs} measured round(s) after one warm-up per contender and size.${options.settle ? ' After each upload the benchmark waits (outside the timing) until the processor has finished the job.' : ''}`,
+    `Each contender is a separate router process on its own port; one processor serves them all. Each round shifts the contender order (rows of a balanced Latin square, so every contender follows every other equally often over a full cycle of rounds); ${options.runs} measured round(s) after one warm-up per contender and size.${options.settle ? ' After each upload the benchmark waits (outside the timing) until the processor has finished the job.' : ''}`,
     `Peak RSS growth = peak resident memory during the upload minus RSS just before it, of the node process that serves (not the tsx launcher); method: ${methods.join(', ')}${methods.includes('clear_refs') ? ' (clear_refs "5" resets VmHWM before, VmHWM read after)' : ''}.`,
     `Growth counts only pages the upload made newly resident: memory a process freed earlier but kept (V8 heap, malloc arenas) is reused without growing RSS. Sizes are interleaved within each round, so a small upload often runs in a process that already held a larger one and shows little growth; "router peak RSS" is the absolute high-water mark during the upload.`,
     `Others' CPU = machine-wide busy CPU time during the upload (/proc/stat, steal included) minus the router's, the processor's and the benchmark's own, as a share of all ${os.cpus().length} cores over the upload: how much the rest of the machine (curl included) was competing. 10 ms tick resolution: rough for short uploads.`,
-    `Router read / written = /proc/<pid>/io rchar / wchar deltas of the router: bytes from curl plus the processor's answer / bytes to the processor plus the answer to curl.`,
+    `CPU ms = user + system time the router / processor process used during the upload (/proc/<pid>/stat, 10 ms ticks); less sensitive to a busy machine than the wall time.`,
+    `Router read / written = /proc/<pid>/io rchar / wchar deltas of the router: bytes from curl plus the processor's answer / bytes to the processor plus the answer to curl. In brackets, what goes beyond the file: multipart and HTTP/2 + gRPC framing, flow-control frames (WINDOW_UPDATE) and the answers; many small HTTP/2 frames show up here.`,
     options.chunkSizes.includes(defaultChunk) && labels.includes('stream') && labels.includes(chunkLabel(defaultChunk))
       ? `"stream" and "${chunkLabel(defaultChunk)}" are the same configuration (the default UPLOAD_CHUNK_SIZE is ${defaultChunk}) in two processes: their difference is a measure of the noise.`
       : '',
@@ -259,6 +268,7 @@ async function run(options: Options): Promise<void> {
   fs.writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   fs.copyFileSync(file, path.join(resultsDir, 'latest-transfer.json'));
 
+  const computed = findings(rows, options.sizes, options.chunkSizes.includes(defaultChunk) ? chunkLabel(defaultChunk) : undefined);
   const loads = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   const cpuLine = `${meta.cpuModel}, ${meta.cpuCount} cores, ${(meta.totalMemoryBytes / 1024 ** 3).toFixed(1)} GiB RAM, Node ${meta.node}, ${meta.platform}, ${meta.curl}`;
   const out = [
@@ -269,7 +279,7 @@ async function run(options: Options): Promise<void> {
     `${cpuLine}; git ${meta.gitCommit.slice(0, 12)}${meta.gitDirty ? ' (dirty)' : ''}; load average (1/5/15 min) at start ${loads(meta.loadavgAtStart)}, at end ${loads(meta.loadavgAtEnd)}`,
     '',
     markdownTables(rows, options.sizes),
-    ...(findings(rows, options.sizes).length ? ['Computed comparisons:', '', ...findings(rows, options.sizes), ''] : []),
+    ...(computed.length ? ['Computed comparisons:', '', ...computed, ''] : []),
     'Notes:',
     '',
     ...notes.map((n) => `- ${n}`),
@@ -291,7 +301,6 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let interrupted = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       interrupted = true;
@@ -299,7 +308,7 @@ async function main(): Promise<number> {
       void cleanup().finally(() => process.exit(130));
     });
   }
-  // Last resort if the process exits some other way: SIGKILL every group, remove temp files.
+  // Last resort if the process exits some other way: SIGKILL the groups still running, remove temp files.
   process.once('exit', () => {
     for (const s of services) s.killNow();
     removeTemp();
@@ -311,11 +320,9 @@ async function main(): Promise<number> {
     if (!interrupted) log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
   } finally {
-    if (!interrupted) {
-      log('stopping services');
-      await cleanup();
-    }
+    if (!interrupted) log('stopping services');
+    await cleanup();
   }
 }
 
-main().then((code) => process.exit(code));
+main().then((code) => process.exit(interrupted ? 130 : code));

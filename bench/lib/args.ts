@@ -25,7 +25,8 @@ legacy (store-and-forward) vs stream routers vs a one-hop floor straight to the 
   --chunk-sizes 65536,262144,1048576
                                one extra stream router per UPLOAD_CHUNK_SIZE, labelled stream-64k etc.
                                (default 65536,262144,1048576; "" for none)
-  --contenders a,b,...         keep only these labels: floor, legacy, stream, stream-<chunk> (default all)
+  --contenders a,b,...         keep only these labels, in this base order: floor, legacy, stream,
+                               stream-<chunk> (default all, in that order)
   --no-settle                  do not wait for each job to finish before the next upload
   --force-sampling             measure peak memory by sampling VmRSS every 5 ms even where clear_refs works
   --smoke                      quick check for CI: --sizes 1 --runs 1 --chunk-sizes "" (explicit flags win)

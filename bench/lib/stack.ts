@@ -102,7 +102,10 @@ export function startService(options: StartOptions): Promise<Service> {
     // tsx may exit before its node child; anything left of the group gets SIGKILL.
     signalGroup(launcherPid, 'SIGKILL');
   };
-  const killNow = (): void => signalGroup(launcherPid, 'SIGKILL');
+  // Only while our launcher is alive (or not yet reaped by stop()): never signal a group id that may have been reused.
+  const killNow = (): void => {
+    if (child.exitCode === null && child.signalCode === null) signalGroup(launcherPid, 'SIGKILL');
+  };
 
   return new Promise<Service>((resolve, reject) => {
     const timer = setTimeout(() => {

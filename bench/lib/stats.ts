@@ -21,11 +21,21 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
-/** `items` rotated left by `by` places: round r starts with the r-th contender. */
-export function rotate<T>(items: readonly T[], by: number): T[] {
-  if (items.length === 0) return [];
-  const k = ((by % items.length) + items.length) % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
+/**
+ * The order of round `round` (0-based): a Williams design, i.e. rows of a balanced Latin
+ * square. Every round shifts each contender's index by one (a rotation), but the row is
+ * interleaved (0, 1, n-1, 2, n-2, ...) so that, over n rounds (2n for odd n), each contender
+ * runs right after every other one equally often. A plain rotation keeps the same
+ * neighbours forever (b always after a), which lets one contender's after-effects
+ * (garbage collection, freed memory, a busy processor) fall on the same other contender.
+ */
+export function roundOrder<T>(items: readonly T[], round: number): T[] {
+  const n = items.length;
+  if (n === 0) return [];
+  const base: number[] = [];
+  for (let j = 0, lo = 1, hi = n - 1; j < n; j++) base.push(j === 0 ? 0 : j % 2 === 1 ? lo++ : hi--);
+  const row = n % 2 === 1 && Math.floor(round / n) % 2 === 1 ? [...base].reverse() : base;
+  return row.map((i) => items[(i + round) % n]);
 }
 
 export function fixed(value: number, digits: number): string {

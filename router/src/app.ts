@@ -16,6 +16,14 @@ import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
 import { ObjectStore } from './storage/object-store';
+import { Redis } from 'ioredis';
+import { JobBackend } from './jobs/backend';
+import { QueuedJobBackend } from './jobs/queued-backend';
+import { DispatchQueue } from './queue/dispatch-queue';
+import { Dispatcher } from './queue/dispatcher';
+import { HealthBreaker } from './queue/health-breaker';
+import { RecordEvents } from './queue/record-events';
+import { JobRecords } from './queue/records';
 
 export interface RunningRouter {
   port: number;
@@ -36,7 +44,18 @@ function metricsMiddleware(metrics: Metrics) {
   };
 }
 
-export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metrics: Metrics, log: Logger, store?: ObjectStore): express.Express {
+/** The long-lived parts a router is made of, shared by its routes. */
+export interface RouterServices {
+  pool: ProcessorPool;
+  metrics: Metrics;
+  store?: ObjectStore;
+  queue?: { records: JobRecords; dispatch: DispatchQueue };
+  breaker?: HealthBreaker;
+  backend: JobBackend;
+}
+
+export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
+  const { pool, metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
   app.use(
@@ -51,11 +70,9 @@ export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metri
     }),
   );
   app.use(metricsMiddleware(metrics));
-  const backend =
-    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
   app.use(healthRoutes(config, pool, metrics));
   app.use(uploadRoutes(config, store));
-  app.use(protectRoutes({ config, pool, metrics, store }));
+  app.use(protectRoutes({ config, pool, metrics, store, queue: services.queue, breaker: services.breaker }));
   app.use(jobRoutes(backend));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
@@ -74,7 +91,8 @@ export function createRouterApp(config: RouterConfig, pool: ProcessorPool, metri
     }
     if (httpError.status >= 500) req.log.warn({ err }, 'request failed');
     if (httpError.status === 503) res.setHeader('Retry-After', String(config.retryAfterSeconds));
-    if (httpError.status === 413 || httpError.status === 499) res.setHeader('Connection', 'close');
+    // An error answered before the body was read: close rather than drain the rest.
+    if (!req.complete) res.setHeader('Connection', 'close');
     res.status(httpError.status).json({ error: httpError.message, ...httpError.extra });
   });
   return app;
@@ -88,6 +106,34 @@ function bodyParserError(err: unknown) {
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
+
+/** With REDIS_URL: job records, the dispatch queue, the health breaker and (inline) the dispatcher. */
+async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
+  const redisUrl = config.redisUrl!;
+  const prefix = `${config.redisPrefix}:`;
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const records = new JobRecords(redis, prefix, config.jobRetentionSeconds);
+  const dispatch = new DispatchQueue({ redisUrl, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
+  const events = new RecordEvents(new Redis(redisUrl));
+  const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
+  await breaker.start();
+  const dispatcher = config.inlineDispatcher
+    ? new Dispatcher({ redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference }, records, pool, breaker, store, log)
+    : undefined;
+  dispatcher?.start();
+  return {
+    queue: { records, dispatch },
+    breaker,
+    backend: new QueuedJobBackend(records, dispatch, events, direct, store),
+    close: async () => {
+      breaker.stop();
+      await dispatcher?.close();
+      await dispatch.close();
+      events.close();
+      redis.disconnect();
+    },
+  };
+}
 
 /** Lifecycle rules where the store takes them; otherwise an hourly sweep of expired objects. */
 async function startRetention(store: ObjectStore, days: number, log: Logger): Promise<NodeJS.Timeout | undefined> {
@@ -106,7 +152,11 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
   const store = config.store ? new ObjectStore(config.store) : undefined;
   const sweeper = store ? await startRetention(store, config.retentionDays, log) : undefined;
-  const server = http.createServer(createRouterApp(config, pool, metrics, log, store));
+  const direct: JobBackend =
+    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
+  const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
+  const services: RouterServices = { pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const server = http.createServer(createRouterApp(config, services, log));
   server.requestTimeout = 0;
   server.listen(config.port, config.host);
   await once(server, 'listening');
@@ -123,6 +173,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       server.closeAllConnections();
       pool.close();
       clearInterval(sweeper);
+      await queueing?.close();
       store?.close();
       log.info('router stopped');
     })());

@@ -43,6 +43,22 @@ export interface RouterConfig {
   autoS3ThresholdBytes: number;
   /** Days before uploads and artifacts expire from the store (`OBJECT_RETENTION_DAYS`, default 1). */
   retentionDays: number;
+  /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
+  redisUrl?: string;
+  /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"). */
+  redisPrefix: string;
+  /** How long queued-job records are kept (`JOB_RETENTION_SECONDS`, default 86400). */
+  jobRetentionSeconds: number;
+  /** Dispatch attempts before the dead letter (`DISPATCH_ATTEMPTS`, default 8). */
+  dispatchAttempts: number;
+  /** First retry delay, doubling with jitter (`DISPATCH_BACKOFF_MS`, default 1000). */
+  dispatchBackoffMs: number;
+  /** Queued jobs in flight per processor (`PROCESSOR_MAX_INFLIGHT`, default 4). */
+  perProcessorLimit: number;
+  /** Run the dispatcher inside this router (`DISPATCHER=inline`, default) or not (`off`: run `make dispatcher`). */
+  inlineDispatcher: boolean;
+  /** Processor health-check interval for the circuit breaker (`HEALTH_CHECK_INTERVAL_MS`, default 1000). */
+  healthIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -103,5 +119,13 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
     autoS3ThresholdBytes: int(env, 'AUTO_S3_THRESHOLD', 8 * 1024 * 1024, 0),
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || 'artorizer',
+    jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
+    dispatchAttempts: int(env, 'DISPATCH_ATTEMPTS', 8, 1, 100),
+    dispatchBackoffMs: int(env, 'DISPATCH_BACKOFF_MS', 1000, 1),
+    perProcessorLimit: int(env, 'PROCESSOR_MAX_INFLIGHT', 4, 1, 1000),
+    inlineDispatcher: (env.DISPATCHER || 'inline') !== 'off',
+    healthIntervalMs: int(env, 'HEALTH_CHECK_INTERVAL_MS', 1000, 50),
   };
 }

@@ -5,7 +5,7 @@ import { AddressInfo } from 'node:net';
 /** A small HTTP server the processor fetches references from. */
 export interface HttpFixture {
   url(path: string): string;
-  /** Requests to /stall that are being held open. */
+  /** GET requests to /stall that are being held open (HEAD /stall answers at once). */
   stalled: http.ServerResponse[];
   /** Resolves when the next /stall request arrives. */
   nextStall(): Promise<void>;
@@ -16,6 +16,10 @@ export async function startHttpFixture(files: Record<string, Buffer>): Promise<H
   const stalled: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     const name = (req.url ?? '').slice(1);
+    if (name === 'stall' && req.method === 'HEAD') {
+      res.writeHead(200, { 'Content-Type': 'image/png' }).end();
+      return;
+    }
     if (name === 'stall') {
       stalled.push(res);
       server.emit('stall');

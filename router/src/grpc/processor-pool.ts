@@ -132,6 +132,37 @@ export class ProcessorPool {
     return { call, done };
   }
 
+  get addresses(): string[] {
+    return this.endpoints.map((e) => e.address);
+  }
+
+  private at(address: string): Endpoint {
+    const endpoint = this.endpoints.find((e) => e.address === address);
+    if (!endpoint) throw new Error(`unknown processor ${address}`);
+    return endpoint;
+  }
+
+  /** SubmitJobByReference on one named processor (the dispatcher chooses it). */
+  async submitByReferenceAt(address: string, spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
+    const endpoint = this.at(address);
+    const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) =>
+      endpoint.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb),
+    );
+    this.remember(res.job!.jobId, endpoint);
+    return res.job!;
+  }
+
+  async getJobAt(address: string, jobId: string, ctx: CallContext): Promise<Job> {
+    const endpoint = this.at(address);
+    const res = await this.unary<{ job?: Job }>('GetJob', (cb) => endpoint.client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
+    this.remember(jobId, endpoint);
+    return res.job!;
+  }
+
+  watchAt(address: string, jobId: string, ctx: CallContext): ClientReadableStream<WatchJobResponse> {
+    return this.at(address).client.watchJob({ jobId }, this.metadata(ctx));
+  }
+
   async submitByReference(spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
     const endpoint = this.pick();
     const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) =>

@@ -47,6 +47,9 @@ async function submitMultipart(req: Request, deps: SubmitDeps, ctx: CallContext)
     }
     return outcome.kind === 'stored' ? submitStored(outcome.upload, outcome.fields, deps, ctx) : submitByName(outcome.fields, deps, ctx);
   }
+  if (deps.breaker?.open) {
+    throw new HttpError(503, 'no processor is serving; retry later', { grpc_code: 'UNAVAILABLE' });
+  }
   const outcome = await relayMultipart(req, { ...deps.config, pool: deps.pool, metrics: deps.metrics }, ctx);
   return outcome.kind === 'job' ? { job_id: outcome.job.jobId, status: jobStatusName(outcome.job.state) } : submitByName(outcome.fields, deps, ctx);
 }

@@ -102,11 +102,16 @@ export async function resolveFinalUrl(url: string, policy: UrlPolicy): Promise<s
   }
 }
 
+/** Answers that may mean "HEAD is not allowed here" (presigned GET URLs sign the method). */
+const HEAD_REFUSED = new Set([403, 405, 501]);
+
+/** HEAD first, so no body is requested; GET (body cancelled at once) where HEAD is refused. */
 async function probe(url: URL, timeoutMs: number): Promise<string | undefined> {
   const signal = AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { method: 'GET', redirect: 'manual', signal });
+    res = await fetch(url, { method: 'HEAD', redirect: 'manual', signal });
+    if (HEAD_REFUSED.has(res.status)) res = await fetch(url, { method: 'GET', redirect: 'manual', signal });
   } catch (err) {
     const what = signal.aborted ? 'timed out' : 'connection failed';
     throw new UrlRejectedError('unreachable', `image_url could not be reached: ${what}`, { cause: err });

@@ -3,6 +3,7 @@ import { CallContext } from '../grpc/processor-pool';
 import { HttpError } from '../http/errors';
 import { UrlRejectedError, resolveFinalUrl } from '../security/url-guard';
 import { Accepted, SubmitDeps, specOrBadRequest } from './deps';
+import { enqueueJob } from './queued';
 
 /** `image_url`: vetted here (address, DNS, redirects), then fetched by the processor. */
 export async function submitImageUrl(url: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
@@ -16,6 +17,7 @@ export async function submitImageUrl(url: unknown, fields: Record<string, unknow
     throw err;
   }
   if (deps.config.mode === 'legacy') return submitLegacyUrl(fields, finalUrl, deps, ctx);
+  if (deps.queue) return enqueueJob(spec, { kind: 'url', url: finalUrl }, deps);
   const job = await deps.pool.submitByReference(spec, { location: { $case: 'http', http: { url: finalUrl } } }, ctx);
   return { job_id: job.jobId, status: jobStatusName(job.state) };
 }

@@ -4,12 +4,18 @@ import { ProcessorPool } from '../grpc/processor-pool';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore } from '../storage/object-store';
+import { DispatchQueue } from '../queue/dispatch-queue';
+import { HealthBreaker } from '../queue/health-breaker';
+import { JobRecords } from '../queue/records';
 
 export interface SubmitDeps {
   config: RouterConfig;
   pool: ProcessorPool;
   metrics: Metrics;
   store?: ObjectStore;
+  /** Present with REDIS_URL: submits whose image is already stored are queued, not sent. */
+  queue?: { records: JobRecords; dispatch: DispatchQueue };
+  breaker?: HealthBreaker;
 }
 
 /** What POST /protect answers once a processor has the job. */

@@ -5,6 +5,7 @@ import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore } from '../storage/object-store';
 import { SNIFF_BYTES, sniffImageType } from '../upload/sniff';
 import { StoredUpload } from '../upload/s3-relay';
+import { enqueueJob } from './queued';
 import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -23,6 +24,14 @@ const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED,
  * deleted, except, with `keepForRetry`, on a failure the client may retry with the same object.
  */
 async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
+  if (deps.queue) {
+    try {
+      return await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key }, deps);
+    } catch (err) {
+      if (!keepForRetry) await store.delete(key);
+      throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
+    }
+  }
   try {
     const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, await reference(store, key, deps), ctx);
     return { job_id: job.jobId, status: jobStatusName(job.state) };

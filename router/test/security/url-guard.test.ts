@@ -192,8 +192,10 @@ describe('resolveFinalUrl', () => {
     '/to-private': (res) => res.writeHead(303, { location: 'http://10.0.0.1/' }).end(),
     '/loop': (res) => res.writeHead(308, { location: '/loop' }).end(),
     '/no-location': (res) => res.writeHead(302).end(),
-    // Headers plus a body that never ends: only returns if the guard does not read bodies.
+    // HEAD refused, so the guard falls back to GET: headers plus a body that never ends only
+    // return if the guard does not read bodies.
     '/stream': (res) => {
+      if (res.req.method === 'HEAD') return void res.writeHead(405).end();
       res.writeHead(200);
       res.write('x'.repeat(64 * 1024));
     },

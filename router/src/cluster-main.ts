@@ -1,0 +1,28 @@
+import cluster from 'node:cluster';
+import os from 'node:os';
+import { logger } from './logger';
+
+/**
+ * The router on every core: one primary that forks `ROUTER_WORKERS` (default: the number of
+ * cores) workers, each a full router listening on the same PORT (the cluster module shares
+ * the socket), and replaces a worker that dies.
+ */
+if (cluster.isPrimary) {
+  const workers = Number(process.env.ROUTER_WORKERS || os.availableParallelism());
+  let stopping = false;
+  for (let i = 0; i < workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    logger.warn({ pid: worker.process.pid, code, signal }, 'router worker died; starting another');
+    cluster.fork();
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      stopping = true;
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    });
+  }
+  logger.info({ workers }, 'router cluster started');
+} else {
+  require('./main');
+}

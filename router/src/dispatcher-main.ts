@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { loadConfig } from './config';
+import { ProcessorPool } from './grpc/processor-pool';
+import { logger } from './logger';
+import { createMetrics } from './metrics';
+import { Dispatcher } from './queue/dispatcher';
+import { HealthBreaker } from './queue/health-breaker';
+import { JobRecords } from './queue/records';
+import { ObjectStore } from './storage/object-store';
+
+/**
+ * `make dispatcher`: the dispatcher as its own process, for scaling it apart from the HTTP
+ * edge (run the routers with DISPATCHER=off). Same variables as the router.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.redisUrl) throw new Error('the dispatcher needs REDIS_URL');
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, createMetrics());
+  const store = config.store ? new ObjectStore(config.store) : undefined;
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+  const records = new JobRecords(redis, `${config.redisPrefix}:`, config.jobRetentionSeconds);
+  const breaker = new HealthBreaker(pool, config.healthIntervalMs, logger);
+  await breaker.start();
+  const dispatcher = new Dispatcher(
+    { redisUrl: config.redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference },
+    records,
+    pool,
+    breaker,
+    store,
+    logger,
+  );
+  dispatcher.start();
+  logger.info({ processors: config.processorAddrs }, 'dispatcher running');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      breaker.stop();
+      void dispatcher.close().then(() => {
+        pool.close();
+        store?.close();
+        redis.disconnect();
+        process.exit(0);
+      });
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  logger.error({ err }, 'dispatcher failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,164 @@
+import { Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ImageReference, JobErrorReason, JobSpec, JobState, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
+import { ProcessorPool } from '../grpc/processor-pool';
+import { isServiceError } from '../http/errors';
+import { Logger } from '../logger';
+import { ObjectStore } from '../storage/object-store';
+import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
+import { HealthBreaker } from './health-breaker';
+import { JobRecords, QueuedJob, isTerminal } from './records';
+
+/** gRPC codes worth another attempt; anything else is permanent and goes to the dead letter. */
+export const RETRYABLE_CODES = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.DEADLINE_EXCEEDED]);
+
+export interface DispatcherOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Jobs in flight per processor (`PROCESSOR_MAX_INFLIGHT`). */
+  perProcessorLimit: number;
+  presignExpirySeconds: number;
+  s3Reference: 'presigned' | 'key';
+}
+
+class Retryable extends Error {}
+
+/**
+ * The BullMQ worker that hands queued jobs to processors and follows them to the end.
+ *
+ * Each job is submitted with the router job id as its idempotency key, on a processor
+ * recorded before the call, so a retry after an ambiguous failure lands on the same
+ * processor and gets the same job back instead of a second one. The job is then followed
+ * with WatchJob and its record kept current; a broken watch is retried from where it was.
+ */
+export class Dispatcher {
+  private readonly worker: Worker<DispatchData>;
+  private readonly connection: Redis;
+  private readonly inflight = new Map<string, number>();
+
+  constructor(
+    private readonly options: DispatcherOptions,
+    private readonly records: JobRecords,
+    private readonly pool: ProcessorPool,
+    private readonly breaker: HealthBreaker,
+    private readonly store: ObjectStore | undefined,
+    private readonly log: Logger,
+  ) {
+    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.worker = new Worker<DispatchData>(DISPATCH_QUEUE, (job) => this.run(job), {
+      connection: this.connection,
+      prefix: options.prefix,
+      concurrency: pool.addresses.length * options.perProcessorLimit,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, err) => void this.onFailed(job, err));
+    this.worker.on('error', (err) => log.warn({ err }, 'dispatcher worker error'));
+    breaker.on('open', () => void this.worker.pause(true));
+    breaker.on('close', () => this.worker.resume());
+  }
+
+  start(): void {
+    if (this.breaker.open) void this.worker.pause(true);
+    void this.worker.run();
+  }
+
+  async close(): Promise<void> {
+    await this.worker.close();
+    this.connection.disconnect();
+  }
+
+  /** The healthy processor with the fewest jobs in flight, under the per-processor limit. */
+  private chooseProcessor(previous: string | undefined): string {
+    if (previous && this.breaker.isHealthy(previous)) return previous;
+    const candidates = this.pool.addresses
+      .filter((a) => this.breaker.isHealthy(a) && (this.inflight.get(a) ?? 0) < this.options.perProcessorLimit)
+      .sort((a, b) => (this.inflight.get(a) ?? 0) - (this.inflight.get(b) ?? 0));
+    if (candidates.length === 0) throw new Retryable('no processor is available');
+    return candidates[0];
+  }
+
+  private async reference(record: QueuedJob): Promise<ImageReference> {
+    const source = record.source;
+    if (source.kind === 'url') return { location: { $case: 'http', http: { url: source.url } } };
+    if (this.options.s3Reference === 'key' || !this.store) {
+      return { location: { $case: 's3', s3: { bucket: source.bucket, key: source.key, endpoint: '', region: '' } } };
+    }
+    // Presigned now, not at submit time: a queued job can outlive any URL.
+    return { location: { $case: 'http', http: { url: await this.store.presignGet(source.key, this.options.presignExpirySeconds) } } };
+  }
+
+  private async run(bullJob: BullJob<DispatchData>): Promise<void> {
+    const id = bullJob.data.id;
+    const record = await this.records.get(id);
+    if (!record || isTerminal(record)) return;
+    const ctx = { requestId: `dispatch-${id}` };
+    await this.records.update(id, { attempts: bullJob.attemptsMade + 1 });
+    let address = record.processorAddress;
+    let processorJobId = record.processorJobId;
+    try {
+      if (address && processorJobId) {
+        try {
+          await this.pool.getJobAt(address, processorJobId, ctx);
+        } catch (err) {
+          // The processor restarted and lost the job: submit it again.
+          if (isServiceError(err) && err.code === GrpcStatus.NOT_FOUND) processorJobId = undefined;
+          else throw err;
+        }
+      }
+      if (!processorJobId) {
+        address = this.chooseProcessor(address);
+        await this.records.update(id, { processorAddress: address, status: 'dispatching' });
+        const spec = { ...JobSpec.fromJSON(record.spec), idempotencyKey: id, priority: record.priority };
+        const job = await this.pool.submitByReferenceAt(address, spec, await this.reference(record), ctx);
+        processorJobId = job.jobId;
+        const view = jobToHttp(job);
+        await this.records.update(id, { processorJobId, status: view.status, progress: view.progress });
+      }
+      await this.follow(id, address!, processorJobId, ctx);
+    } catch (err) {
+      throw await this.classify(id, err);
+    }
+  }
+
+  /** Mirrors WatchJob events into the record until the terminal one. */
+  private async follow(id: string, address: string, processorJobId: string, ctx: { requestId: string }): Promise<void> {
+    this.inflight.set(address, (this.inflight.get(address) ?? 0) + 1);
+    try {
+      for await (const event of this.pool.watchAt(address, processorJobId, ctx) as AsyncIterable<WatchJobResponse>) {
+        if (event.job!.state === JobState.JOB_STATE_FAILED && event.job!.error?.reason === JobErrorReason.JOB_ERROR_REASON_SHUTDOWN) {
+          // Not the job's fault: run it again (on whichever processor is up then).
+          await this.records.update(id, { processorJobId: '', lastError: 'the processor shut down during the job' });
+          throw new Retryable('the processor shut down during the job');
+        }
+        const view = jobToHttp(event.job!);
+        await this.records.update(id, { status: view.status, progress: view.progress, error: view.error, completedAt: view.completed_at });
+        if (event.terminal || isTerminalState(event.job!.state)) return;
+      }
+      throw new Retryable('the processor ended the watch before the job finished');
+    } finally {
+      this.inflight.set(address, (this.inflight.get(address) ?? 1) - 1);
+    }
+  }
+
+  private async classify(id: string, err: unknown): Promise<Error> {
+    const message = isServiceError(err) ? `${GrpcStatus[err.code]}: ${err.details}` : (err as Error).message;
+    if (err instanceof Retryable || (isServiceError(err) && RETRYABLE_CODES.has(err.code))) {
+      await this.records.update(id, { lastError: message });
+      return err instanceof Error ? err : new Error(message);
+    }
+    await this.deadLetter(id, message, 'rejected');
+    return new UnrecoverableError(message);
+  }
+
+  private async onFailed(job: BullJob<DispatchData> | undefined, err: Error): Promise<void> {
+    if (!job) return;
+    const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (exhausted || err instanceof UnrecoverableError) await this.deadLetter(job.data.id, err.message, exhausted ? 'retries_exhausted' : 'rejected');
+  }
+
+  private async deadLetter(id: string, message: string, reason: string): Promise<void> {
+    await this.records.update(id, { status: 'failed', deadLetter: true, lastError: message, error: { reason, message }, completedAt: new Date().toISOString() });
+    this.log.warn({ jobId: id, reason, message }, 'job moved to the dead letter');
+  }
+}

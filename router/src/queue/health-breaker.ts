@@ -1,0 +1,55 @@
+import { EventEmitter } from 'node:events';
+import { ProcessorPool } from '../grpc/processor-pool';
+import { Logger } from '../logger';
+
+/**
+ * A circuit breaker driven by grpc.health.v1: open while no processor reports SERVING.
+ * Dispatching pauses and stream submits get 503 while it is open; it closes on the first
+ * healthy check.
+ */
+export class HealthBreaker extends EventEmitter {
+  private healthy = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: ProcessorPool,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get open(): boolean {
+    return this.healthy.size === 0;
+  }
+
+  isHealthy(address: string): boolean {
+    return this.healthy.has(address);
+  }
+
+  async start(): Promise<void> {
+    await this.check();
+    this.timer = setInterval(() => void this.check(), this.intervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One round of health checks; concurrent callers share it. */
+  check(): Promise<void> {
+    this.checking ??= this.pool
+      .health()
+      .then((answers) => {
+        const wasOpen = this.open;
+        this.healthy = new Set(answers.filter((a) => a.serving).map((a) => a.address));
+        if (wasOpen !== this.open) {
+          this.log.warn({ open: this.open, healthy: [...this.healthy] }, this.open ? 'circuit open: no processor is serving' : 'circuit closed: processors serving');
+          this.emit(this.open ? 'open' : 'close');
+        }
+      })
+      .finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+}

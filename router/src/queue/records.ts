@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { HttpJobStatus } from '@artorizer/contract';
+
+/** Where a queued job's image is: an object in the store, or a vetted URL. */
+export type QueuedSource = { kind: 's3'; bucket: string; key: string } | { kind: 'url'; url: string };
+
+/** A job the router accepted and queued; the dispatcher keeps it current. */
+export interface QueuedJob {
+  id: string;
+  status: HttpJobStatus['status'] | 'dispatching';
+  progress: HttpJobStatus['progress'];
+  /** JobSpec as protobuf JSON (JobSpec.toJSON). */
+  spec: unknown;
+  source: QueuedSource;
+  priority: number;
+  attempts: number;
+  sequence: number;
+  processorAddress?: string;
+  processorJobId?: string;
+  lastError?: string;
+  deadLetter?: boolean;
+  error?: { reason: string; message: string };
+  submittedAt: string;
+  updatedAt: string;
+  completedAt?: string;
+}
+
+export type QueuedJobPatch = Partial<Omit<QueuedJob, 'id' | 'sequence' | 'submittedAt'>>;
+
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+export const isTerminal = (job: QueuedJob) => TERMINAL.has(job.status);
+
+const QUEUED_PROGRESS: HttpJobStatus['progress'] = { stage: 'queued', current_step: 'Waiting in queue', step_number: 0, total_steps: 0, percentage: 0 };
+
+/**
+ * Merges a patch into the stored record, bumps its sequence, keeps its TTL and publishes
+ * it, in one step, so concurrent writers (dispatcher, cancel) never lose each other's fields.
+ */
+const UPDATE_SCRIPT = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return nil end
+local job = cjson.decode(raw)
+local patch = cjson.decode(ARGV[1])
+if ARGV[3] == '1' and (job.status == 'completed' or job.status == 'failed' or job.status == 'cancelled') then return raw end
+for k, v in pairs(patch) do job[k] = v end
+job.sequence = job.sequence + 1
+job.updatedAt = ARGV[2]
+local out = cjson.encode(job)
+redis.call('SET', KEYS[1], out, 'KEEPTTL')
+redis.call('PUBLISH', KEYS[2], out)
+return out
+`;
+
+/** Job records in Redis, readable by every router instance, kept for `retentionSeconds`. */
+export class JobRecords {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly retentionSeconds: number,
+  ) {
+    this.redis.defineCommand('artorizerUpdate', { numberOfKeys: 2, lua: UPDATE_SCRIPT });
+  }
+
+  private key(id: string): string {
+    return `${this.prefix}job:${id}`;
+  }
+
+  channel(id: string): string {
+    return `${this.prefix}events:${id}`;
+  }
+
+  async create(spec: unknown, source: QueuedSource, priority: number): Promise<QueuedJob> {
+    const now = new Date().toISOString();
+    const job: QueuedJob = { id: randomUUID(), status: 'queued', progress: QUEUED_PROGRESS, spec, source, priority, attempts: 0, sequence: 1, submittedAt: now, updatedAt: now };
+    await this.redis.set(this.key(job.id), JSON.stringify(job), 'EX', this.retentionSeconds);
+    return job;
+  }
+
+  async get(id: string): Promise<QueuedJob | undefined> {
+    const raw = await this.redis.get(this.key(id));
+    return raw ? (JSON.parse(raw) as QueuedJob) : undefined;
+  }
+
+  /** Applies a patch; with `unlessTerminal`, a job that has ended is left as it is. */
+  async update(id: string, patch: QueuedJobPatch, unlessTerminal = true): Promise<QueuedJob | undefined> {
+    const run = (this.redis as unknown as { artorizerUpdate(k1: string, k2: string, patch: string, now: string, guard: string): Promise<string | null> }).artorizerUpdate;
+    const out = await run.call(this.redis, this.key(id), this.channel(id), JSON.stringify(patch), new Date().toISOString(), unlessTerminal ? '1' : '0');
+    return out ? (JSON.parse(out) as QueuedJob) : undefined;
+  }
+}
+
+/** The record in the original API's status shape. */
+export function queuedJobToHttp(job: QueuedJob): HttpJobStatus & { attempts: number; dead_letter?: boolean; last_error?: string } {
+  return {
+    job_id: job.id,
+    status: job.status === 'dispatching' ? 'queued' : job.status,
+    progress: job.progress,
+    submitted_at: job.submittedAt,
+    updated_at: job.updatedAt,
+    completed_at: job.completedAt,
+    error: job.error,
+    attempts: job.attempts,
+    dead_letter: job.deadLetter,
+    last_error: job.lastError,
+  };
+}

@@ -1,0 +1,231 @@
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { makePng } from '../../../processor-stub/test/contract/images';
+import { HttpFixture, startHttpFixture } from '../../../processor-stub/test/contract/http-fixture';
+import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
+import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
+import { startEmbedded } from '../storage/stores';
+
+/* Queued submission on BullMQ and Redis, with real processors, routers and Redis. */
+const meta = { artist_name: 'Jane Doe', artwork_title: 'Queued' };
+let fixture: HttpFixture;
+let png: Buffer;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function submitUrl(router: LocalRouter, extra: Record<string, unknown> = {}, path = 'art.png'): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${router.url}/protect`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...meta, image_url: fixture.url(path), ...extra }),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function status(router: LocalRouter, id: string): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${router.url}/jobs/${id}`)).json()) as Record<string, unknown>;
+}
+
+function routerEnv(prefix: string, processorAddr: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL,
+    REDIS_PREFIX: prefix,
+    PROCESSOR_ADDR: processorAddr,
+    IMAGE_URL_ALLOWLIST: '127.0.0.1/32',
+    HEALTH_CHECK_INTERVAL_MS: '100',
+    DISPATCH_BACKOFF_MS: '50',
+    ...extra,
+  };
+}
+
+describeWithRedis('queued submission (BullMQ on Redis)', () => {
+  const prefixes: string[] = [];
+  const prefix = (name: string) => {
+    const p = uniquePrefix(name);
+    prefixes.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    png = await makePng(96, 64, 3);
+    fixture = await startHttpFixture({ 'art.png': png });
+  });
+
+  afterAll(async () => {
+    await fixture.close();
+    for (const p of prefixes) await dropPrefix(p);
+  });
+
+  it('answers 202 queued at once while the processor is down; every job completes exactly once when it comes up', async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const router = await startLocalRouter(routerEnv(prefix('down'), address));
+    let processor: LocalProcessor | undefined;
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await submitUrl(router);
+        expect(res).toEqual({ status: 202, json: { job_id: expect.any(String), status: 'queued' } });
+        ids.push(res.json.job_id as string);
+      }
+      expect(await status(router, ids[0])).toMatchObject({ status: 'queued' });
+
+      const stream = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
+      expect(stream.status).toBe(503);
+      expect(stream.headers.get('retry-after')).toBeTruthy();
+
+      processor = await startLocalProcessor({ GRPC_PORT: String(port) });
+      for (const id of ids) expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      expect(jobCount(processor)).toBe(5);
+
+      const result = (await (await fetch(`${router.url}/jobs/${ids[0]}/result`)).json()) as { job_id: string; download_urls: Record<string, string> };
+      expect(result.job_id).toBe(ids[0]);
+      const original = await fetch(`${router.url}${result.download_urls.original}`);
+      expect(Buffer.from(await original.arrayBuffer()).equals(png)).toBe(true);
+    } finally {
+      await router.stop(100);
+      await processor?.stop(100);
+    }
+  });
+
+  it('lets any router instance answer for any job, and survives a router restart', async () => {
+    const p = prefix('instances');
+    const processorPort = await freePort();
+    const address = `127.0.0.1:${processorPort}`;
+    const first = await startLocalRouter(routerEnv(p, address));
+    const ids = [(await submitUrl(first)).json.job_id as string, (await submitUrl(first)).json.job_id as string];
+    await first.stop(100);
+
+    // A second instance without a dispatcher, and a restarted first one that has one.
+    const reader = await startLocalRouter(routerEnv(p, address, { DISPATCHER: 'off' }));
+    const restarted = await startLocalRouter(routerEnv(p, address));
+    const processor = await startLocalProcessor({ GRPC_PORT: String(processorPort) });
+    try {
+      for (const id of ids) {
+        expect(await waitForJob(reader.url, id)).toMatchObject({ status: 'completed' });
+        expect(await status(restarted, id)).toMatchObject({ status: 'completed', job_id: id });
+        const result = await fetch(`${reader.url}/jobs/${id}/result`);
+        expect(result.status).toBe(200);
+      }
+      expect(jobCount(processor)).toBe(2);
+    } finally {
+      await reader.stop(100);
+      await restarted.stop(100);
+      await processor.stop(100);
+    }
+  });
+
+  it('serves higher-priority jobs first when the processor is saturated', async () => {
+    const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '1' });
+    const router = await startLocalRouter(routerEnv(prefix('priority'), processor.address, { PROCESSOR_MAX_INFLIGHT: '1' }));
+    try {
+      const stall = fixture.nextStall();
+      const blocker = (await submitUrl(router, {}, 'stall')).json.job_id as string;
+      await stall;
+      const low1Res = await submitUrl(router, { priority: -5 });
+      expect(low1Res.status).toBe(202);
+      const low1 = low1Res.json.job_id as string;
+      const low2 = (await submitUrl(router, { priority: 0 })).json.job_id as string;
+      const high = (await submitUrl(router, { priority: 50 })).json.job_id as string;
+      fixture.stalled.shift()!.writeHead(200, { 'Content-Length': png.length }).end(png);
+      for (const id of [blocker, low1, low2, high]) await waitForJob(router.url, id);
+
+      const records = new Redis(REDIS_URL);
+      const order = await Promise.all(
+        [high, low2, low1].map(async (id) => {
+          const record = JSON.parse((await records.get(`${prefixes[prefixes.length - 1]}:job:${id}`))!) as { processorJobId: string };
+          return processor.processor.store.get(record.processorJobId).createdAt.getTime();
+        }),
+      );
+      records.disconnect();
+      expect([...order].sort((a, b) => a - b)).toEqual(order);
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+    }
+  });
+
+  it('puts a job the processor refuses for good in the dead letter, visible in GET /jobs/:id', async () => {
+    // The router hands over bucket/key references; this processor has no store, so it
+    // answers FAILED_PRECONDITION, a permanent error: no retry.
+    const store = await startEmbedded('artorizer-dead');
+    const processor = await startLocalProcessor();
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('dead'), processor.address), S3_REFERENCE: 'key', TRANSFER_MODE: 's3' });
+    try {
+      const res = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
+      expect(res.status).toBe(202);
+      const id = ((await res.json()) as { job_id: string }).job_id;
+      const end = await waitForJob(router.url, id);
+      expect(end).toMatchObject({ status: 'failed', dead_letter: true, last_error: expect.stringMatching(/FAILED_PRECONDITION.*object store/), attempts: 1 });
+      expect(await status(router, id)).toMatchObject({ status: 'failed', dead_letter: true });
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+      await store.stop();
+    }
+  });
+
+  it('retries a job whose processor dies mid-job, on the processor that comes back', async () => {
+    const port = await freePort();
+    let processor = await startLocalProcessor({ GRPC_PORT: String(port) });
+    const router = await startLocalRouter(routerEnv(prefix('killed'), processor.address));
+    try {
+      const stall = fixture.nextStall();
+      const id = (await submitUrl(router, {}, 'stall')).json.job_id as string;
+      await stall;
+      await processor.stop(0);
+      fixture.stalled.shift()!.destroy();
+
+      processor = await startLocalProcessor({ GRPC_PORT: String(port) });
+      // The restarted processor lost the job; the dispatcher resubmits it there.
+      const stallAgain = fixture.nextStall();
+      await stallAgain;
+      fixture.stalled.shift()!.writeHead(200, { 'Content-Length': png.length }).end(png);
+      expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      expect(((await status(router, id)).attempts as number) >= 2).toBe(true);
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+    }
+  });
+
+  it('cancels a queued job', async () => {
+    const port = await freePort();
+    const router = await startLocalRouter(routerEnv(prefix('cancel'), `127.0.0.1:${port}`));
+    try {
+      const id = (await submitUrl(router)).json.job_id as string;
+      const cancel = await fetch(`${router.url}/jobs/${id}`, { method: 'DELETE' });
+      expect(await cancel.json()).toMatchObject({ status: 'cancelled' });
+      expect((await fetch(`${router.url}/jobs/${id}`, { method: 'DELETE' })).status).toBe(409);
+    } finally {
+      await router.stop(100);
+    }
+  });
+
+  it('brings 1,000 queued submits to a terminal state', async () => {
+    const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '4' });
+    const router = await startLocalRouter(routerEnv(prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16' }));
+    try {
+      const ids: string[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const answers = await Promise.all(Array.from({ length: 100 }, () => submitUrl(router, { include_protection: false, processors: 'metadata' })));
+        for (const a of answers) {
+          expect(a.status).toBe(202);
+          ids.push(a.json.job_id as string);
+        }
+      }
+      const ends = await Promise.all(ids.map((id) => waitForJob(router.url, id)));
+      expect(ends.filter((e) => e.status === 'completed')).toHaveLength(1000);
+      expect(jobCount(processor)).toBe(1000);
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+    }
+  }, 120_000);
+});

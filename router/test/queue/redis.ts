@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Why Redis cannot be used here, or undefined when it answers PING (checked synchronously, at load). */
+export function redisUnavailable(): string | undefined {
+  const { hostname, port } = new URL(REDIS_URL);
+  const probe = `const s=require('net').connect(${Number(port || 6379)},${JSON.stringify(hostname)});s.on('connect',()=>s.write('PING\\r\\n'));s.on('data',d=>process.exit(String(d).startsWith('+PONG')?0:1));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),2000);`;
+  try {
+    execFileSync(process.execPath, ['-e', probe], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return `Redis at ${REDIS_URL} does not answer PING`;
+  }
+}
+
+/** A key prefix no other test run uses. */
+export function uniquePrefix(name: string): string {
+  return `artorizer-test-${name}-${process.pid}-${Date.now()}`;
+}
+
+/** Deletes every key under a prefix. */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  client.disconnect();
+}
+
+/**
+ * Registers the suite when Redis answers, and also with CI=true (where its absence must fail
+ * the run). Otherwise prints the reason and records it in one test.
+ */
+export function describeWithRedis(name: string, body: () => void): void {
+  const reason = redisUnavailable();
+  if (reason && process.env.CI !== 'true') {
+    process.stderr.write(`\n[${name}] not run: ${reason}\n`);
+    describe(name, () => {
+      it('needs Redis, which is not reachable on this machine', () => {
+        expect(redisUnavailable()).toBe(reason);
+      });
+    });
+    return;
+  }
+  describe(name, body);
+}
