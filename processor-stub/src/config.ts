@@ -1,3 +1,4 @@
+import { Env, envInt } from '@artorizer/contract';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -32,17 +33,7 @@ export interface ProcessorConfig {
   s3?: { endpoint?: string; region: string; bucket: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
+const int = envInt;
 
 export function loadConfig(env: Env = process.env): ProcessorConfig {
   return {

@@ -1,22 +1,11 @@
+import { exitOnSignals } from '@artorizer/contract';
 import { startProcessor } from './app';
 import { loadConfig } from './config';
 import { logger } from './logger';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const running = await startProcessor(config, logger);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      running.stop().then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  const running = await startProcessor(loadConfig(), logger);
+  exitOnSignals(() => running.stop(), logger);
 }
 
 main().catch((err: unknown) => {

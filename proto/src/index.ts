@@ -5,3 +5,4 @@ export * from './defaults';
 export * from './grpc-http';
 export * from './http-shapes';
 export * from './spec-validate';
+export * from './service-kit';

@@ -1,3 +1,4 @@
+import { Env, envInt } from '@artorizer/contract';
 import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';
 
@@ -61,17 +62,7 @@ export interface RouterConfig {
   healthIntervalMs: number;
 }
 
-type Env = Record<string, string | undefined>;
-
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
+const int = envInt;
 
 function storeSettings(env: Env): StoreSettings | undefined {
   if (!env.S3_ENDPOINT && !env.S3_BUCKET) return undefined;

@@ -1,3 +1,4 @@
+import { exitOnSignals } from '@artorizer/contract';
 import { Redis } from 'ioredis';
 import { loadConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
@@ -31,17 +32,13 @@ async function main(): Promise<void> {
   );
   dispatcher.start();
   logger.info({ processors: config.processorAddrs }, 'dispatcher running');
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      breaker.stop();
-      void dispatcher.close().then(() => {
-        pool.close();
-        store?.close();
-        redis.disconnect();
-        process.exit(0);
-      });
-    });
-  }
+  exitOnSignals(async () => {
+    breaker.stop();
+    await dispatcher.close();
+    pool.close();
+    store?.close();
+    redis.disconnect();
+  }, logger);
 }
 
 main().catch((err: unknown) => {

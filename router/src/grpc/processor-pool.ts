@@ -159,6 +159,12 @@ export class ProcessorPool {
     return res.job!;
   }
 
+  async cancelAt(address: string, jobId: string, ctx: CallContext): Promise<Job> {
+    const endpoint = this.at(address);
+    const res = await this.unary<{ job?: Job }>('CancelJob', (cb) => endpoint.client.cancelJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
+    return res.job!;
+  }
+
   watchAt(address: string, jobId: string, ctx: CallContext): ClientReadableStream<WatchJobResponse> {
     return this.at(address).client.watchJob({ jobId }, this.metadata(ctx));
   }

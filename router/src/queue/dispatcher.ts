@@ -113,7 +113,12 @@ export class Dispatcher {
         const job = await this.pool.submitByReferenceAt(address, spec, await this.reference(record), ctx);
         processorJobId = job.jobId;
         const view = jobToHttp(job);
-        await this.records.update(id, { processorJobId, status: view.status, progress: view.progress });
+        const now = await this.records.update(id, { processorJobId, status: view.status, progress: view.progress });
+        if (now?.status === 'cancelled') {
+          // Cancelled while the submit was in flight: the processor must not run it.
+          await this.pool.cancelAt(address, processorJobId, ctx).catch(() => undefined);
+          return;
+        }
       }
       await this.follow(id, address!, processorJobId, ctx);
     } catch (err) {
