@@ -8,7 +8,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 BUF := $(BIN)/buf
 
-.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher store bench bench-smoke clean
+.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher store bench bench-smoke bench-net clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,15 @@ dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL; r
 
 router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_ADDR 127.0.0.1:50051)
 	$(TSX) router/src/main.ts
+
+bench: install ## the benchmark suite on loopback: writes bench/results/latest.json and docs/benchmarks.md
+	$(TSX) bench/run-all.ts
+
+bench-smoke: install ## one small run of every benchmark, to prove the suite works (CI)
+	$(TSX) bench/run-all.ts --smoke
+
+bench-net: install ## transfers over 100 Mbit/s links in network namespaces (needs root; skips with the reason otherwise)
+	$(TSX) bench/net.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data

@@ -20,7 +20,7 @@ export interface RouterConfig {
   processorHttpUrl: string;
   /** Largest accepted image in bytes (`MAX_FILE_SIZE`, default 256 MiB). */
   maxFileBytes: number;
-  /** Bytes per SubmitJob chunk message (`UPLOAD_CHUNK_SIZE`, default 256 KiB). */
+  /** Size of each encoded SubmitJob chunk message (`UPLOAD_CHUNK_SIZE`, default 1 MiB, the fastest measured). */
   chunkBytes: number;
   /** Deadline of unary gRPC calls (`GRPC_DEADLINE_MS`, default 5000). */
   grpcDeadlineMs: number;
@@ -98,7 +98,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     processorAddrs,
     processorHttpUrl: (env.PROCESSOR_HTTP_URL || 'http://127.0.0.1:8000').replace(/\/$/, ''),
     maxFileBytes: int(env, 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
-    chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 256 * 1024, 1024, 4 * 1024 * 1024 - 1024),
+    chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 1024 * 1024, 1024, 4 * 1024 * 1024 - 1024),
     grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 1),
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),

@@ -18,6 +18,14 @@ export interface IngestedFile {
 }
 
 /**
+ * Bytes the file writer may hold before the loop waits for the disk. With the stream default
+ * (16 KiB) every chunk of an upload waited for its own write to finish before the next was
+ * read; a few chunks' worth lets reading the network and writing the disk overlap (queued
+ * chunks go out in one writev), and still bounds what an upload holds in memory.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
+/**
  * Writes chunks to `file` as they arrive (pulling, so the producer is held back while the
  * disk is slower), enforcing the size cap and the declared size and sha256. On any failure
  * the partial file is removed before the error propagates.
@@ -28,10 +36,15 @@ export async function ingestToFile(
   limits: IngestLimits,
 ): Promise<IngestedFile> {
   const hash = createHash('sha256');
-  const out = fs.createWriteStream(file, { flags: 'wx' });
+  const out = fs.createWriteStream(file, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
+  // Writes are not awaited one by one: a failed one is reported here and thrown below; after a
+  // failure of our own the stream is destroyed and its queued writes fail quietly.
+  let writeError: unknown;
+  out.on('error', (err) => (writeError ??= err));
   let size = 0;
   try {
     for await (const chunk of chunks) {
+      if (writeError !== undefined) throw writeError;
       size += chunk.length;
       if (size > limits.maxBytes) {
         throw resourceExhausted(`image exceeds the maximum size of ${limits.maxBytes} bytes`);
@@ -42,6 +55,7 @@ export async function ingestToFile(
       hash.update(chunk);
       if (!out.write(chunk)) await once(out, 'drain');
     }
+    if (writeError !== undefined) throw writeError;
     out.end();
     await once(out, 'finish');
     const sha256 = hash.digest('hex');

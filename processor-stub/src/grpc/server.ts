@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ProcessorServiceService, ProcessorServiceServer } from '@artorizer/contract';
+import { ProcessorServiceService, ProcessorServiceServer, SubmitJobRequest } from '@artorizer/contract';
 import { Processor } from '../core/processor';
 import { Logger } from '../logger';
 import { downloadArtifact } from './handlers/download-artifact';
@@ -16,8 +16,18 @@ const DESCRIPTOR_SETS = ['artorizer.binpb', 'health.binpb'].map((name) =>
   path.join(path.dirname(require.resolve('@artorizer/contract/package.json')), 'gen', name),
 );
 
-/** The HTTP/2 receive window the server advertises; Node's 64 KiB default throttles uploads. */
-const SERVER_WINDOW_BYTES = 16 * 1024 * 1024;
+/**
+ * HTTP/2 receive windows. Node's defaults are 64 KiB for the connection and for each stream,
+ * and with a 64 KiB stream window a SubmitJob upload crawls: grpc-js pauses the HTTP/2 stream
+ * after every decoded message, so the client can have at most 64 KiB in flight and waits for a
+ * WINDOW_UPDATE every 32 KiB (thousands of small frames and round trips per 50 MiB).
+ * - the connection window is raised per session (`setLocalWindowSize`, it has no setting);
+ * - the stream window is SETTINGS_INITIAL_WINDOW_SIZE, announced in the server's first SETTINGS
+ *   frame. It also bounds what one upload can have buffered in the processor before the
+ *   handler reads it.
+ */
+const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
 export interface GrpcServer {
   server: Server;
@@ -40,14 +50,56 @@ export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: 
     cancelJob: cancelJob(processor, log),
     downloadArtifact: downloadArtifact(processor, log, chunkBytes),
   };
-  server.addService(ProcessorServiceService, impl);
+  server.addService(withZeroCopyChunks(ProcessorServiceService), impl);
   const health = new HealthImplementation({ '': 'SERVING', 'artorizer.v1.ProcessorService': 'SERVING' });
   health.addToServer(server);
   addReflection(server, DESCRIPTOR_SETS.map((file) => fs.readFileSync(file)));
+  announceStreamWindow(server);
   return { server, health };
 }
 
-/** Binds and raises each new HTTP/2 session's receive window so client streams are not throttled. */
+/**
+ * SubmitJob's request decoder without the copy of the image bytes: the generated decoder
+ * copies every chunk (`Buffer.from(reader.bytes())`), though grpc-js hands each message over
+ * in a buffer of its own that nothing else keeps. A message that is exactly one `chunk`
+ * field (what clients send for the image) becomes a view of that buffer; anything else
+ * (the spec, unknown fields, repeated fields) goes through the generated decoder.
+ */
+export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
+  const CHUNK_TAG = (2 << 3) | 2; // field 2, length-delimited
+  if (message.length > 1 && message[0] === CHUNK_TAG) {
+    let length = 0;
+    let pos = 1;
+    for (let shift = 0; shift < 35 && pos < message.length; shift += 7) {
+      const byte = message[pos++];
+      length += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) {
+        if (pos + length === message.length) return { payload: { $case: 'chunk', chunk: message.subarray(pos) } };
+        break;
+      }
+    }
+  }
+  return SubmitJobRequest.decode(message);
+}
+
+function withZeroCopyChunks(service: typeof ProcessorServiceService): typeof ProcessorServiceService {
+  return { ...service, submitJob: { ...service.submitJob, requestDeserialize: decodeSubmitJobRequest } };
+}
+
+/**
+ * Puts SETTINGS_INITIAL_WINDOW_SIZE into the options grpc-js creates its HTTP/2 servers with
+ * (`commonServerOptions`, internal; grpc-js only passes `maxConcurrentStreams` through), so it
+ * is in every session's first SETTINGS frame. If that field is gone in a later grpc-js,
+ * `bindGrpc` sets it on the bound servers instead (`updateSettings`, for sessions that start
+ * after it).
+ */
+function announceStreamWindow(server: Server): void {
+  const internals = server as unknown as { commonServerOptions?: { settings?: Record<string, unknown> } };
+  if (!internals.commonServerOptions) return;
+  internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: STREAM_WINDOW_BYTES };
+}
+
+/** Binds and raises each new HTTP/2 session's receive windows so client streams are not throttled. */
 export function bindGrpc(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
@@ -62,15 +114,17 @@ export function bindGrpc(server: Server, host: string, port: number): Promise<nu
 
 interface Http2ServerLike {
   on(event: 'session', listener: (session: { setLocalWindowSize?(size: number): void }) => void): void;
+  updateSettings?(settings: { initialWindowSize: number }): void;
 }
 
 function widenSessionWindows(server: Server): void {
-  // grpc-js does not expose the server's HTTP/2 window; its bound servers are in `http2Servers`.
-  const internals = server as unknown as { http2Servers?: Map<Http2ServerLike, unknown> };
+  // grpc-js does not expose the server's HTTP/2 windows; its bound servers are in `http2Servers`.
+  const internals = server as unknown as { http2Servers?: Map<Http2ServerLike, unknown>; commonServerOptions?: unknown };
   for (const http2Server of internals.http2Servers?.keys() ?? []) {
+    if (!internals.commonServerOptions) http2Server.updateSettings?.({ initialWindowSize: STREAM_WINDOW_BYTES });
     http2Server.on('session', (session) => {
       try {
-        session.setLocalWindowSize?.(SERVER_WINDOW_BYTES);
+        session.setLocalWindowSize?.(SESSION_WINDOW_BYTES);
       } catch {
         // a session that closed at once keeps the default window
       }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
@@ -8,11 +7,19 @@ import { FieldError, Job, JobSpec, SubmitJobRequest, jobSpecFromFields } from '@
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
-import { imageChunks, keepAlive } from './chunker';
+import { ChunkPool, imageChunks, keepAlive } from './chunker';
 import { isAcceptableDeclaredType } from './sniff';
 import { Spool, spoolFile } from './spool';
 
 export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 1024 } as const;
+
+/**
+ * Chunk messages written to the SubmitJob call and not yet handed to HTTP/2. grpc-js queues
+ * 16 (an object-mode stream's default) before `write()` returns false, i.e. up to 16 chunks
+ * (16 MiB with 1 MiB chunks) held per upload; one being sent and one ready is enough to keep
+ * the connection busy.
+ */
+const MESSAGES_IN_FLIGHT = 2;
 const FILE_FIELDS = new Set(['image', 'file']);
 
 export interface StreamRelayDeps {
@@ -29,6 +36,20 @@ export type MultipartOutcome = { kind: 'job'; job: Job } | { kind: 'fields'; fie
 interface Upload {
   call: ClientWritableStream<SubmitJobRequest>;
   done: Promise<Job>;
+}
+
+/**
+ * Image bytes per chunk message, so that the encoded SubmitJobRequest (a 1-byte tag, the
+ * length varint, the bytes) is exactly `chunkBytes`. The generated encoder writes into a
+ * buffer it doubles from 128 bytes: a 256 KiB payload (262,148 bytes encoded) would get a
+ * 512 KiB zero-filled buffer per message, a 262,140-byte payload gets exactly 256 KiB.
+ */
+export function payloadBytes(chunkBytes: number): number {
+  const varintBytes = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+  const encoded = (payload: number) => 1 + varintBytes(payload) + payload;
+  let payload = chunkBytes - 1 - varintBytes(chunkBytes);
+  while (encoded(payload + 1) <= chunkBytes) payload++;
+  return payload;
 }
 
 function tooLarge(max: number): HttpError {
@@ -161,23 +182,51 @@ class StreamRelay {
     }
     this.upload = this.deps.pool.openUpload(this.ctx);
     this.upload.done.catch(() => undefined);
-    await this.send(withImage(spec, info), imageChunks(keepAlive(stream), this.deps.chunkBytes), this.upload);
+    // chunk buffers are reused once grpc-js has serialized them (their write callback)
+    const buffers = new ChunkPool(payloadBytes(this.deps.chunkBytes), MESSAGES_IN_FLIGHT + 1);
+    await this.send(withImage(spec, info), imageChunks(keepAlive(stream), buffers.size, buffers), this.upload, buffers);
     if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
   }
 
-  /** Writes the spec, then each chunk, waiting for 'drain' whenever gRPC's buffer is full. */
-  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload): Promise<void> {
+  /**
+   * Writes the spec, then each chunk, pulling the next chunk only while fewer than
+   * MESSAGES_IN_FLIGHT written chunks wait to be sent. Once the call has ended (the processor
+   * answered or the call was cancelled) the rest of the file is read and dropped.
+   */
+  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload, buffers?: ChunkPool): Promise<void> {
     const { call, done } = upload;
-    const callEnded = done.then(() => undefined);
-    callEnded.catch(() => undefined);
+    let ended = false;
+    let wake: (() => void) | undefined;
+    const resume = () => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    const finish = () => {
+      ended = true;
+      resume();
+    };
+    done.then(finish, finish);
+    void this.failed.then(resume);
+    let inFlight = 0;
     call.write({ payload: { $case: 'spec', spec } });
     this.deps.metrics.inflightUploads.inc();
     try {
       for await (const chunk of chunks) {
         if (this.failure !== undefined) return;
         this.deps.metrics.bytesRelayed.inc({ mode: 'stream' }, chunk.length);
-        if (!call.write({ payload: { $case: 'chunk', chunk } })) {
-          await Promise.race([once(call, 'drain'), callEnded]);
+        if (ended) {
+          buffers?.give(chunk);
+          continue;
+        }
+        inFlight++;
+        call.write({ payload: { $case: 'chunk', chunk } }, () => {
+          buffers?.give(chunk);
+          inFlight--;
+          resume();
+        });
+        while (inFlight >= MESSAGES_IN_FLIGHT && !ended && this.failure === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve));
         }
       }
     } finally {
@@ -196,7 +245,7 @@ class StreamRelay {
     const upload = this.deps.pool.openUpload(this.ctx);
     this.upload = upload;
     upload.done.catch(() => undefined);
-    const file = fs.createReadStream(spool.path, { highWaterMark: this.deps.chunkBytes });
+    const file = fs.createReadStream(spool.path, { highWaterMark: payloadBytes(this.deps.chunkBytes) });
     const declared = withImage(spec, this.fileInfo!);
     await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, file, upload);
     upload.call.end();
