@@ -23,9 +23,9 @@ function watchSession(session, side) {
   session.on('localSettings', (s) => log({ side, id, ev: 'localSettings(acked)', s: settings(s), state: sstate(session) }));
   session.on('remoteSettings', (s) => log({ side, id, ev: 'remoteSettings', s: settings(s), state: sstate(session) }));
   const onStream = (stream) => {
-    let maxBytes = 0, samples = [];
+    const samples = [];
     const timer = setInterval(() => {
-      try { samples.push({ s: sstate(session), st: { local: stream.state.localWindowSize, remote: stream.state.remoteWindowSize } }); } catch {}
+      try { samples.push({ s: sstate(session), st: { local: stream.state.localWindowSize, remote: stream.state.remoteWindowSize } }); } catch { /* stream already closed */ }
     }, 20);
     stream.on('close', () => {
       clearInterval(timer);

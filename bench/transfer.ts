@@ -8,14 +8,14 @@
  * One processor and one router per contender run as separate processes for the whole run;
  * contenders alternate within each round in a rotating order. See bench/lib/args.ts (--help).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig as loadRouterConfig } from '../router/src/config';
 import { Options, USAGE, chunkLabel, parseOptions } from './lib/args';
-import { curlUpload, curlVersion, settleJob } from './lib/client';
+import { curlUpload, settleJob } from './lib/client';
 import { MIB, writeTestFile } from './lib/files';
+import { machineInfo } from './lib/machine';
 import { CLK_TCK, MemMethod, ProcWindow, detectMethod, machineTicks } from './lib/memory';
 import { Sample, findings, markdownTables, summarizeRows } from './lib/report';
 import { Processor, REPO_ROOT, Service, isAlive, startProcessor, startRouter } from './lib/stack';
@@ -49,49 +49,6 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= Promise.all(services.map((s) => s.stop())).then(removeTemp);
   return cleaning;
-}
-
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
-interface MachineInfo {
-  date: string;
-  cpuModel: string;
-  cpuCount: number;
-  availableParallelism: number;
-  totalMemoryBytes: number;
-  node: string;
-  platform: string;
-  curl: string;
-  loadavgAtStart: number[];
-  loadavgAtEnd?: number[];
-  gitCommit: string;
-  gitDirty: boolean;
-  /** `git status --porcelain` at start: the services run from the working tree, not from the commit. */
-  gitStatus: string[];
-}
-
-async function machineInfo(): Promise<MachineInfo> {
-  const cpus = os.cpus();
-  return {
-    date: new Date().toISOString(),
-    cpuModel: cpus[0]?.model ?? 'unknown',
-    cpuCount: cpus.length,
-    availableParallelism: os.availableParallelism(),
-    totalMemoryBytes: os.totalmem(),
-    node: process.version,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    curl: await curlVersion(),
-    loadavgAtStart: os.loadavg(),
-    gitCommit: git(['rev-parse', 'HEAD']),
-    gitDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
-    gitStatus: git(['status', '--porcelain']).split('\n').filter(Boolean),
-  };
 }
 
 async function run(options: Options): Promise<void> {

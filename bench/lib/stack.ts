@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Host, LOCAL, wrapped } from './host';
 import { commandLine, descendantsOf } from './memory';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -38,6 +39,8 @@ interface StartOptions {
   /** True once the listens seen so far mean the service is ready. */
   ready: (listens: Listen[]) => boolean;
   timeoutMs?: number;
+  /** Where it runs (default this machine; a network namespace for bench/net.ts). */
+  host?: Host;
 }
 
 function parseListen(line: string): Listen | undefined {
@@ -79,7 +82,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  */
 export function startService(options: StartOptions): Promise<Service> {
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${PROBE}`].join(' ').trim();
-  const child: ChildProcess = spawn(TSX, [options.script], {
+  const [file, argv] = wrapped(options.host ?? LOCAL, TSX, [options.script]);
+  const child: ChildProcess = spawn(file, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -153,9 +157,10 @@ export interface Processor {
   httpPort: number;
 }
 
-export async function startProcessor(env: Record<string, string>): Promise<Processor> {
+export async function startProcessor(env: Record<string, string>, host?: Host): Promise<Processor> {
   const service = await startService({
     label: 'processor',
+    host,
     script: 'processor-stub/src/main.ts',
     env: { GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     // grpc-js serves on an http2 server, the original HTTP API on a node:http server
@@ -168,9 +173,10 @@ export async function startProcessor(env: Record<string, string>): Promise<Proce
   return { service, grpcPort, httpPort };
 }
 
-export async function startRouter(label: string, env: Record<string, string>): Promise<{ service: Service; port: number }> {
+export async function startRouter(label: string, env: Record<string, string>, host?: Host): Promise<{ service: Service; port: number }> {
   const service = await startService({
     label,
+    host,
     script: 'router/src/main.ts',
     env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     ready: (listens) => listens.some((l) => l.server === 'Server'),
@@ -180,4 +186,50 @@ export async function startRouter(label: string, env: Record<string, string>): P
 
 export function isAlive(service: Service): boolean {
   return alive(service.pid);
+}
+
+export interface Store {
+  service: Service;
+  port: number;
+  bucket: string;
+}
+
+/**
+ * The embedded S3-compatible store (s3rver, scripts/store/main.ts, which uses
+ * startEmbeddedStore) as its own process, so its CPU is not the benchmark's.
+ */
+export async function startStore(options: { directory: string; bucket: string; bind: string; host?: Host }): Promise<Store> {
+  const service = await startService({
+    label: 'store',
+    host: options.host,
+    script: 'scripts/store/main.ts',
+    env: { S3_PORT: '0', S3_HOST: options.bind, S3_DATA_DIR: options.directory, S3_BUCKET: options.bucket },
+    ready: (listens) => listens.some((l) => l.server === 'Server'),
+  });
+  return { service, port: service.listens.find((l) => l.server === 'Server')!.port, bucket: options.bucket };
+}
+
+/** Any script of this repository that listens on one HTTP port (PORT=0, HOST). */
+export async function startHttpScript(label: string, script: string, env: Record<string, string>, host?: Host): Promise<{ service: Service; port: number }> {
+  const service = await startService({
+    label,
+    host,
+    script,
+    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    ready: (listens) => listens.some((l) => l.server === 'Server'),
+  });
+  return { service, port: service.listens.find((l) => l.server === 'Server')!.port };
+}
+
+/**
+ * Waits for services started in parallel, pushing every one that came up to `services` (so
+ * the caller stops it) before rethrowing the first failure: a failed start must not leave the
+ * others running unowned.
+ */
+export async function settleStarts<T extends { service: Service }>(starts: readonly Promise<T>[], services: Service[]): Promise<T[]> {
+  const results = await Promise.allSettled(starts);
+  for (const r of results) if (r.status === 'fulfilled') services.push(r.value.service);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }

@@ -39,7 +39,10 @@ export function roundOrder<T>(items: readonly T[], round: number): T[] {
 }
 
 export function fixed(value: number, digits: number): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+  if (!Number.isFinite(value)) return 'n/a';
+  const text = value.toFixed(digits);
+  // -0.04 rounds to "-0.0": print "0.0"
+  return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
 }
 
 /** "median (min–max)" with the given number of decimals. */

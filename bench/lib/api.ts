@@ -1,0 +1,299 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { writeTestFile } from './files';
+import { LoadGenerator } from './load-client';
+import { LoadRequest, LoadResult } from './load-types';
+import { CLK_TCK, machineTicks, processTicks } from './memory';
+import { countPrefix, deletePrefix, serverInfo } from './redis-keys';
+import { CLIENT_FIELDS } from './serialization';
+import { Service, settleStarts, startHttpScript, startProcessor, startRouter, startStore } from './stack';
+import { Summary, median, roundOrder, summarize } from './stats';
+import { BUCKET, storeEnv } from './transfer-stack';
+
+export type TargetName = 'submit' | 'status' | 'stream' | 'bare';
+/** max: closed loop; rate: autocannon overallRate at half the max; paced: open loop at half the max; light: open loop at LIGHT_RATE. */
+export type LoadMethod = 'max' | 'rate' | 'paced' | 'light';
+
+/** Requests per second of the light-load latency runs: a response time with next to no queueing. */
+export const LIGHT_RATE = 20;
+
+export interface ApiOptions {
+  runs: number;
+  connections: number;
+  maxSeconds: number;
+  latencySeconds: number;
+  warmupSeconds: number;
+  /** Seconds the open-loop pacer runs at the rate before it measures. */
+  pacerWarmupSeconds: number;
+  redisUrl: string;
+  /** REDIS_PREFIX of the queued router and of the stream router; the caller deletes their keys afterwards. */
+  prefixes: { submit: string; stream: string };
+  tempDir: string;
+  services: Service[];
+  log: (message: string) => void;
+  check: () => void;
+}
+
+interface Target {
+  name: TargetName;
+  description: string;
+  request: LoadRequest;
+  /** The process that answers (its CPU is reported). */
+  server: Service;
+}
+
+export interface CpuDuringRun {
+  /** ms of CPU per second of load, i.e. percent of one core ×10. Reported as % of one core. */
+  serverPercent: number;
+  generatorPercent: number;
+  processorPercent?: number;
+  storePercent?: number;
+  redisPercent?: number;
+  machineBusyPercent: number;
+}
+
+export interface ApiSample {
+  phase: 'warmup' | 'measured';
+  round: number;
+  position: number;
+  target: TargetName;
+  method: LoadMethod;
+  result: LoadResult;
+  cpu: CpuDuringRun;
+  loadavg1: number;
+  at: string;
+}
+
+export interface ApiTargetSummary {
+  target: TargetName;
+  description: string;
+  maxRate: Summary;
+  /** The rate of the latency runs: median max rate / 2. */
+  halfRate: number;
+  rate: { achieved: Summary; p50: Summary; p99: Summary };
+  paced: { achieved: Summary; p50: Summary; p99: Summary; p99FromSend: Summary };
+  light: { p50: Summary; p99: Summary };
+  non2xx: number;
+  errors: number;
+  serverCpuPercentAtMax: Summary;
+  generatorCpuPercentAtMax: Summary;
+}
+
+
+export interface ApiSection {
+  connections: number;
+  maxSeconds: number;
+  latencySeconds: number;
+  runs: number;
+  setup: { uploadId: string; jobId: string; redisPrefixes: string[]; redisVersion?: string; streamBodyBytes: number; jsonBodyBytes: number };
+  samples: ApiSample[];
+  summary: ApiTargetSummary[];
+  /** submit max rate ÷ bare Express max rate, paired within each round. */
+  submitVsBare: Summary;
+  redisCleanup: { prefix: string; deleted: number; remaining: number }[];
+}
+
+const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
+
+/** A multipart body as curl -F sends it: fields first, then the image. */
+function multipartBody(file: string): { body: Buffer; contentType: string } {
+  const boundary = '------------------------benchboundary7d1a';
+  const part = (headers: string, content: Buffer | string) => Buffer.concat([Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from('\r\n')]);
+  const body = Buffer.concat([
+    part('Content-Disposition: form-data; name="artist_name"', 'Bench'),
+    part('Content-Disposition: form-data; name="artwork_title"', 'Run'),
+    part('Content-Disposition: form-data; name="image"; filename="bench.png"\r\nContent-Type: image/png', fs.readFileSync(file)),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+async function expectStatus(res: Response, status: number, what: string): Promise<string> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`${what}: HTTP ${res.status}, expected ${status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+function ticksToPercent(ticks: number, seconds: number): number {
+  return seconds > 0 ? ((ticks * 1000) / CLK_TCK / (seconds * 1000)) * 100 : Number.NaN;
+}
+
+function safeTicks(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return processTicks(pid);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The API benchmark: routers with REDIS_URL (the queued submit and status routes, and a
+ * stream-mode router in front of a real processor) and a bare Express app, loaded by
+ * autocannon (and an open-loop pacer) from a separate process.
+ */
+export async function runApi(o: ApiOptions): Promise<ApiSection> {
+  const { services, log } = o;
+  const prefixes = [o.prefixes.submit, o.prefixes.stream];
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+  await redis.connect();
+  const generator = new LoadGenerator();
+  try {
+    const info = await serverInfo(redis);
+    let redisPid = info.pid;
+    try {
+      if (redisPid === undefined || !fs.readFileSync(`/proc/${redisPid}/comm`, 'utf8').includes('redis')) redisPid = undefined;
+    } catch {
+      redisPid = undefined;
+    }
+    const store = await startStore({ directory: path.join(o.tempDir, 'api-s3'), bucket: BUCKET, bind: '127.0.0.1' });
+    services.push(store.service);
+    const s3 = storeEnv(`http://127.0.0.1:${store.port}`);
+    const processor = await startProcessor({ PROCESSOR_WORK_DIR: path.join(o.tempDir, 'api-processor'), MAX_QUEUED_JOBS: '1000000', SHUTDOWN_GRACE_MS: '0', ...s3 });
+    services.push(processor.service);
+    const common = { PROCESSOR_ADDR: `127.0.0.1:${processor.grpcPort}`, PROCESSOR_HTTP_URL: `http://127.0.0.1:${processor.httpPort}`, REDIS_URL: o.redisUrl, SHUTDOWN_GRACE_MS: '1000' };
+    const [queued, stream, bare] = await settleStarts(
+      [
+        startRouter('api-queued', { ...common, ...s3, TRANSFER_MODE: 'direct', REDIS_PREFIX: prefixes[0], DISPATCHER: 'off' }),
+        startRouter('api-stream', { ...common, TRANSFER_MODE: 'stream', REDIS_PREFIX: prefixes[1] }),
+        startHttpScript('bare-express', 'bench/lib/bare-express.ts', {}),
+      ],
+      services,
+    );
+    const queuedBase = `http://127.0.0.1:${queued.port}`;
+
+    // One direct upload (100 KiB) for the submits to name, and one queued job for the status route.
+    const image = writeTestFile(o.tempDir, 0.09765625); // 100 KiB
+    const size = fs.statSync(image).size;
+    const grant = JSON.parse(
+      await expectStatus(
+        await fetch(`${queuedBase}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size }) }),
+        201,
+        'POST /uploads',
+      ),
+    ) as { upload_id: string; url: string; headers: Record<string, string> };
+    await expectStatus(await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: fs.readFileSync(image) }), 200, 'PUT to the store');
+    // Every submit is a new job: no idempotency key.
+    const submitBody: Record<string, unknown> = { ...CLIENT_FIELDS, upload_id: grant.upload_id };
+    delete submitBody.idempotency_key;
+    const first = JSON.parse(
+      await expectStatus(
+        await fetch(`${queuedBase}/protect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submitBody) }),
+        202,
+        'POST /protect {upload_id}',
+      ),
+    ) as { job_id: string };
+    await expectStatus(await fetch(`${queuedBase}/jobs/${first.job_id}`), 200, 'GET /jobs/:id');
+    const multipart = multipartBody(image);
+
+    const jsonHeaders = { 'content-type': 'application/json' };
+    const targets: Target[] = [
+      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: queued.service },
+      { name: 'status', description: 'GET /jobs/:id of a queued job, router with REDIS_URL', request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} }, server: queued.service },
+      { name: 'stream', description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor', request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') }, server: stream.service },
+      { name: 'bare', description: 'bare Express: POST /protect answers 202 (same JSON body as submit)', request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: bare.service },
+    ];
+
+    const samples: ApiSample[] = [];
+    const once = async (t: Target, method: LoadMethod, seconds: number, rate: number | undefined, where: Pick<ApiSample, 'phase' | 'round' | 'position'>): Promise<ApiSample> => {
+      o.check();
+      for (const s of services) if (!fs.existsSync(`/proc/${s.pid}`)) throw new Error(`${s.label} (pid ${s.pid}) died: ${s.logLines.slice(-10).join('\n')}`);
+      let before: { server?: number; processor?: number; store?: number; redis?: number; machine: { busy: number; total: number } } | undefined;
+      const result = await generator.run({ kind: method === 'light' ? 'paced' : method, request: t.request, connections: o.connections, durationSec: seconds, rate, warmupSec: o.pacerWarmupSeconds }, () => {
+        before = { server: safeTicks(t.server.pid), processor: safeTicks(processor.service.pid), store: safeTicks(store.service.pid), redis: safeTicks(redisPid), machine: machineTicks() };
+      });
+      const machine = machineTicks();
+      const pct = (pid: number | undefined, was: number | undefined): number | undefined => {
+        const now = safeTicks(pid);
+        return now === undefined || was === undefined ? undefined : ticksToPercent(now - was, result.durationSec);
+      };
+      const cpu: CpuDuringRun = {
+        serverPercent: pct(t.server.pid, before?.server) ?? Number.NaN,
+        generatorPercent: (result.generatorCpuMs / (result.durationSec * 1000)) * 100,
+        processorPercent: pct(processor.service.pid, before?.processor),
+        storePercent: pct(store.service.pid, before?.store),
+        redisPercent: pct(redisPid, before?.redis),
+        machineBusyPercent: before ? ((machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total)) * 100 : Number.NaN,
+      };
+      if (result.ok2xx === 0) throw new Error(`${t.name} (${method}): no 2xx answer; status codes ${JSON.stringify(result.statusCodes)}, errors ${result.errors}`);
+      const sample: ApiSample = { ...where, target: t.name, method, result, cpu, loadavg1: os.loadavg()[0], at: new Date().toISOString() };
+      samples.push(sample);
+      log(`api ${where.phase} ${where.round} ${t.name} ${method}${rate ? ` @${rate.toFixed(0)}/s` : ''}: ${result.rate.toFixed(0)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}; CPU % server ${cpu.serverPercent.toFixed(0)} gen ${cpu.generatorPercent.toFixed(0)} proc ${cpu.processorPercent?.toFixed(0)} store ${cpu.storePercent?.toFixed(0)} redis ${cpu.redisPercent?.toFixed(0)} machine ${cpu.machineBusyPercent.toFixed(0)}`);
+      return sample;
+    };
+
+    if (o.warmupSeconds > 0) for (const [i, t] of targets.entries()) await once(t, 'max', o.warmupSeconds, undefined, { phase: 'warmup', round: 0, position: i });
+    for (let round = 1; round <= o.runs; round++) {
+      for (const [i, t] of roundOrder(targets, round - 1).entries()) await once(t, 'max', o.maxSeconds, undefined, { phase: 'measured', round, position: i });
+    }
+    const measured = (name: TargetName, method: LoadMethod) => samples.filter((s) => s.phase === 'measured' && s.target === name && s.method === method);
+    const half = new Map(targets.map((t) => [t.name, Math.max(1, Math.round(median(measured(t.name, 'max').map((s) => s.result.rate)) / 2))]));
+    const cells = targets.flatMap((t) => (['rate', 'paced'] as const).map((method) => ({ t, method })));
+    for (let round = 1; round <= o.runs; round++) {
+      for (const [i, c] of roundOrder(cells, round - 1).entries()) await once(c.t, c.method, o.latencySeconds, half.get(c.t.name), { phase: 'measured', round, position: i });
+    }
+    for (let round = 1; round <= o.runs; round++) {
+      for (const [i, t] of roundOrder(targets, round - 1).entries()) await once(t, 'light', o.latencySeconds, LIGHT_RATE, { phase: 'measured', round, position: i });
+    }
+
+    const summary = targets.map((t): ApiTargetSummary => {
+      const max = measured(t.name, 'max');
+      const rate = measured(t.name, 'rate');
+      const paced = measured(t.name, 'paced');
+      const light = measured(t.name, 'light');
+      const all = samples.filter((s) => s.target === t.name && s.phase === 'measured');
+      return {
+        target: t.name,
+        description: t.description,
+        maxRate: summarize(max.map((s) => s.result.rate)),
+        halfRate: half.get(t.name)!,
+        rate: { achieved: summarize(rate.map((s) => s.result.rate)), p50: summarize(rate.map((s) => s.result.latency.p50)), p99: summarize(rate.map((s) => s.result.latency.p99)) },
+        paced: {
+          achieved: summarize(paced.map((s) => s.result.rate)),
+          p50: summarize(paced.map((s) => s.result.latency.p50)),
+          p99: summarize(paced.map((s) => s.result.latency.p99)),
+          p99FromSend: summarize(paced.map((s) => s.result.latencyFromSend?.p99 ?? Number.NaN)),
+        },
+        light: { p50: summarize(light.map((s) => s.result.latency.p50)), p99: summarize(light.map((s) => s.result.latency.p99)) },
+        non2xx: all.reduce((n, s) => n + s.result.non2xx, 0),
+        errors: all.reduce((n, s) => n + s.result.errors, 0),
+        serverCpuPercentAtMax: summarize(max.map((s) => s.cpu.serverPercent)),
+        generatorCpuPercentAtMax: summarize(max.map((s) => s.cpu.generatorPercent)),
+      };
+    });
+    const bareByRound = new Map(measured('bare', 'max').map((s) => [s.round, s.result.rate]));
+    const submitVsBare = summarize(measured('submit', 'max').map((s) => s.result.rate / (bareByRound.get(s.round) ?? Number.NaN)));
+    return {
+      connections: o.connections,
+      maxSeconds: o.maxSeconds,
+      latencySeconds: o.latencySeconds,
+      runs: o.runs,
+      setup: { uploadId: grant.upload_id, jobId: first.job_id, redisPrefixes: prefixes, redisVersion: info.version, streamBodyBytes: multipart.body.length, jsonBodyBytes: Buffer.byteLength(JSON.stringify(submitBody)) },
+      samples,
+      summary,
+      submitVsBare,
+      redisCleanup: [],
+    };
+  } finally {
+    await generator.close();
+    // The routers are stopped by the caller; the keys go now and again after they stopped.
+    redis.disconnect();
+  }
+}
+
+/** Deletes the run's Redis keys (after the routers have stopped) and counts what is left. */
+export async function cleanRedis(redisUrl: string, prefixes: readonly string[]): Promise<ApiSection['redisCleanup']> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  try {
+    const out: ApiSection['redisCleanup'] = [];
+    for (const prefix of prefixes) {
+      const deleted = await deletePrefix(redis, prefix);
+      out.push({ prefix, deleted, remaining: await countPrefix(redis, prefix) });
+    }
+    return out;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,244 @@
+import { ApiSection, LIGHT_RATE } from './api';
+import { machineLine } from './machine';
+import { NetSection } from './net-run';
+import { RunRecord } from './record';
+import { FieldSet, SerializationResult } from './serialization';
+import { Summary, fixed, spread } from './stats';
+import { ConcurrencyRow, TransferRow } from './transfer-summary';
+import { Verdict, designVerdicts, targetVerdicts } from './verdicts';
+
+/**
+ * docs/benchmarks.md, written from one run's record: every figure below is computed from
+ * `record`, none is typed in.
+ */
+
+const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
+const orDash = (s: Summary, digits: number) => (s.n === 0 ? '–' : spread(s, digits));
+/** "0.21× (0.08–0.24)" */
+const times = (s: Summary) => (s.n > 1 ? `${fixed(s.median, 2)}× (${fixed(s.min, 2)}–${fixed(s.max, 2)})` : `${fixed(s.median, 2)}×`);
+const MODE_NOTES: Record<string, string> = {
+  floor: 'curl straight to the processor’s original HTTP API (POST /v1/jobs): one hop, no router',
+  legacy: 'router TRANSFER_MODE=legacy: buffers the whole upload, then re-posts it to the processor’s HTTP API',
+  stream: 'router TRANSFER_MODE=stream: relays the multipart file into a gRPC SubmitJob stream as it arrives',
+  s3: 'router TRANSFER_MODE=s3: streams the file into an S3 multipart upload, then SubmitJobByReference (presigned GET)',
+  direct: 'POST /uploads, PUT to the presigned URL (client → store), POST /protect {upload_id}: the router never sees the bytes',
+};
+
+export function transferTable(rows: readonly TransferRow[], withLink: boolean): string[] {
+  const out: string[] = [];
+  for (const size of [...new Set(rows.map((r) => r.sizeMiB))]) {
+    const mine = rows.filter((r) => r.sizeMiB === size);
+    out.push(`**${size} MiB** (n = ${mine[0].timeMs.n} per mode)`, '');
+    out.push(
+      `| mode | time to 202, ms | × floor | × legacy | 202 + job ended at the processor, ms | router bytes in / out per job, MiB${withLink ? ' | router link rx / tx per job, MiB' : ''} | router peak RSS growth, MiB | router peak RSS above its resting RSS, MiB | processor peak RSS growth, MiB | CPU ms router / processor |`,
+      `|---|---|---|---|---|---|${withLink ? '---|' : ''}---|---|---|---|`,
+    );
+    for (const r of mine) {
+      const io = r.routerInMiB.n ? `${fixed(r.routerInMiB.median, 2)} / ${fixed(r.routerOutMiB.median, 2)}` : '– (no router)';
+      const link = withLink ? ` ${r.linkRxMiB.n ? `${fixed(r.linkRxMiB.median, 2)} / ${fixed(r.linkTxMiB.median, 2)}` : '–'} |` : '';
+      out.push(
+        `| ${r.contender} | ${spread(r.timeMs, 1)} | ${ratio(r.vsFloor)} | ${ratio(r.vsLegacy)} | ${orDash(r.jobEndMs, 1)} | ${io} |${link} ${orDash(r.routerGrowthMiB, 1)} | ${orDash(r.routerAboveRestMiB, 1)} | ${spread(r.processorGrowthMiB, 1)} | ${r.routerCpuMs.n ? fixed(r.routerCpuMs.median, 0) : '–'} / ${fixed(r.processorCpuMs.median, 0)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function concurrencyTable(rows: readonly ConcurrencyRow[]): string[] {
+  return [
+    '| mode | wall time for all, ms | × legacy | per-upload time to 202 (median of all), ms | router peak RSS growth, MiB | router peak RSS above its resting RSS, MiB | router peak RSS, MiB | processor peak RSS growth, MiB | router CPU ms |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.contender} | ${spread(r.wallMs, 0)} | ${ratio(r.vsLegacy)} | ${fixed(r.clientMedianMs, 0)} | ${orDash(r.routerGrowthMiB, 1)} | ${orDash(r.routerAboveRestMiB, 1)} | ${orDash(r.routerPeakMiB, 0)} | ${spread(r.processorGrowthMiB, 1)} | ${r.routerCpuMs.n ? fixed(r.routerCpuMs.median, 0) : '–'} |`,
+    ),
+    '',
+  ];
+}
+
+function serializationTable(s: SerializationResult): string[] {
+  const get = (set: FieldSet, format: string, op: string) => s.summary.find((x) => x.set === set && x.format === format && x.op === op)?.opsPerSec;
+  const r = (set: FieldSet, against: string, op: string) => s.ratios.find((x) => x.set === set && x.against === against && x.op === op)?.ratio;
+  const k = (v: Summary | undefined) => (v ? `${fixed(v.median / 1000, 1)}k (${fixed(v.min / 1000, 1)}k–${fixed(v.max / 1000, 1)}k)` : '–');
+  const t = (v: Summary | undefined) => (v ? times(v) : '–');
+  const bytes = (set: FieldSet) => {
+    const b = s.bytes[set];
+    return `| bytes | ${b.protobuf} | ${b.json} | ${ratio(b.protobuf / b.json)} (${fixed(Math.abs(1 - b.protobuf / b.json) * 100, 0)} % ${b.protobuf <= b.json ? 'less' : 'more'}) |`;
+  };
+  const ops = ['encode', 'decode', 'roundtrip'];
+  return [
+    '**Full configuration**',
+    '',
+    '| operation | protobuf ops/s | JSON ops/s | protobuf ÷ JSON | JSON + UTF-8 ops/s | protobuf ÷ (JSON + UTF-8) |',
+    '|---|---|---|---|---|---|',
+    ...ops.map((op) => `| ${op} | ${k(get('full', 'protobuf', op))} | ${k(get('full', 'json', op))} | ${t(r('full', 'json', op))} | ${k(get('full', 'json-utf8', op))} | ${t(r('full', 'json-utf8', op))} |`),
+    `${bytes('full')} | |`,
+    '',
+    `**The same without ${s.plainOmits.join(' and ')}** (the two fields the contract carries as \`google.protobuf.Struct\` / \`Value\`), measured in the same repetitions:`,
+    '',
+    '| operation | protobuf ops/s | JSON ops/s | protobuf ÷ JSON |',
+    '|---|---|---|---|',
+    ...ops.map((op) => `| ${op} | ${k(get('plain', 'protobuf', op))} | ${k(get('plain', 'json', op))} | ${t(r('plain', 'json', op))} |`),
+    bytes('plain'),
+    '',
+  ];
+}
+
+function apiTable(a: ApiSection): string[] {
+  const lat = (p50: Summary, p99: Summary) => `${spread(p50, 2)} / ${spread(p99, 2)}`;
+  return [
+    `| target | max req/s (autocannon, closed loop) | half of it, req/s | at half: open-loop p50 / p99, ms | at half: autocannon overallRate p50 / p99, ms | at ${LIGHT_RATE} req/s: open-loop p50 / p99, ms | server CPU at max, % of a core | load generator CPU at max, % of a core | non-2xx / errors |`,
+    '|---|---|---|---|---|---|---|---|---|',
+    ...a.summary.map(
+      (t) =>
+        `| ${t.target}: ${t.description} | ${spread(t.maxRate, 0)} | ${t.halfRate} | ${lat(t.paced.p50, t.paced.p99)} | ${lat(t.rate.p50, t.rate.p99)} | ${lat(t.light.p50, t.light.p99)} | ${fixed(t.serverCpuPercentAtMax.median, 0)} | ${fixed(t.generatorCpuPercentAtMax.median, 0)} | ${t.non2xx} / ${t.errors} |`,
+    ),
+    '',
+    `Queued submit max rate ÷ bare Express max rate, paired by round: **${times(a.submitVsBare)}**.`,
+    '',
+  ];
+}
+
+function verdictTable(vs: readonly Verdict[], head: string): string[] {
+  return [
+    `| ${head} | measured in this run | verdict | rule |`,
+    '|---|---|---|---|',
+    ...vs.map((v) => `| ${v.claim} | ${v.measured} | **${v.outcome}** | ${v.rule} |`),
+    '',
+  ];
+}
+
+function cpuOfOthers(a: ApiSection): string {
+  const at = (target: string) => a.samples.filter((s) => s.phase === 'measured' && s.method === 'max' && s.target === target);
+  const med = (xs: (number | undefined)[]) => {
+    const v = xs.filter((n): n is number => n !== undefined && Number.isFinite(n)).sort((p, q) => p - q);
+    return v.length ? v[Math.floor(v.length / 2)] : Number.NaN;
+  };
+  const submit = at('submit');
+  const stream = at('stream');
+  return (
+    `At max rate (medians, % of one core): submit: router ${fixed(med(submit.map((s) => s.cpu.serverPercent)), 0)}, store (s3rver) ${fixed(med(submit.map((s) => s.cpu.storePercent)), 0)}, Redis ${fixed(med(submit.map((s) => s.cpu.redisPercent)), 0)}, ` +
+    `whole machine ${fixed(med(submit.map((s) => s.cpu.machineBusyPercent)), 0)} % of both cores; stream: router ${fixed(med(stream.map((s) => s.cpu.serverPercent)), 0)}, processor ${fixed(med(stream.map((s) => s.cpu.processorPercent)), 0)}.`
+  );
+}
+
+export function renderDocs(record: RunRecord): string {
+  const m = record.machine;
+  const o = record.options;
+  const out: string[] = [];
+  const dirty = m.gitStatus.filter((l) => !l.startsWith('??')).map((l) => l.slice(3));
+  out.push(
+    '# Benchmarks',
+    '',
+    `Written by \`${record.command}\` (\`make bench\`), started ${record.startedAt}, took ${fixed((record.durationSec ?? Number.NaN) / 60, 1)} min. ` +
+      'Every figure on this page was computed by that run from its own measurements (nothing is typed in); the raw samples, ' +
+      'machine details and service logs are in `bench/results/latest.json`. Do not edit by hand: run `make bench` again.',
+    '',
+    '## Machine',
+    '',
+    '| | |',
+    '|---|---|',
+    `| machine | ${machineLine(m)} |`,
+    `| load average (1/5/15 min) | the machine is shared with other work; at start ${m.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${(m.loadavgAtEnd ?? []).map((l) => l.toFixed(2)).join(' ')} |`,
+    `| Redis | ${m.redisVersion ?? 'not used'} |`,
+    `| code | commit ${m.gitCommit.slice(0, 12)}${dirty.length ? ` plus uncommitted changes in ${dirty.join(', ')} (diff sha256 ${m.gitDiffSha256.slice(0, 12)})` : ''} |`,
+    `| sections | ${Object.entries(record.sectionSeconds).map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`).join(', ')} |`,
+    '',
+    '## How the figures are made',
+    '',
+    `- Everything runs on this machine, started and stopped by the benchmark: the embedded S3-compatible store (s3rver, its own process), one reference processor, one router process per mode (each on its own port), Redis at ${o.api.redisUrl} for the API section (keys under a fresh REDIS_PREFIX per run, deleted afterwards).`,
+    `- Contenders alternate: within each round the order is a row of a balanced Latin square (each one follows each other equally often), after one warm-up per contender. Figures are **median (min–max) over ${o.runs} measured runs**; ratios are ratios of medians unless said otherwise.`,
+    '- Peak RSS growth: the kernel’s high-water mark (VmHWM, reset through /proc/<pid>/clear_refs before each job) minus RSS just before; of the node process that serves, not its tsx launcher. It counts only pages newly made resident: memory a process already held from an earlier job is reused without growth.',
+    '- Router peak RSS above its resting RSS: the same peak minus the lowest RSS the router had while idle in that section (right after start-up, or just before any of its jobs, warm-up included). Unlike the growth it includes memory held on from earlier jobs (each router serves all its jobs of a section): what the router occupies at the peak beyond its idle floor.',
+    '- Router bytes in / out: /proc/<pid>/io rchar / wchar of the router during the job (every read/write call; on these paths only sockets): on loopback this is what crosses its network interfaces.',
+    '- Test images: a PNG signature followed by random bytes (MiB = 2^20 bytes). The router and processor accept them by their magic bytes; the job then fails as undecodable, quickly, so processing does not compete with the next upload. The benchmark waits (outside the timing) until each job has ended.',
+    '- Client: curl, one process per request, for every mode (multipart fields before the file; `direct` is three curl requests whose `time_total`s are added). The 2-core machine runs client, router, processor, store and the benchmark at once, so absolute figures are low and noisy; the side-by-side ratios are the result.',
+    '',
+  );
+
+  if (record.transfer) {
+    out.push('## 1. Transfer', '', `${record.transfer.description}. Time from the first byte of the client's upload to the job being accepted (the 202).`, '');
+    for (const [mode, note] of Object.entries(MODE_NOTES)) out.push(`- \`${mode}\`: ${note}`);
+    out.push(
+      '',
+      'In `s3` and `direct` the processor is given a reference and fetches the image after the 202 (when the job runs); in the other modes it holds the bytes at the 202. The column "202 + job ended" adds the time until the processor had ended the job (fetched the image and found it undecodable), polled every 5 ms, so it compares when the processor actually had the bytes.',
+      '',
+      ...transferTable(record.transfer.rows, false),
+    );
+  }
+  if (record.bound) {
+    const [small, large] = o.boundSizes;
+    out.push(`### s3 mode: router memory at ${small} MiB vs ${large} MiB`, '', `Two s3-mode routers, each only ever given one of the sizes (alternating), so neither reuses memory held from the other size. S3_PART_SIZE and S3_QUEUE_SIZE at their defaults.`, '');
+    out.push('| upload | time to 202, ms | router peak RSS growth, MiB | first upload into the fresh router, growth MiB | router peak RSS above its resting RSS, MiB | router peak RSS, MiB | router bytes in / out, MiB |', '|---|---|---|---|---|---|---|');
+    for (const r of record.bound.rows) {
+      out.push(`| ${r.sizeMiB} MiB | ${spread(r.timeMs, 0)} | ${spread(r.routerGrowthMiB, 1)} | ${fixed(r.coldRouterGrowthMiB ?? Number.NaN, 1)} | ${spread(r.routerAboveRestMiB, 1)} | ${spread(r.routerPeakMiB, 0)} | ${fixed(r.routerInMiB.median, 1)} / ${fixed(r.routerOutMiB.median, 1)} |`);
+    }
+    out.push('', ...verdictTable(targetVerdicts(record).filter((v) => v.claim.startsWith('s3 mode')), 'project target'));
+  }
+  if (record.concurrency) {
+    out.push(`## 2. Concurrency: ${o.concurrency.uploads} simultaneous ${o.concurrency.sizeMiB} MiB uploads`, '', `${o.concurrency.uploads} curl processes started together against one router; wall time from the first start to the last 202.`, '', ...concurrencyTable(record.concurrency.rows));
+  }
+  if (record.serialization) {
+    const s = record.serialization;
+    out.push(
+      '## 3. Serialization: JobSpec in protobuf vs the client’s JSON',
+      '',
+      `The JobSpec built by \`jobSpecFromFields\` from a full client configuration (10 tags, extra_metadata, 3 C2PA assertions; the field object is in \`bench/lib/serialization.ts\`), encoded with the generated code (\`JobSpec.encode(spec).finish()\`, \`JobSpec.decode\`), against \`JSON.stringify\` / \`JSON.parse\` of the snake_case field object the client sends. "JSON + UTF-8" adds the conversion to and from bytes that a socket needs (protobuf already yields bytes). The spec carries the defaults the client left out, so the protobuf message holds more than the JSON. In the benchmark process with nothing else of the benchmark running; ${s.reps} repetitions of about ${s.targetMsPerRep} ms per operation after an untimed one, order rotating; median (min–max) of the repetitions; ratios paired within a repetition.`,
+      '',
+      ...serializationTable(s),
+    );
+  }
+  if (record.api) {
+    const a = record.api;
+    out.push(
+      '## 4. API',
+      '',
+      `Routers with REDIS_URL. **submit**: a TRANSFER_MODE=direct router with DISPATCHER=off, so every accepted submit is recorded and enqueued in Redis and the queue just grows (its processor address is the real processor, so the breaker is closed as in production); every request names the same uploaded object (${a.setup.jsonBodyBytes}-byte JSON body: the serialization section's fields plus upload_id), so the router also checks the object in the store (HEAD and a 16-byte ranged GET) each time. **status**: GET of one queued job. **stream**: a stream-mode router in front of a real processor (the synchronous path), ${a.setup.streamBodyBytes}-byte multipart bodies. **bare**: an Express app whose only route answers 202 (\`bench/lib/bare-express.ts\`). Services log at warn.`,
+      '',
+      `Load comes from a separate process (\`bench/lib/load-worker.ts\`) on the same 2 cores, so the server gets at most what the generator leaves. Max rate: autocannon (library) with ${a.connections} connections for ${a.maxSeconds} s, 2xx responses per second. Latency at half the median max rate, ${a.latencySeconds} s each, two ways: autocannon \`overallRate\` (it sends each connection's share for the second in a burst at the start of the second, then waits, so its latencies are those of bursts of ${a.connections} concurrent requests; latencies are whole milliseconds; its coordinated-omission correction is switched off because autocannon 9 uses a 1 ms expected interval whatever the rate), and an open-loop pacer (\`bench/lib/pacer.ts\`: one request every 1/rate s on up to ${a.connections} keep-alive connections, latency from the scheduled send time, so queueing counts; includes up to ~1 ms of timer granularity). The same pacer at ${LIGHT_RATE} req/s gives the response time with next to no queueing.`,
+      '',
+      ...apiTable(a),
+      cpuOfOthers(a),
+      '',
+      `Redis keys deleted after the run: ${a.redisCleanup.map((c) => `${c.prefix}: ${c.deleted} deleted, ${c.remaining} left`).join('; ')}.`,
+      '',
+      ...verdictTable(targetVerdicts(record).filter((v) => !v.claim.startsWith('s3 mode')), 'project target'),
+    );
+  }
+  out.push('## 5. Constrained links', '');
+  const net = record.net;
+  if (net && 'rows' in net) {
+    const n: NetSection = net;
+    out.push(
+      `The transfer table again, with each link limited to ${n.rateMbit} Mbit/s: ${n.description}. Addresses in 198.18.0.0/24 (the benchmarking range) inside namespaces the run created and removed (${n.namespaces.join(', ')}); nothing leaves them. Same clients, modes and measurements as in section 1; "router link rx / tx" are the kernel counters of the router namespace's interface (frames, headers included). ${n.runs} measured runs after a warm-up.`,
+      '',
+      ...transferTable(n.rows, true),
+    );
+  } else if (net) {
+    out.push(`Not measured: ${net.skipped}.`, '');
+  } else {
+    out.push('Not run in this run (the `net` section was not selected).', '');
+  }
+  out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
+  out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
+  return out.join('\n');
+}
+
+function notes(record: RunRecord): string[] {
+  const out: string[] = [];
+  const jobs = [...(record.transfer?.samples ?? []), ...(record.bound?.samples ?? []), ...(record.net && 'samples' in record.net ? record.net.samples : [])];
+  const outcomes = new Map<string, number>();
+  for (const s of jobs) {
+    const key = s.job ? `${s.job.status}${s.job.reason ? ` (${s.job.reason})` : ''}` : 'no job id';
+    outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+  }
+  if (outcomes.size) out.push(`Transfer jobs after their 202: ${[...outcomes].map(([k, n]) => `${n} ${k}`).join(', ')}.`);
+  const busy = (record.transfer?.rows ?? []).map((r) => r.otherCpuPercent.median).filter(Number.isFinite);
+  if (busy.length) out.push(`CPU used by everything but router, processor and benchmark during the transfers (curl, the store, other tenants), as a share of both cores: medians per row from ${fixed(Math.min(...busy), 0)} % to ${fixed(Math.max(...busy), 0)} %.`);
+  // the store prints its own "store listening" line after the readiness probe's
+  const logs = record.serviceLogs.map((l) => ({ ...l, lines: l.lines.filter((line) => !line.includes('"msg":"store listening"')) })).filter((l) => l.lines.length > 0);
+  out.push(logs.length ? `Services logged at warn or above: ${logs.map((l) => `${l.label} ${l.lines.length} line(s)`).join(', ')} (in latest.json).` : 'No service logged anything at warn or above.');
+  if (record.errors.length) out.push(`Errors: ${record.errors.map((e) => `${e.section}: ${e.message}`).join('; ')}`);
+  return out;
+}

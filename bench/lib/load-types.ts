@@ -1,0 +1,58 @@
+/** Messages between bench/lib/api.ts and the load generator process (bench/lib/load-worker.ts). */
+
+export interface LoadRequest {
+  url: string;
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  /** Request body, base64. */
+  bodyBase64?: string;
+}
+
+/**
+ * - `max`: autocannon, closed loop: `connections` connections, each sending its next request
+ *   as soon as the previous one is answered, for `durationSec`.
+ * - `rate`: autocannon with `overallRate` (requests per second over all connections).
+ * - `paced`: an open-loop generator: one request every 1/rate s on a fixed schedule, keep-alive
+ *   sockets (at most `connections`), latency counted from the scheduled send time.
+ */
+export interface LoadJob {
+  id: number;
+  kind: 'max' | 'rate' | 'paced';
+  request: LoadRequest;
+  connections: number;
+  durationSec: number;
+  rate?: number;
+  /** paced: seconds at the same rate before measuring (connections opened, JIT warm). */
+  warmupSec?: number;
+}
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+export interface LoadResult {
+  id: number;
+  kind: LoadJob['kind'];
+  connections: number;
+  durationSec: number;
+  targetRate?: number;
+  /** Responses counted (2xx and others), in the measured part. */
+  responses: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** 2xx responses per second of the measured part. */
+  rate: number;
+  /** Milliseconds. autocannon: whole milliseconds (its histogram's resolution). */
+  latency: Latency;
+  /** paced only: latency from the moment the request was actually handed to the socket pool. */
+  latencyFromSend?: Latency;
+  /** CPU time (user + system) of the load generator during the job, ms. */
+  generatorCpuMs: number;
+  statusCodes: Record<string, number>;
+}

@@ -1,0 +1,83 @@
+import { writeTestFile } from './files';
+import { JobSample } from './job-sample';
+import { createLab, removeStaleNamespaces, unavailableReason } from './netns';
+import { runRounds } from './rounds';
+import { Service } from './stack';
+import { TransferRow, transferRows } from './transfer-summary';
+import { ContenderPlan, startTransferStack } from './transfer-stack';
+
+export const NET_PLANS: ContenderPlan[] = [
+  { label: 'floor', kind: 'floor' },
+  { label: 'legacy', kind: 'legacy' },
+  { label: 'stream', kind: 'stream' },
+  { label: 's3', kind: 's3' },
+  { label: 'direct', kind: 'direct' },
+];
+
+export interface NetSection {
+  rateMbit: number;
+  description: string;
+  namespaces: string[];
+  qdiscs: string;
+  staleRemoved: string[];
+  sizes: number[];
+  runs: number;
+  samples: JobSample[];
+  rows: TransferRow[];
+}
+
+export interface NetSkipped {
+  skipped: string;
+}
+
+/**
+ * The transfer benchmark over rate-limited links between network namespaces (see netns.ts).
+ * Returns { skipped } without doing anything when namespaces cannot be made here. The
+ * namespaces are removed before this returns or throws; services started are pushed to
+ * `services` at once (for the caller's signal handlers) and stopped here.
+ */
+export async function runNet(o: {
+  sizes: number[];
+  runs: number;
+  rateMbit: number;
+  tempDir: string;
+  services: Service[];
+  log: (m: string) => void;
+  check: () => void;
+}): Promise<NetSection | NetSkipped> {
+  const reason = await unavailableReason();
+  if (reason) return { skipped: reason };
+  const staleRemoved = removeStaleNamespaces();
+  const lab = await createLab(o.rateMbit);
+  const mine = o.services;
+  try {
+    o.log(`constrained links: namespaces ${Object.values(lab.namespaces).join(', ')} and ${lab.switchNs}, ${o.rateMbit} Mbit/s per link`);
+    const files = new Map(o.sizes.map((size) => [size, writeTestFile(o.tempDir, size)]));
+    const maxBytes = Math.max(256, Math.ceil(Math.max(...o.sizes)) + 1) * 1024 * 1024;
+    const stack = await startTransferStack({ topology: lab.topology, plans: NET_PLANS, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
+    const contenders = stack.contenders;
+    const samples = await runRounds(stack, {
+      section: 'constrained',
+      groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))),
+      runs: o.runs,
+      files,
+      settleTimeoutMs: 300_000,
+      log: o.log,
+      check: o.check,
+    });
+    return {
+      rateMbit: o.rateMbit,
+      description: lab.topology.description,
+      namespaces: [lab.switchNs, ...Object.values(lab.namespaces)],
+      qdiscs: lab.qdiscs,
+      staleRemoved,
+      sizes: o.sizes,
+      runs: o.runs,
+      samples,
+      rows: transferRows(samples, 'constrained'),
+    };
+  } finally {
+    await Promise.all(mine.map((s) => s.stop()));
+    lab.teardown();
+  }
+}

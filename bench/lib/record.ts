@@ -1,0 +1,60 @@
+import { ApiSection } from './api';
+import { ConcurrencySample } from './concurrency';
+import { JobSample } from './job-sample';
+import { MachineInfo } from './machine';
+import { NetSection, NetSkipped } from './net-run';
+import { SerializationResult } from './serialization';
+import { ConcurrencyRow, TransferRow } from './transfer-summary';
+
+export interface RunOptions {
+  smoke: boolean;
+  sizes: number[];
+  runs: number;
+  sections: Section[];
+  boundSizes: [number, number];
+  concurrency: { uploads: number; sizeMiB: number };
+  serialization: { reps: number; targetMs: number };
+  api: { connections: number; maxSeconds: number; latencySeconds: number; warmupSeconds: number; pacerWarmupSeconds: number; redisUrl: string };
+  net: { rateMbit: number };
+}
+
+export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'api', 'net'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+export interface ServiceInfo {
+  label: string;
+  pid: number;
+  command: string;
+  env?: Record<string, string>;
+}
+
+export interface TransferRecord {
+  topology: string;
+  description: string;
+  memoryMethods: string[];
+  services: ServiceInfo[];
+  samples: JobSample[];
+  rows: TransferRow[];
+}
+
+export interface RunRecord {
+  benchmark: 'run-all';
+  command: string;
+  smoke: boolean;
+  startedAt: string;
+  finishedAt?: string;
+  durationSec?: number;
+  machine: MachineInfo & { redisVersion?: string };
+  options: RunOptions;
+  /** Wall time of each section, seconds. */
+  sectionSeconds: Partial<Record<Section, number>>;
+  serialization?: SerializationResult;
+  transfer?: TransferRecord;
+  bound?: { samples: JobSample[]; rows: TransferRow[] };
+  concurrency?: { samples: ConcurrencySample[]; rows: ConcurrencyRow[] };
+  api?: ApiSection;
+  net?: NetSection | NetSkipped;
+  errors: { section: Section; message: string }[];
+  /** Lines the services logged at warn or above. */
+  serviceLogs: { label: string; lines: string[] }[];
+}

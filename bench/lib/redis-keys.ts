@@ -1,0 +1,32 @@
+import { Redis } from 'ioredis';
+
+/** Deletes every key under `prefix:` (SCAN + UNLINK); returns how many. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+export async function countPrefix(redis: Redis, prefix: string): Promise<number> {
+  let count = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}
+
+/** The Redis server's pid and version, if it answers INFO. */
+export async function serverInfo(redis: Redis): Promise<{ pid?: number; version?: string }> {
+  const info = await redis.info('server');
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const pid = Number(field('process_id'));
+  return { pid: Number.isInteger(pid) ? pid : undefined, version: field('redis_version') };
+}

@@ -1,0 +1,45 @@
+import { JobSample, measureJob } from './job-sample';
+import { roundOrder } from './stats';
+import { Contender, TransferStack } from './transfer-stack';
+
+/** One contender at one size. */
+export interface Cell {
+  contender: Contender;
+  sizeMiB: number;
+}
+
+export interface RoundsOptions {
+  section: string;
+  /** Cells compared with each other; each group's order rotates per round (balanced Latin square rows). */
+  groups: Cell[][];
+  runs: number;
+  files: ReadonlyMap<number, string>;
+  settleTimeoutMs: number;
+  log: (message: string) => void;
+  /** Checked before every job; throw to stop (e.g. on SIGINT). */
+  check: () => void;
+}
+
+/** One warm-up job per cell (not reported), then `runs` rounds in rotating order. */
+export async function runRounds(stack: TransferStack, o: RoundsOptions): Promise<JobSample[]> {
+  const samples: JobSample[] = [];
+  const once = async (cell: Cell, phase: JobSample['phase'], round: number, position: number): Promise<JobSample> => {
+    o.check();
+    const file = o.files.get(cell.sizeMiB);
+    if (!file) throw new Error(`no test file of ${cell.sizeMiB} MiB`);
+    const s = await measureJob(stack, cell.contender, file, cell.sizeMiB, { section: o.section, phase, round, position }, o.settleTimeoutMs);
+    samples.push(s);
+    return s;
+  };
+  o.log(`${o.section}: warm-up, one job per contender and size`);
+  for (const group of o.groups) for (const [i, cell] of group.entries()) await once(cell, 'warmup', 0, i);
+  for (let round = 1; round <= o.runs; round++) {
+    for (const group of o.groups) {
+      for (const [i, cell] of roundOrder(group, round - 1).entries()) {
+        const s = await once(cell, 'measured', round, i);
+        o.log(`${o.section} round ${round}/${o.runs} ${cell.sizeMiB} MiB ${cell.contender.label}: ${s.timeMs.toFixed(1)} ms`);
+      }
+    }
+  }
+  return samples;
+}

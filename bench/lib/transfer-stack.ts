@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { EMBEDDED_CREDENTIALS } from '../../scripts/store/embedded-store';
+import { MemMethod, detectMethod, readStatus } from './memory';
+import { Processor, Service, Store, settleStarts, startProcessor, startRouter, startStore } from './stack';
+import { Topology } from './topology';
+
+export type ContenderKind = 'floor' | 'legacy' | 'stream' | 's3' | 'direct';
+
+/** What to start: `floor` needs no router, the others one router each (TRANSFER_MODE = kind). */
+export interface ContenderPlan {
+  label: string;
+  kind: ContenderKind;
+  /** Extra router environment. */
+  env?: Record<string, string>;
+}
+
+export interface Contender extends ContenderPlan {
+  /** Upload URL: the router's POST /protect, or the processor's POST /v1/jobs for the floor. */
+  url: string;
+  /** Router base URL (for direct: POST /uploads and /protect). */
+  base: string;
+  fileField: 'image' | 'file';
+  router?: Service;
+  routerMethod?: MemMethod;
+  routerEnv?: Record<string, string>;
+  /** The router's RSS right after it started, before any job: the baseline of "peak above idle". */
+  routerIdleKiB?: number;
+}
+
+export interface TransferStack {
+  topology: Topology;
+  processor: Processor;
+  processorMethod: MemMethod;
+  processorUrl: string;
+  store?: Store;
+  storeEndpoint?: string;
+  contenders: Contender[];
+  services: Service[];
+}
+
+export const BUCKET = 'artorizer-bench';
+
+export function storeEnv(endpoint: string): Record<string, string> {
+  return {
+    S3_ENDPOINT: endpoint,
+    S3_BUCKET: BUCKET,
+    S3_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey,
+  };
+}
+
+/**
+ * Starts the store (when a contender needs one), one processor and one router per non-floor
+ * contender; every service it starts is pushed to `services` at once, so the caller can stop
+ * them even when a later one fails to start.
+ */
+export async function startTransferStack(options: {
+  topology: Topology;
+  plans: readonly ContenderPlan[];
+  tempDir: string;
+  maxBytes: number;
+  services: Service[];
+  processorEnv?: Record<string, string>;
+  log: (message: string) => void;
+}): Promise<TransferStack> {
+  const { topology: t, plans, services } = options;
+  const needStore = plans.some((p) => p.kind === 's3' || p.kind === 'direct');
+  let store: Store | undefined;
+  let storeEndpoint: string | undefined;
+  if (needStore) {
+    store = await startStore({ directory: path.join(options.tempDir, 's3'), bucket: BUCKET, bind: t.bind, host: t.store });
+    services.push(store.service);
+    storeEndpoint = `http://${t.storeIp}:${store.port}`;
+    options.log(`store pid ${store.service.pid} at ${storeEndpoint}`);
+  }
+  const s3 = storeEndpoint ? storeEnv(storeEndpoint) : {};
+  const processor = await startProcessor(
+    {
+      HOST: t.bind,
+      PROCESSOR_WORK_DIR: path.join(options.tempDir, 'processor-work'),
+      MAX_IMAGE_SIZE: String(options.maxBytes),
+      PROCESSOR_CONCURRENCY: '16',
+      MAX_QUEUED_JOBS: '100000',
+      SHUTDOWN_GRACE_MS: '0',
+      ...s3,
+      ...options.processorEnv,
+    },
+    t.processor,
+  );
+  services.push(processor.service);
+  const processorMethod = detectMethod(processor.service.pid);
+  const processorUrl = `http://${t.processorIp}:${processor.httpPort}`;
+  options.log(`processor pid ${processor.service.pid}, gRPC ${processor.grpcPort}, HTTP ${processor.httpPort}, memory via ${processorMethod}`);
+
+  const routerPlans = plans.filter((p) => p.kind !== 'floor');
+  const routers = await settleStarts(
+    routerPlans.map((p) => {
+      const env: Record<string, string> = {
+        HOST: t.bind,
+        TRANSFER_MODE: p.kind,
+        PROCESSOR_ADDR: `${t.processorIp}:${processor.grpcPort}`,
+        PROCESSOR_HTTP_URL: processorUrl,
+        MAX_FILE_SIZE: String(options.maxBytes),
+        SHUTDOWN_GRACE_MS: '1000',
+        ...(p.kind === 's3' || p.kind === 'direct' ? s3 : {}),
+        ...p.env,
+      };
+      return startRouter(p.label, env, t.router).then((r) => ({ ...r, env }));
+    }),
+    services,
+  );
+  const contenders = plans.map((p): Contender => {
+    if (p.kind === 'floor') return { ...p, url: `${processorUrl}/v1/jobs`, base: processorUrl, fileField: 'file' };
+    const r = routers[routerPlans.indexOf(p)];
+    const base = `http://${t.routerIp}:${r.port}`;
+    return { ...p, url: `${base}/protect`, base, fileField: 'image', router: r.service, routerMethod: detectMethod(r.service.pid), routerEnv: r.env, routerIdleKiB: readStatus(r.service.pid).rssKiB };
+  });
+  for (const c of contenders) if (c.router) options.log(`${c.label}: router pid ${c.router.pid} at ${c.base}`);
+  return { topology: t, processor, processorMethod, processorUrl, store, storeEndpoint, contenders, services };
+}

@@ -1,0 +1,257 @@
+/**
+ * `make bench` (and `make bench-smoke` with --smoke): every benchmark of the transfer layer,
+ * on this machine, against the project's own stack, which this script starts and stops:
+ *   serialization  JobSpec protobuf vs the client's JSON (in-process)
+ *   transfer       floor / legacy / stream / s3 / direct at 1, 10, 50 MiB
+ *   bound          s3-mode router memory at 20 vs 200 MiB
+ *   concurrency    16 simultaneous 10 MiB uploads per mode
+ *   api            max rate and latency at half of it (autocannon + open-loop pacer), Redis-backed
+ *   net            the transfer table over 100 Mbit/s links between network namespaces
+ * Full runs write bench/results/latest.json and docs/benchmarks.md; --smoke writes
+ * bench/results/smoke.json only; a run of some sections only writes bench/results/partial.json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { cleanRedis, runApi } from './lib/api';
+import { runConcurrency } from './lib/concurrency';
+import { renderDocs } from './lib/docs';
+import { MIB, writeTestFile } from './lib/files';
+import { machineInfo } from './lib/machine';
+import { runNet } from './lib/net-run';
+import { teardownAll } from './lib/netns';
+import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
+import { serverInfo } from './lib/redis-keys';
+import { runRounds } from './lib/rounds';
+import { RUN_ALL_USAGE, parseRunOptions } from './lib/run-args';
+import { runSerialization } from './lib/serialization';
+import { REPO_ROOT, Service } from './lib/stack';
+import { LOOPBACK } from './lib/topology';
+import { ContenderPlan, startTransferStack } from './lib/transfer-stack';
+import { concurrencyRows, transferRows } from './lib/transfer-summary';
+
+/** Every service list a section owns, registered before anything starts, for the signal and exit handlers. */
+const groups: Service[][] = [];
+const everyService = (): Service[] => groups.flat();
+function ownedList(): Service[] {
+  const list: Service[] = [];
+  groups.push(list);
+  return list;
+}
+let interrupted = false;
+let tempDir: string | undefined;
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function check(): void {
+  if (interrupted) throw new Error('interrupted');
+}
+
+async function stopAll(services: Service[]): Promise<void> {
+  await Promise.all(services.map((s) => s.stop()));
+}
+
+function removeTemp(): void {
+  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
+  tempDir = undefined;
+}
+
+const TRANSFER_PLANS: ContenderPlan[] = [
+  { label: 'floor', kind: 'floor' },
+  { label: 'legacy', kind: 'legacy' },
+  { label: 'stream', kind: 'stream' },
+  { label: 's3', kind: 's3' },
+  { label: 'direct', kind: 'direct' },
+];
+
+/** Transfer, bound and concurrency share one stack (store, processor, one router per mode). */
+async function runTransferSections(record: RunRecord, o: RunOptions, dir: string, timed: <T>(s: Section, fn: () => Promise<T>) => Promise<T | undefined>): Promise<void> {
+  const want = (s: Section) => o.sections.includes(s);
+  if (!want('transfer') && !want('bound') && !want('concurrency')) return;
+  const [small, large] = o.boundSizes;
+  const plans: ContenderPlan[] = [
+    ...TRANSFER_PLANS.filter((p) => want('transfer') || (want('concurrency') && ['legacy', 'stream', 's3'].includes(p.kind))),
+    ...(want('bound') ? [{ label: `s3-${small}`, kind: 's3' as const }, { label: `s3-${large}`, kind: 's3' as const }] : []),
+  ];
+  const sizes = new Set<number>([...(want('transfer') ? o.sizes : []), ...(want('bound') ? o.boundSizes : []), ...(want('concurrency') ? [o.concurrency.sizeMiB] : [])]);
+  log(`writing test files (${[...sizes].join(', ')} MiB)`);
+  const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
+  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
+  const services = ownedList();
+  try {
+    const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir: dir, maxBytes, services, log });
+    const byLabel = (label: string) => stack.contenders.find((c) => c.label === label)!;
+    const memoryMethods = [...new Set([stack.processorMethod, ...stack.contenders.flatMap((c) => (c.routerMethod ? [c.routerMethod] : []))])];
+    const serviceInfo = [
+      { label: 'processor', pid: stack.processor.service.pid, command: stack.processor.service.command },
+      ...(stack.store ? [{ label: 'store', pid: stack.store.service.pid, command: stack.store.service.command }] : []),
+      ...stack.contenders.flatMap((c) => (c.router ? [{ label: c.label, pid: c.router.pid, command: c.router.command, env: c.routerEnv }] : [])),
+    ];
+    await timed('transfer', async () => {
+      if (!want('transfer')) return;
+      const contenders = TRANSFER_PLANS.map((p) => byLabel(p.label));
+      const samples = await runRounds(stack, { section: 'transfer', groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))), runs: o.runs, files, settleTimeoutMs: 120_000, log, check });
+      record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer') };
+    });
+    await timed('bound', async () => {
+      if (!want('bound')) return;
+      const group = [
+        { contender: byLabel(`s3-${small}`), sizeMiB: small },
+        { contender: byLabel(`s3-${large}`), sizeMiB: large },
+      ];
+      const samples = await runRounds(stack, { section: 'bound', groups: [group], runs: o.runs, files, settleTimeoutMs: 300_000, log, check });
+      record.bound = { samples, rows: transferRows(samples, 'bound') };
+    });
+    await timed('concurrency', async () => {
+      if (!want('concurrency')) return;
+      const contenders = ['legacy', 'stream', 's3'].map(byLabel);
+      const samples = await runConcurrency(stack, contenders, { runs: o.runs, uploads: o.concurrency.uploads, file: files.get(o.concurrency.sizeMiB)!, sizeMiB: o.concurrency.sizeMiB, log, check });
+      record.concurrency = { samples, rows: concurrencyRows(samples) };
+    });
+  } finally {
+    log('stopping the transfer stack');
+    await stopAll(services);
+    for (const f of fs.readdirSync(dir)) if (f.startsWith('bench-')) fs.rmSync(path.join(dir, f), { force: true });
+    fs.rmSync(path.join(dir, 's3'), { recursive: true, force: true });
+    fs.rmSync(path.join(dir, 'processor-work'), { recursive: true, force: true });
+  }
+}
+
+async function run(o: RunOptions, record: RunRecord): Promise<void> {
+  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-bench-'));
+  const dir = tempDir;
+  const timed = async <T>(s: Section, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (!o.sections.includes(s)) return undefined;
+    const started = performance.now();
+    log(`section ${s}`);
+    try {
+      return await fn();
+    } catch (err) {
+      if (interrupted) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      record.errors.push({ section: s, message });
+      log(`section ${s} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
+      return undefined;
+    } finally {
+      record.sectionSeconds[s] = (performance.now() - started) / 1000;
+    }
+  };
+
+  // In-process and CPU-bound: first, while nothing else of the benchmark runs.
+  await timed('serialization', async () => {
+    record.serialization = runSerialization(o.serialization.reps, o.serialization.targetMs);
+  });
+  await runTransferSections(record, o, dir, timed);
+
+  await timed('api', async () => {
+    const runId = `${Date.now().toString(36)}-${process.pid}`;
+    const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream` };
+    const services = ownedList();
+    const probe = new Redis(o.api.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    try {
+      await probe.connect();
+      record.machine.redisVersion = (await serverInfo(probe)).version;
+    } finally {
+      probe.disconnect();
+    }
+    try {
+      record.api = await runApi({ ...o.api, runs: o.runs, prefixes, tempDir: dir, services, log, check });
+    } finally {
+      await stopAll(services);
+      const cleanup = await cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream]);
+      if (record.api) record.api.redisCleanup = cleanup;
+      log(`redis: ${cleanup.map((c) => `${c.prefix} ${c.deleted} deleted, ${c.remaining} left`).join('; ')}`);
+    }
+  });
+
+  await timed('net', async () => {
+    record.net = await runNet({ sizes: o.sizes, runs: o.runs, rateMbit: o.net.rateMbit, tempDir: dir, services: ownedList(), log, check });
+    if ('skipped' in record.net) log(`constrained links skipped: ${record.net.skipped}`);
+  });
+}
+
+async function main(): Promise<number> {
+  let options: RunOptions | 'help';
+  try {
+    options = parseRunOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${RUN_ALL_USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${RUN_ALL_USAGE}\n`);
+    return 0;
+  }
+  const o = options;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      log(`${signal}: stopping services, removing namespaces and temp files`);
+      void stopAll(everyService()).finally(() => {
+        teardownAll();
+        removeTemp();
+        process.exit(130);
+      });
+    });
+  }
+  process.once('exit', () => {
+    for (const s of everyService()) s.killNow();
+    teardownAll();
+    removeTemp();
+  });
+
+  const started = performance.now();
+  const record: RunRecord = {
+    benchmark: 'run-all',
+    command: `node_modules/.bin/tsx bench/run-all.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    smoke: o.smoke,
+    startedAt: new Date().toISOString(),
+    machine: await machineInfo(),
+    options: o,
+    sectionSeconds: {},
+    errors: [],
+    serviceLogs: [],
+  };
+  try {
+    await run(o, record);
+  } catch (err) {
+    if (interrupted) return 130;
+    record.errors.push({ section: 'transfer', message: err instanceof Error ? err.message : String(err) });
+  } finally {
+    removeTemp();
+  }
+  record.finishedAt = new Date().toISOString();
+  record.durationSec = (performance.now() - started) / 1000;
+  record.machine.loadavgAtEnd = os.loadavg();
+  record.serviceLogs = everyService().map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines }));
+
+  const resultsDir = path.join(__dirname, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const complete = SECTIONS.every((s) => o.sections.includes(s));
+  const name = o.smoke ? 'smoke.json' : complete ? 'latest.json' : 'partial.json';
+  const file = path.join(resultsDir, name);
+  fs.writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
+  log(`wrote ${path.relative(REPO_ROOT, file)} (${fixedSeconds(record.durationSec)})`);
+  if (record.errors.length > 0) {
+    for (const e of record.errors) log(`FAILED ${e.section}: ${e.message}`);
+    return 1;
+  }
+  if (!o.smoke && complete) {
+    const docs = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
+    fs.mkdirSync(path.dirname(docs), { recursive: true });
+    fs.writeFileSync(docs, renderDocs(record));
+    log(`wrote ${path.relative(REPO_ROOT, docs)}`);
+  } else if (!o.smoke) {
+    log('not all sections ran: docs/benchmarks.md left as it was');
+  }
+  return 0;
+}
+
+function fixedSeconds(s: number): string {
+  return `${s.toFixed(1)} s`;
+}
+
+main().then((code) => process.exit(interrupted ? 130 : code));
