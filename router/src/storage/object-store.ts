@@ -3,8 +3,6 @@ import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
@@ -105,10 +103,6 @@ export class ObjectStore {
     return { key, sizeBytes, sha256: hash.digest('hex') };
   }
 
-  async put(key: string, body: Buffer, contentType: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
-  }
-
   /** Deletes an object; a missing object or an unreachable store is not an error here. */
   async delete(key: string): Promise<boolean> {
     try {
@@ -119,23 +113,25 @@ export class ObjectStore {
     }
   }
 
-  async head(key: string): Promise<{ sizeBytes: number; contentType: string } | undefined> {
+  /**
+   * The first `bytes` of an object with its total size and type, in one ranged GET (the
+   * Content-Range header carries the size); undefined when the object does not exist.
+   */
+  async peek(key: string, bytes: number): Promise<{ first: Buffer; sizeBytes: number; contentType: string } | undefined> {
+    let out;
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType ?? '' };
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
     } catch (err) {
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey') return undefined;
+      if (status === 404 || (err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') return undefined;
+      // An empty object has no byte 0 to range over.
+      if (status === 416 || (err as Error).name === 'InvalidRange') return { first: Buffer.alloc(0), sizeBytes: 0, contentType: '' };
       throw err;
     }
-  }
-
-  /** The first `bytes` of an object (a ranged GET), for magic-byte sniffing. */
-  async readHead(key: string, bytes: number): Promise<Buffer> {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
     const parts: Buffer[] = [];
     for await (const chunk of out.Body as AsyncIterable<Buffer>) parts.push(chunk);
-    return Buffer.concat(parts).subarray(0, bytes);
+    const total = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength ?? 0);
+    return { first: Buffer.concat(parts).subarray(0, bytes), sizeBytes: total, contentType: out.ContentType ?? '' };
   }
 
   presignGet(key: string, expiresIn: number): Promise<string> {
@@ -161,12 +157,6 @@ export class ObjectStore {
       Fields: { 'Content-Type': contentType },
       Expires: expiresIn,
     });
-  }
-
-  /** Incomplete multipart uploads under a prefix (empty when the store cannot list them). */
-  async incompleteUploads(prefix: string): Promise<string[]> {
-    const out = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix }));
-    return (out.Uploads ?? []).map((u) => u.Key ?? '');
   }
 
   /**

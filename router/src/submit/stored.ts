@@ -66,21 +66,18 @@ export async function submitUploadId(uploadId: unknown, fields: Record<string, u
   if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
   const spec = specOrBadRequest(fields);
   const key = uploadKeyFor(uploadId);
-  let head: Awaited<ReturnType<ObjectStore['head']>>;
-  let first: Buffer;
+  let head: Awaited<ReturnType<ObjectStore['peek']>>;
   try {
-    head = await store.head(key);
-    if (!head) throw new HttpError(400, `upload ${uploadId} not found: PUT the image to the URL from POST /uploads first (or it expired)`, { field: 'upload_id' });
-    first = await store.readHead(key, SNIFF_BYTES);
+    head = await store.peek(key, SNIFF_BYTES);
   } catch (err) {
-    if (err instanceof HttpError) throw err;
     throw storeUnavailable(err);
   }
+  if (!head) throw new HttpError(400, `upload ${uploadId} not found: PUT the image to the URL from POST /uploads first (or it expired)`, { field: 'upload_id' });
   if (head.sizeBytes > deps.config.maxFileBytes) {
     await store.delete(key);
     throw new HttpError(413, `image exceeds the maximum size of ${deps.config.maxFileBytes} bytes`, { field: 'upload_id' });
   }
-  const type = sniffImageType(first);
+  const type = sniffImageType(head.first);
   if (!type) {
     await store.delete(key);
     throw new HttpError(415, 'the uploaded object is not a supported image', { field: 'upload_id' });
