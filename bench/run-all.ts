@@ -14,11 +14,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { loadConfig as loadRouterConfig } from '../router/src/config';
 import { cleanRedis, runApi } from './lib/api';
 import { runConcurrency } from './lib/concurrency';
 import { renderDocs } from './lib/docs';
 import { MIB, writeTestFile } from './lib/files';
-import { machineInfo } from './lib/machine';
+import { codeState, machineInfo } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
@@ -126,6 +127,7 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
   const timed = async <T>(s: Section, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!o.sections.includes(s)) return undefined;
     const started = performance.now();
+    record.sectionCode[s] = codeState();
     log(`section ${s}`);
     try {
       return await fn();
@@ -212,6 +214,8 @@ async function main(): Promise<number> {
     machine: await machineInfo(),
     options: o,
     sectionSeconds: {},
+    sectionCode: {},
+    routerDefaults: routerDefaults(),
     errors: [],
     serviceLogs: [],
   };
@@ -248,6 +252,12 @@ async function main(): Promise<number> {
     log('not all sections ran: docs/benchmarks.md left as it was');
   }
   return 0;
+}
+
+function routerDefaults(): RunRecord['routerDefaults'] {
+  const plain = loadRouterConfig({});
+  const store = loadRouterConfig({ S3_ENDPOINT: 'http://127.0.0.1:1' }).store;
+  return { chunkBytes: plain.chunkBytes, s3PartBytes: store?.partBytes ?? Number.NaN, s3QueueSize: store?.queueSize ?? Number.NaN };
 }
 
 function fixedSeconds(s: number): string {

@@ -1,5 +1,5 @@
 import { ApiSection, LIGHT_RATE } from './api';
-import { machineLine } from './machine';
+import { describeCode, machineLine } from './machine';
 import { NetSection } from './net-run';
 import { RunRecord } from './record';
 import { FieldSet, SerializationResult } from './serialization';
@@ -127,7 +127,14 @@ export function renderDocs(record: RunRecord): string {
   const m = record.machine;
   const o = record.options;
   const out: string[] = [];
-  const dirty = m.gitStatus.filter((l) => !l.startsWith('??')).map((l) => l.slice(3));
+  const codes = Object.entries(record.sectionCode);
+  const first = codes[0]?.[1];
+  const same = codes.every(([, c]) => c && first && c.commit === first.commit && c.diffSha256 === first.diffSha256);
+  const code = !first
+    ? `commit ${m.gitCommit.slice(0, 12)}`
+    : same
+      ? describeCode(first)
+      : `changed during the run (another developer was editing): ${codes.map(([section, c]) => `${section}: ${c ? describeCode(c) : '?'}`).join('; ')}`;
   out.push(
     '# Benchmarks',
     '',
@@ -142,7 +149,7 @@ export function renderDocs(record: RunRecord): string {
     `| machine | ${machineLine(m)} |`,
     `| load average (1/5/15 min) | the machine is shared with other work; at start ${m.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${(m.loadavgAtEnd ?? []).map((l) => l.toFixed(2)).join(' ')} |`,
     `| Redis | ${m.redisVersion ?? 'not used'} |`,
-    `| code | commit ${m.gitCommit.slice(0, 12)}${dirty.length ? ` plus uncommitted changes in ${dirty.join(', ')} (diff sha256 ${m.gitDiffSha256.slice(0, 12)})` : ''} |`,
+    `| code (services load the working tree when they start) | ${code} |`,
     `| sections | ${Object.entries(record.sectionSeconds).map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`).join(', ')} |`,
     '',
     '## How the figures are made',
@@ -159,7 +166,12 @@ export function renderDocs(record: RunRecord): string {
 
   if (record.transfer) {
     out.push('## 1. Transfer', '', `${record.transfer.description}. Time from the first byte of the client's upload to the job being accepted (the 202).`, '');
-    for (const [mode, note] of Object.entries(MODE_NOTES)) out.push(`- \`${mode}\`: ${note}`);
+    const d = record.routerDefaults;
+    const extra: Record<string, string> = {
+      stream: ` (gRPC messages of UPLOAD_CHUNK_SIZE = ${d.chunkBytes} bytes, the default)`,
+      s3: ` (parts of S3_PART_SIZE = ${d.s3PartBytes} bytes, ${d.s3QueueSize} at a time, the defaults)`,
+    };
+    for (const [mode, note] of Object.entries(MODE_NOTES)) out.push(`- \`${mode}\`: ${note}${extra[mode] ?? ''}`);
     out.push(
       '',
       'In `s3` and `direct` the processor is given a reference and fetches the image after the 202 (when the job runs); in the other modes it holds the bytes at the 202. The column "202 + job ended" adds the time until the processor had ended the job (fetched the image and found it undecodable), polled every 5 ms, so it compares when the processor actually had the bytes.',
@@ -169,7 +181,7 @@ export function renderDocs(record: RunRecord): string {
   }
   if (record.bound) {
     const [small, large] = o.boundSizes;
-    out.push(`### s3 mode: router memory at ${small} MiB vs ${large} MiB`, '', `Two s3-mode routers, each only ever given one of the sizes (alternating), so neither reuses memory held from the other size. S3_PART_SIZE and S3_QUEUE_SIZE at their defaults.`, '');
+    out.push(`### s3 mode: router memory at ${small} MiB vs ${large} MiB`, '', `Two s3-mode routers, each only ever given one of the sizes (alternating), so neither reuses memory held from the other size. S3_PART_SIZE (${record.routerDefaults.s3PartBytes} bytes) and S3_QUEUE_SIZE (${record.routerDefaults.s3QueueSize}) at their defaults: at most their product in part buffers.`, '');
     out.push('| upload | time to 202, ms | router peak RSS growth, MiB | first upload into the fresh router, growth MiB | router peak RSS above its resting RSS, MiB | router peak RSS, MiB | router bytes in / out, MiB |', '|---|---|---|---|---|---|---|');
     for (const r of record.bound.rows) {
       out.push(`| ${r.sizeMiB} MiB | ${spread(r.timeMs, 0)} | ${spread(r.routerGrowthMiB, 1)} | ${fixed(r.coldRouterGrowthMiB ?? Number.NaN, 1)} | ${spread(r.routerAboveRestMiB, 1)} | ${spread(r.routerPeakMiB, 0)} | ${fixed(r.routerInMiB.median, 1)} / ${fixed(r.routerOutMiB.median, 1)} |`);
@@ -194,7 +206,7 @@ export function renderDocs(record: RunRecord): string {
     out.push(
       '## 4. API',
       '',
-      `Routers with REDIS_URL. **submit**: a TRANSFER_MODE=direct router with DISPATCHER=off, so every accepted submit is recorded and enqueued in Redis and the queue just grows (its processor address is the real processor, so the breaker is closed as in production); every request names the same uploaded object (${a.setup.jsonBodyBytes}-byte JSON body: the serialization section's fields plus upload_id), so the router also checks the object in the store (HEAD and a 16-byte ranged GET) each time. **status**: GET of one queued job. **stream**: a stream-mode router in front of a real processor (the synchronous path), ${a.setup.streamBodyBytes}-byte multipart bodies. **bare**: an Express app whose only route answers 202 (\`bench/lib/bare-express.ts\`). Services log at warn.`,
+      `Routers with REDIS_URL. **submit**: a TRANSFER_MODE=direct router with DISPATCHER=off, so every accepted submit is recorded and enqueued in Redis and the queue just grows (its processor address is the real processor, so the breaker is closed as in production); every request names the same uploaded object (${a.setup.jsonBodyBytes}-byte JSON body: the serialization section's fields plus upload_id), so the router also checks the object in the store (exists, size, image magic bytes; see \`submitUploadId\` in router/src/submit/stored.ts) each time. **status**: GET of one queued job. **stream**: a stream-mode router in front of a real processor (the synchronous path), ${a.setup.streamBodyBytes}-byte multipart bodies. **bare**: an Express app whose only route answers 202 (\`bench/lib/bare-express.ts\`). Services log at warn.`,
       '',
       `Load comes from a separate process (\`bench/lib/load-worker.ts\`) on the same 2 cores, so the server gets at most what the generator leaves. Max rate: autocannon (library) with ${a.connections} connections for ${a.maxSeconds} s, 2xx responses per second. Latency at half the median max rate, ${a.latencySeconds} s each, two ways: autocannon \`overallRate\` (it sends each connection's share for the second in a burst at the start of the second, then waits, so its latencies are those of bursts of ${a.connections} concurrent requests; latencies are whole milliseconds; its coordinated-omission correction is switched off because autocannon 9 uses a 1 ms expected interval whatever the rate), and an open-loop pacer (\`bench/lib/pacer.ts\`: one request every 1/rate s on up to ${a.connections} keep-alive connections, latency from the scheduled send time, so queueing counts; includes up to ~1 ms of timer granularity). The same pacer at ${LIGHT_RATE} req/s gives the response time with next to no queueing.`,
       '',

@@ -55,3 +55,23 @@ export async function machineInfo(): Promise<MachineInfo> {
 export function machineLine(m: MachineInfo): string {
   return `${m.cpuModel}, ${m.cpuCount} cores, ${(m.totalMemoryBytes / 1024 ** 3).toFixed(1)} GiB RAM, Node ${m.node}, ${m.platform}, ${m.curl}`;
 }
+
+/** Which code a section ran: the services load the working tree when they start. */
+export interface CodeState {
+  commit: string;
+  /** Tracked files with uncommitted changes. */
+  dirty: string[];
+  diffSha256: string;
+}
+
+export function codeState(): CodeState {
+  return {
+    commit: git(['rev-parse', 'HEAD']),
+    dirty: git(['status', '--porcelain', '--untracked-files=no']).split('\n').filter(Boolean).map((l) => l.slice(3)),
+    diffSha256: createHash('sha256').update(git(['diff', 'HEAD'])).digest('hex'),
+  };
+}
+
+export function describeCode(c: CodeState): string {
+  return `commit ${c.commit.slice(0, 12)}${c.dirty.length ? ` plus uncommitted changes in ${c.dirty.join(', ')} (diff sha256 ${c.diffSha256.slice(0, 12)})` : ''}`;
+}

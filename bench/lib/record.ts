@@ -1,7 +1,7 @@
 import { ApiSection } from './api';
 import { ConcurrencySample } from './concurrency';
 import { JobSample } from './job-sample';
-import { MachineInfo } from './machine';
+import { CodeState, MachineInfo } from './machine';
 import { NetSection, NetSkipped } from './net-run';
 import { SerializationResult } from './serialization';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
@@ -48,6 +48,10 @@ export interface RunRecord {
   options: RunOptions;
   /** Wall time of each section, seconds. */
   sectionSeconds: Partial<Record<Section, number>>;
+  /** Router settings the benchmark leaves at their defaults, read from router/src/config.ts at the start. */
+  routerDefaults: { chunkBytes: number; s3PartBytes: number; s3QueueSize: number };
+  /** The code (commit and working-tree changes) when each section started: it may change during a run. */
+  sectionCode: Partial<Record<Section, CodeState>>;
   serialization?: SerializationResult;
   transfer?: TransferRecord;
   bound?: { samples: JobSample[]; rows: TransferRow[] };
