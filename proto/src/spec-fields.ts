@@ -38,7 +38,7 @@ export type RawFields = Record<string, FieldValue>;
 
 /** `artistName` and `artist_name` are the same field. */
 export function snakeCase(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+  return /[A-Z]/.test(name) ? name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() : name;
 }
 
 export function normaliseFieldNames(fields: RawFields): RawFields {

@@ -2,10 +2,9 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
-import { pinoHttp } from 'pino-http';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
-import { requestIdFor } from './http/context';
+import { requestLog } from './http/request-log';
 import { toHttpError } from './http/errors';
 import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
@@ -58,22 +57,13 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   const { pool, metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (req, res) => {
-        const id = requestIdFor(req.headers['x-request-id']);
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      autoLogging: { ignore: (req) => req.url === '/metrics' || req.url?.startsWith('/health') === true },
-    }),
-  );
+  app.use(requestLog(log));
   app.use(metricsMiddleware(metrics));
-  app.use(healthRoutes(config, pool, metrics));
-  app.use(uploadRoutes(config, store));
+  // The busiest routes first: every router a request passes costs it a little.
   app.use(protectRoutes({ config, pool, metrics, store, queue: services.queue, breaker: services.breaker }));
   app.use(jobRoutes(backend));
+  app.use(uploadRoutes(config, store));
+  app.use(healthRoutes(config, pool, metrics));
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });
@@ -111,14 +101,14 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
   const redisUrl = config.redisUrl!;
   const prefix = `${config.redisPrefix}:`;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const records = new JobRecords(redis, prefix, config.jobRetentionSeconds);
-  const dispatch = new DispatchQueue({ redisUrl, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
+  const dispatch = new DispatchQueue({ connection: redis, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
   const events = new RecordEvents(new Redis(redisUrl));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
   const dispatcher = config.inlineDispatcher
-    ? new Dispatcher({ redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference }, records, pool, breaker, store, log)
+    ? new Dispatcher({ redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference, maxFileBytes: config.maxFileBytes }, records, pool, breaker, store, log)
     : undefined;
   dispatcher?.start();
   return {

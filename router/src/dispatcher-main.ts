@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, logger);
   await breaker.start();
   const dispatcher = new Dispatcher(
-    { redisUrl: config.redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference },
+    { redisUrl: config.redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference, maxFileBytes: config.maxFileBytes },
     records,
     pool,
     breaker,

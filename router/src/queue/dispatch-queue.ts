@@ -8,7 +8,8 @@ export interface DispatchData {
 }
 
 export interface DispatchQueueOptions {
-  redisUrl: string;
+  /** Shared with the job records, so a record and its queue entry are written in order. */
+  connection: Redis;
   prefix: string;
   /** Attempts before a job goes to the dead letter (`DISPATCH_ATTEMPTS`). */
   attempts: number;
@@ -25,12 +26,10 @@ export function queuePriority(priority: number): number {
 /** The BullMQ queue between `POST /protect` and the dispatcher; carries job ids, never image bytes. */
 export class DispatchQueue {
   readonly queue: Queue<DispatchData>;
-  private readonly connection: Redis;
 
   constructor(private readonly options: DispatchQueueOptions) {
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
     this.queue = new Queue<DispatchData>(DISPATCH_QUEUE, {
-      connection: this.connection,
+      connection: options.connection,
       prefix: options.prefix,
     });
   }
@@ -57,6 +56,5 @@ export class DispatchQueue {
 
   async close(): Promise<void> {
     await this.queue.close();
-    this.connection.disconnect();
   }
 }

@@ -6,6 +6,7 @@ import { ProcessorPool } from '../grpc/processor-pool';
 import { isServiceError } from '../http/errors';
 import { Logger } from '../logger';
 import { ObjectStore } from '../storage/object-store';
+import { UploadInspection, inspectUpload } from '../submit/inspect-upload';
 import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
 import { HealthBreaker } from './health-breaker';
 import { JobRecords, QueuedJob, isTerminal } from './records';
@@ -20,9 +21,24 @@ export interface DispatcherOptions {
   perProcessorLimit: number;
   presignExpirySeconds: number;
   s3Reference: 'presigned' | 'key';
+  /** MAX_FILE_SIZE, for the check of direct uploads. */
+  maxFileBytes: number;
 }
 
 class Retryable extends Error {}
+
+/** The job's own input is unusable: it fails (not a dead letter) and is not retried. */
+class InputRejected extends UnrecoverableError {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Problems of a direct upload, named as the processor names the same failures. */
+const UPLOAD_PROBLEM_REASON: Record<Exclude<UploadInspection, { ok: true }>['problem'], string> = { not_found: 'fetch_failed', too_large: 'too_large', not_an_image: 'invalid_image' };
 
 /**
  * The BullMQ worker that hands queued jobs to processors and follows them to the end.
@@ -78,6 +94,20 @@ export class Dispatcher {
     return candidates[0];
   }
 
+  /** A direct upload is checked here, not at submit time, so that submits answer at once. */
+  private async imageOf(record: QueuedJob): Promise<JobSpec['image']> {
+    const source = record.source;
+    if (source.kind !== 's3' || !source.directUploadId || !this.store) return undefined;
+    let inspection: UploadInspection;
+    try {
+      inspection = await inspectUpload(this.store, source.directUploadId, source.key, this.options.maxFileBytes);
+    } catch (err) {
+      throw new Retryable(`object store unavailable: ${(err as Error).message}`);
+    }
+    if (!inspection.ok) throw new InputRejected(UPLOAD_PROBLEM_REASON[inspection.problem], inspection.message);
+    return { contentType: inspection.contentType, sizeBytes: inspection.sizeBytes, sha256: '', filename: '' };
+  }
+
   private async reference(record: QueuedJob): Promise<ImageReference> {
     const source = record.source;
     if (source.kind === 'url') return { location: { $case: 'http', http: { url: source.url } } };
@@ -110,6 +140,7 @@ export class Dispatcher {
         address = this.chooseProcessor(address);
         await this.records.update(id, { processorAddress: address, status: 'dispatching' });
         const spec = { ...JobSpec.fromJSON(record.spec), idempotencyKey: id, priority: record.priority };
+        spec.image = (await this.imageOf(record)) ?? spec.image;
         const job = await this.pool.submitByReferenceAt(address, spec, await this.reference(record), ctx);
         processorJobId = job.jobId;
         const view = jobToHttp(job);
@@ -147,6 +178,10 @@ export class Dispatcher {
   }
 
   private async classify(id: string, err: unknown): Promise<Error> {
+    if (err instanceof InputRejected) {
+      await this.records.update(id, { status: 'failed', lastError: err.message, error: { reason: err.reason, message: err.message }, completedAt: new Date().toISOString() });
+      return err;
+    }
     const message = isServiceError(err) ? `${GrpcStatus[err.code]}: ${err.details}` : (err as Error).message;
     if (err instanceof Retryable || (isServiceError(err) && RETRYABLE_CODES.has(err.code))) {
       await this.records.update(id, { lastError: message });
@@ -157,7 +192,7 @@ export class Dispatcher {
   }
 
   private async onFailed(job: BullJob<DispatchData> | undefined, err: Error): Promise<void> {
-    if (!job) return;
+    if (!job || err instanceof InputRejected) return;
     const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1);
     if (exhausted || err instanceof UnrecoverableError) await this.deadLetter(job.data.id, err.message, exhausted ? 'retries_exhausted' : 'rejected');
   }

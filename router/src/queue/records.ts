@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { HttpJobStatus } from '@artorizer/contract';
 
-/** Where a queued job's image is: an object in the store, or a vetted URL. */
-export type QueuedSource = { kind: 's3'; bucket: string; key: string } | { kind: 'url'; url: string };
+/**
+ * Where a queued job's image is: an object in the store, or a vetted URL. `directUploadId`
+ * marks a direct upload nobody has looked at yet: the dispatcher checks it before submitting.
+ */
+export type QueuedSource = { kind: 's3'; bucket: string; key: string; directUploadId?: string } | { kind: 'url'; url: string };
 
 /** A job the router accepted and queued; the dispatcher keeps it current. */
 export interface QueuedJob {
@@ -70,11 +73,14 @@ export class JobRecords {
     return `${this.prefix}events:${id}`;
   }
 
-  async create(spec: unknown, source: QueuedSource, priority: number): Promise<QueuedJob> {
+  /** A new record, not yet saved. */
+  draft(spec: unknown, source: QueuedSource, priority: number): QueuedJob {
     const now = new Date().toISOString();
-    const job: QueuedJob = { id: randomUUID(), status: 'queued', progress: QUEUED_PROGRESS, spec, source, priority, attempts: 0, sequence: 1, submittedAt: now, updatedAt: now };
+    return { id: randomUUID(), status: 'queued', progress: QUEUED_PROGRESS, spec, source, priority, attempts: 0, sequence: 1, submittedAt: now, updatedAt: now };
+  }
+
+  async save(job: QueuedJob): Promise<void> {
     await this.redis.set(this.key(job.id), JSON.stringify(job), 'EX', this.retentionSeconds);
-    return job;
   }
 
   async get(id: string): Promise<QueuedJob | undefined> {

@@ -66,7 +66,7 @@ export function jobRoutes(backend: JobBackend): express.Router {
       }
     } catch (err) {
       if (!stop.signal.aborted) res.write(`event: error\ndata: ${JSON.stringify({ error: 'progress stream interrupted' })}\n\n`);
-      req.log?.warn({ err }, 'event stream ended with an error');
+      req.log.warn({ err }, 'event stream ended with an error');
     } finally {
       clearInterval(heartbeat);
       res.end();

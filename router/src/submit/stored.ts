@@ -3,9 +3,9 @@ import { ImageReference, JobSpec, jobStatusName } from '@artorizer/contract';
 import { CallContext } from '../grpc/processor-pool';
 import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore } from '../storage/object-store';
-import { SNIFF_BYTES, sniffImageType } from '../upload/sniff';
 import { StoredUpload } from '../upload/s3-relay';
 import { enqueueJob } from './queued';
+import { UploadInspection, inspectUpload } from './inspect-upload';
 import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,6 +17,17 @@ async function reference(store: ObjectStore, key: string, deps: SubmitDeps): Pro
   return { location: { $case: 'http', http: { url: await store.presignGet(key, deps.config.presignExpirySeconds) } } };
 }
 
+const INSPECTION_STATUS: Record<Exclude<UploadInspection, { ok: true }>['problem'], number> = { not_found: 400, too_large: 413, not_an_image: 415 };
+
+async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, keepForRetry: boolean, directUploadId?: string): Promise<Accepted> {
+  try {
+    return await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
+  } catch (err) {
+    if (!keepForRetry) await store.delete(key);
+    throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
+  }
+}
+
 const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED]);
 
 /**
@@ -24,14 +35,7 @@ const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED,
  * deleted, except, with `keepForRetry`, on a failure the client may retry with the same object.
  */
 async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
-  if (deps.queue) {
-    try {
-      return await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key }, deps);
-    } catch (err) {
-      if (!keepForRetry) await store.delete(key);
-      throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
-    }
-  }
+  if (deps.queue) return enqueueStored(store, key, spec, deps, keepForRetry);
   try {
     const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, await reference(store, key, deps), ctx);
     return { job_id: job.jobId, status: jobStatusName(job.state) };
@@ -56,9 +60,10 @@ export async function submitStored(upload: StoredUpload, fields: Record<string, 
 }
 
 /**
- * `upload_id` from POST /uploads (`direct` mode): the client put the bytes in the store
- * itself; the router checks the object exists, fits the limit and is an image by its first
- * bytes, without touching the rest.
+ * `upload_id` from POST /uploads (`direct` mode): the client put the bytes in the store itself.
+ * Queued (REDIS_URL), the job is recorded at once and the dispatcher checks the object before
+ * it submits; otherwise the router checks it here (exists, fits the limit, is an image by its
+ * first bytes) without touching the rest.
  */
 export async function submitUploadId(uploadId: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
   const store = deps.store;
@@ -66,23 +71,15 @@ export async function submitUploadId(uploadId: unknown, fields: Record<string, u
   if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
   const spec = specOrBadRequest(fields);
   const key = uploadKeyFor(uploadId);
-  let head: Awaited<ReturnType<ObjectStore['peek']>>;
+  if (deps.queue) return enqueueStored(store, key, spec, deps, true, uploadId);
+  let inspection: UploadInspection;
   try {
-    head = await store.peek(key, SNIFF_BYTES);
+    inspection = await inspectUpload(store, uploadId, key, deps.config.maxFileBytes);
   } catch (err) {
     throw storeUnavailable(err);
   }
-  if (!head) throw new HttpError(400, `upload ${uploadId} not found: PUT the image to the URL from POST /uploads first (or it expired)`, { field: 'upload_id' });
-  if (head.sizeBytes > deps.config.maxFileBytes) {
-    await store.delete(key);
-    throw new HttpError(413, `image exceeds the maximum size of ${deps.config.maxFileBytes} bytes`, { field: 'upload_id' });
-  }
-  const type = sniffImageType(head.first);
-  if (!type) {
-    await store.delete(key);
-    throw new HttpError(415, 'the uploaded object is not a supported image', { field: 'upload_id' });
-  }
-  spec.image = { contentType: head.contentType || type, sizeBytes: head.sizeBytes, sha256: '', filename: '' };
+  if (!inspection.ok) throw new HttpError(INSPECTION_STATUS[inspection.problem], inspection.message, { field: 'upload_id' });
+  spec.image = { contentType: inspection.contentType, sizeBytes: inspection.sizeBytes, sha256: '', filename: '' };
   try {
     return await submitObject(store, key, spec, deps, ctx, true);
   } catch (err) {

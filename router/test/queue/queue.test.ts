@@ -171,6 +171,46 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
+  it('queues direct uploads at once and lets the dispatcher check them: good ones complete, bad ones fail with the reason and are deleted', async () => {
+    const store = await startEmbedded('artorizer-direct-queued');
+    const processor = await startLocalProcessor(store.env);
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('direct'), processor.address), TRANSFER_MODE: 'direct', MAX_FILE_SIZE: String(64 * 1024) });
+    const upload = async (body: Buffer): Promise<string> => {
+      const res = await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: Math.min(body.length, 64 * 1024) }) });
+      const grant = (await res.json()) as { upload_id: string; url: string };
+      // s3rver does not enforce the signed length, so an oversized object can be put here.
+      await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body });
+      return grant.upload_id;
+    };
+    const submit = async (uploadId: string) => {
+      const res = await fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadId }) });
+      expect(res.status).toBe(202);
+      const body = (await res.json()) as { job_id: string; status: string };
+      expect(body.status).toBe('queued');
+      return body.job_id;
+    };
+    try {
+      const good = await upload(png);
+      const notImage = await upload(Buffer.from('this is not an image'));
+      const tooLarge = await upload(Buffer.concat([png, Buffer.alloc(64 * 1024)]));
+      const [goodJob, notImageJob, tooLargeJob, missingJob] = await Promise.all([submit(good), submit(notImage), submit(tooLarge), submit('00000000-0000-4000-8000-000000000000')]);
+
+      expect(await waitForJob(router.url, goodJob)).toMatchObject({ status: 'completed' });
+      expect(await waitForJob(router.url, notImageJob)).toMatchObject({ status: 'failed', error: { reason: 'invalid_image', message: expect.stringMatching(/not a supported image/) } });
+      expect(await waitForJob(router.url, tooLargeJob)).toMatchObject({ status: 'failed', error: { reason: 'too_large' } });
+      const missing = await waitForJob(router.url, missingJob);
+      expect(missing).toMatchObject({ status: 'failed', attempts: 1, error: { reason: 'fetch_failed', message: expect.stringMatching(/not found/) } });
+      expect(missing).not.toHaveProperty('dead_letter');
+      expect(await store.keys(`uploads/${notImage}`)).toEqual([]);
+      expect(await store.keys(`uploads/${tooLarge}`)).toEqual([]);
+      expect(jobCount(processor)).toBe(1);
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+      await store.stop();
+    }
+  });
+
   it('retries a job whose processor dies mid-job, on the processor that comes back', async () => {
     const port = await freePort();
     let processor = await startLocalProcessor({ GRPC_PORT: String(port) });
