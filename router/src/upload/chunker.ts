@@ -11,12 +11,24 @@ import { SNIFF_BYTES, sniffImageType } from './sniff';
  * one piece is handed out as a view of it. The chunks are the consumer's to keep, unless it
  * passes a `pool` and gives chunks back to it once it no longer needs them (they are then
  * refilled).
+ *
+ * With `maxWaitMs`, a partly filled chunk is handed out anyway once its first byte has waited
+ * that long for the rest: on a slow upload big chunks would otherwise turn the relay into
+ * store-and-forward, chunk by chunk (a 1 MiB chunk takes 84 ms to arrive at 100 Mbit/s),
+ * while on a fast one they fill long before and the big chunks' lower cost per byte stays.
  */
-export async function* imageChunks(source: AsyncIterable<Buffer>, size: number, pool?: ChunkPool): AsyncGenerator<Buffer> {
+export async function* imageChunks(source: Readable, size: number, pool?: ChunkPool, maxWaitMs = 0): AsyncGenerator<Buffer> {
   const cutter = new Cutter(size, pool);
   let head: Buffer[] = [];
   let headBytes = 0;
-  for await (const piece of source) {
+  for (;;) {
+    const waitMs = maxWaitMs > 0 && cutter.heldSince !== undefined ? cutter.heldSince + maxWaitMs - performance.now() : undefined;
+    const piece = await nextPiece(source, waitMs);
+    if (piece === WAITED_ENOUGH) {
+      yield cutter.rest()!;
+      continue;
+    }
+    if (piece === null) break;
     if (head.length === 0 && headBytes > 0) {
       yield* cutter.push(piece);
       continue;
@@ -35,6 +47,35 @@ export async function* imageChunks(source: AsyncIterable<Buffer>, size: number, 
   if (rest) yield rest;
 }
 
+const WAITED_ENOUGH = Symbol('waited enough');
+
+/**
+ * What the stream has buffered, or the next bytes to arrive; null at the end; WAITED_ENOUGH
+ * when nothing came within `waitMs`. Nothing is left listening or reading once it returns, so
+ * the caller may stop at any point and leave the stream to someone else (e.g. to drain it).
+ */
+async function nextPiece(stream: Readable, waitMs: number | undefined): Promise<Buffer | null | typeof WAITED_ENOUGH> {
+  for (;;) {
+    const piece = stream.read() as Buffer | null;
+    if (piece !== null) return piece;
+    if (stream.errored) throw stream.errored;
+    if (stream.readableEnded || stream.destroyed) return null;
+    if (waitMs !== undefined && waitMs <= 0) return WAITED_ENOUGH;
+    const woke = await new Promise<'more' | typeof WAITED_ENOUGH>((resolve, reject) => {
+      const more = () => settle(() => resolve('more'));
+      const fail = (err: Error) => settle(() => reject(err));
+      const timer = waitMs === undefined ? undefined : setTimeout(() => settle(() => resolve(WAITED_ENOUGH)), waitMs);
+      const settle = (then: () => void) => {
+        clearTimeout(timer);
+        stream.off('readable', more).off('end', more).off('close', more).off('error', fail);
+        then();
+      };
+      stream.on('readable', more).on('end', more).on('close', more).on('error', fail);
+    });
+    if (woke === WAITED_ENOUGH) return WAITED_ENOUGH;
+  }
+}
+
 /**
  * Chunk buffers of one upload, for a consumer that is done with each chunk soon after it was
  * handed out (it was serialized into a message): reusing them spares allocating, and later
@@ -42,7 +83,7 @@ export async function* imageChunks(source: AsyncIterable<Buffer>, size: number, 
  */
 export class ChunkPool {
   private readonly spare: Buffer[] = [];
-  private readonly own = new WeakSet<Buffer>();
+  private readonly own = new WeakSet<ArrayBufferLike>();
 
   constructor(
     readonly size: number,
@@ -52,20 +93,23 @@ export class ChunkPool {
   take(): Buffer {
     const reused = this.spare.pop();
     if (reused) return reused;
-    const fresh = Buffer.allocUnsafe(this.size);
-    this.own.add(fresh);
+    // its own ArrayBuffer (never a slice of Node's shared pool), which identifies it in give()
+    const fresh = Buffer.allocUnsafeSlow(this.size);
+    this.own.add(fresh.buffer);
     return fresh;
   }
 
-  /** Hands a chunk back. Only whole buffers of this pool are kept (not views, not the short last chunk). */
+  /** Hands a chunk back: a buffer of this pool, or a short chunk cut from the start of one. */
   give(chunk: Buffer): void {
-    if (this.own.has(chunk) && this.spare.length < this.keep) this.spare.push(chunk);
+    if (this.own.has(chunk.buffer) && chunk.byteOffset === 0 && this.spare.length < this.keep) this.spare.push(Buffer.from(chunk.buffer, 0, this.size));
   }
 }
 
 class Cutter {
   private chunk?: Buffer;
   private filled = 0;
+  /** performance.now() when the chunk being filled got its first byte. */
+  heldSince?: number;
 
   constructor(
     private readonly size: number,
@@ -81,6 +125,7 @@ class Cutter {
         continue;
       }
       this.chunk ??= this.pool?.size === this.size ? this.pool.take() : Buffer.allocUnsafe(this.size);
+      if (this.filled === 0) this.heldSince = performance.now();
       const copied = piece.copy(this.chunk, this.filled, offset, Math.min(piece.length, offset + this.size - this.filled));
       this.filled += copied;
       offset += copied;
@@ -88,6 +133,7 @@ class Cutter {
         const full = this.chunk;
         this.chunk = undefined;
         this.filled = 0;
+        this.heldSince = undefined;
         yield full;
       }
     }
@@ -99,6 +145,7 @@ class Cutter {
     const last = this.chunk.subarray(0, this.filled);
     this.chunk = undefined;
     this.filled = 0;
+    this.heldSince = undefined;
     return last;
   }
 }
@@ -106,9 +153,4 @@ class Cutter {
 function checkImage(head: Buffer): void {
   if (head.length === 0) throw new HttpError(400, 'the image file is empty', { field: 'image' });
   if (!sniffImageType(head)) throw new HttpError(415, 'the uploaded file is not a supported image (png, jpeg, gif, webp, tiff, bmp, avif, heif)', { field: 'image' });
-}
-
-/** A file stream as an iterator that leaves the stream alive when the consumer stops early. */
-export function keepAlive(stream: Readable): AsyncIterable<Buffer> {
-  return stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }

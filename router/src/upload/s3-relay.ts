@@ -4,7 +4,7 @@ import busboy from 'busboy';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore, StoredObject } from '../storage/object-store';
-import { imageChunks, keepAlive } from './chunker';
+import { imageChunks } from './chunker';
 import { isAcceptableDeclaredType } from './sniff';
 import { FORM_LIMITS } from './stream-relay';
 
@@ -77,7 +77,7 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
       const key = deps.store.newUploadKey();
       deps.metrics.inflightUploads.inc();
       storing = deps.store
-        .upload(key, countBytes(imageChunks(keepAlive(stream), deps.chunkBytes), deps.metrics), info.mimeType, abort.signal)
+        .upload(key, countBytes(imageChunks(stream, deps.chunkBytes), deps.metrics), info.mimeType, abort.signal)
         .then((object) => {
           if ((stream as Readable & { truncated?: boolean }).truncated) {
             failure ??= new HttpError(413, `image exceeds the maximum size of ${deps.maxFileBytes} bytes`, { field: 'image', max_bytes: deps.maxFileBytes });

@@ -7,7 +7,7 @@ import { FieldError, Job, JobSpec, SubmitJobRequest, jobSpecFromFields } from '@
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
-import { ChunkPool, imageChunks, keepAlive } from './chunker';
+import { ChunkPool, imageChunks } from './chunker';
 import { isAcceptableDeclaredType } from './sniff';
 import { Spool, spoolFile } from './spool';
 
@@ -27,6 +27,7 @@ export interface StreamRelayDeps {
   metrics: Metrics;
   maxFileBytes: number;
   chunkBytes: number;
+  chunkMaxWaitMs: number;
   spoolDir?: string;
 }
 
@@ -176,7 +177,7 @@ class StreamRelay {
       spec = jobSpecFromFields(this.fields);
     } catch (err) {
       if (!missingRequired(err)) throw toFieldHttpError(err);
-      this.spool = await spoolFile(imageChunks(keepAlive(stream), this.deps.chunkBytes), this.deps.spoolDir);
+      this.spool = await spoolFile(imageChunks(stream, this.deps.chunkBytes), this.deps.spoolDir);
       if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
       return;
     }
@@ -184,7 +185,7 @@ class StreamRelay {
     this.upload.done.catch(() => undefined);
     // chunk buffers are reused once grpc-js has serialized them (their write callback)
     const buffers = new ChunkPool(payloadBytes(this.deps.chunkBytes), MESSAGES_IN_FLIGHT + 1);
-    await this.send(withImage(spec, info), imageChunks(keepAlive(stream), buffers.size, buffers), this.upload, buffers);
+    await this.send(withImage(spec, info), imageChunks(stream, buffers.size, buffers, this.deps.chunkMaxWaitMs), this.upload, buffers);
     if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
   }
 

@@ -1,0 +1,67 @@
+import { PassThrough } from 'node:stream';
+import { ChunkPool, imageChunks } from '../src/upload/chunker';
+
+/* Re-cutting uploads into chunk messages: sizes, the image check, and the flush of a chunk that waits too long. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+
+function nextOrStuck<T>(it: AsyncIterator<T>, ms = 2000): Promise<IteratorResult<T> | 'stuck'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([it.next(), new Promise<'stuck'>((resolve) => (timer = setTimeout(resolve, ms, 'stuck')))]).finally(() => clearTimeout(timer));
+}
+
+describe('imageChunks', () => {
+  it('cuts a stream into chunks of the given size, the last one shorter', async () => {
+    const source = new PassThrough();
+    const body = Buffer.concat([PNG_SIGNATURE, Buffer.alloc(2500, 7)]);
+    source.end(body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of imageChunks(source, 1000)) chunks.push(Buffer.from(chunk));
+    expect(chunks.map((c) => c.length)).toEqual([1000, 1000, 516]);
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+  });
+
+  it('refuses a stream that does not start like an image', async () => {
+    const source = new PassThrough();
+    source.end(Buffer.from('<html>not an image at all</html>'));
+    await expect(imageChunks(source, 1000).next()).rejects.toMatchObject({ status: 415 });
+  });
+
+  it('sends a partly filled chunk once it has waited maxWaitMs, and keeps filling otherwise', async () => {
+    const source = new PassThrough();
+    const pool = new ChunkPool(1000, 2);
+    const chunks = imageChunks(source, 1000, pool, 20);
+    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    const first = await nextOrStuck(chunks);
+    expect(first).not.toBe('stuck');
+    const partial = (first as IteratorResult<Buffer>).value as Buffer;
+    expect(partial.length).toBe(316);
+    // a flushed partial chunk goes back to the pool like a full one
+    const buffer = partial.buffer;
+    pool.give(partial);
+    source.write(Buffer.alloc(600, 2));
+    const second = (await chunks.next()).value as Buffer;
+    expect(second.length).toBe(600);
+    expect(second.buffer === buffer).toBe(true);
+    source.end();
+    expect(await chunks.next()).toMatchObject({ done: true });
+  });
+
+  it('without maxWaitMs holds a partly filled chunk until it is full or the stream ends', async () => {
+    const source = new PassThrough();
+    const chunks = imageChunks(source, 1000);
+    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    expect(await nextOrStuck(chunks, 100)).toBe('stuck');
+  });
+
+  it('leaves the stream to others when the consumer stops early', async () => {
+    const source = new PassThrough();
+    const chunks = imageChunks(source, 100, undefined, 5);
+    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(200, 1)]));
+    await chunks.next();
+    await chunks.return(undefined);
+    source.end(Buffer.alloc(50, 3));
+    const rest: Buffer[] = [];
+    for await (const piece of source) rest.push(piece as Buffer);
+    expect(Buffer.concat(rest).length).toBeGreaterThanOrEqual(50);
+  });
+});
