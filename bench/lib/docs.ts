@@ -3,7 +3,7 @@ import { describeCode, machineLine } from './machine';
 import { NetSection } from './net-run';
 import { RunRecord } from './record';
 import { FieldSet, SerializationResult } from './serialization';
-import { Summary, fixed, spread } from './stats';
+import { Summary, fixed, spread, summarize } from './stats';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
 import { Verdict, designVerdicts, targetVerdicts } from './verdicts';
 
@@ -85,15 +85,21 @@ function serializationTable(s: SerializationResult): string[] {
   ];
 }
 
+/** Server CPU per request in each measured max-rate run of a target, in µs (% of a core × 10⁴ ÷ req/s). */
+function cpuPerRequest(a: ApiSection, target: string): Summary {
+  return summarize(a.samples.filter((s) => s.phase === 'measured' && s.method === 'max' && s.target === target).map((s) => (s.cpu.serverPercent * 1e4) / s.result.rate));
+}
+
 function apiTable(a: ApiSection): string[] {
   const lat = (p50: Summary, p99: Summary) => `${spread(p50, 2)} / ${spread(p99, 2)}`;
+  const bareCpu = cpuPerRequest(a, 'bare').median;
   return [
-    `| target | max req/s (autocannon, closed loop) | half of it, req/s | at half: open-loop p50 / p99, ms | at half: autocannon overallRate p50 / p99, ms | at ${LIGHT_RATE} req/s: open-loop p50 / p99, ms | server CPU at max, % of a core | load generator CPU at max, % of a core | non-2xx / errors |`,
-    '|---|---|---|---|---|---|---|---|---|',
-    ...a.summary.map(
-      (t) =>
-        `| ${t.target}: ${t.description} | ${spread(t.maxRate, 0)} | ${t.halfRate} | ${lat(t.paced.p50, t.paced.p99)} | ${lat(t.rate.p50, t.rate.p99)} | ${lat(t.light.p50, t.light.p99)} | ${fixed(t.serverCpuPercentAtMax.median, 0)} | ${fixed(t.generatorCpuPercentAtMax.median, 0)} | ${t.non2xx} / ${t.errors} |`,
-    ),
+    `| target | max req/s (autocannon, closed loop) | half of it, req/s | at half: open-loop p50 / p99, ms | at half: autocannon overallRate p50 / p99, ms | at ${LIGHT_RATE} req/s: open-loop p50 / p99, ms | server CPU at max, % of a core | server CPU per request at max, µs (× bare) | load generator CPU at max, % of a core | non-2xx / errors |`,
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...a.summary.map((t) => {
+      const perRequest = cpuPerRequest(a, t.target);
+      return `| ${t.target}: ${t.description} | ${spread(t.maxRate, 0)} | ${t.halfRate} | ${lat(t.paced.p50, t.paced.p99)} | ${lat(t.rate.p50, t.rate.p99)} | ${lat(t.light.p50, t.light.p99)} | ${fixed(t.serverCpuPercentAtMax.median, 0)} | ${spread(perRequest, 0)} (${fixed(perRequest.median / bareCpu, 2)}×) | ${fixed(t.generatorCpuPercentAtMax.median, 0)} | ${t.non2xx} / ${t.errors} |`;
+    }),
     '',
     `Queued submit max rate ÷ bare Express max rate, paired by round: **${times(a.submitVsBare)}**.`,
     '',
