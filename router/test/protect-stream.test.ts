@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { makePng, sha256 } from '../../processor-stub/test/contract/images';
 import { specFor } from '../../processor-stub/test/contract/client';
 import { HttpFixture, startHttpFixture } from '../../processor-stub/test/contract/http-fixture';
@@ -130,8 +132,10 @@ describe('multipart uploads', () => {
     await new Promise((resolve) => socket.once('connect', resolve));
     socket.write(`POST /protect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + png.length * 4}\r\n\r\n${head}`);
     socket.write(png);
-    // The processor has an upload in progress once the router has relayed the spec and chunks.
-    await until(() => processor.processor.workspace !== undefined && incomingFiles(processor).length > 0);
+    // The bytes so far reach the processor (a partly filled chunk is sent after UPLOAD_CHUNK_MAX_WAIT_MS)...
+    const received = () => incomingFiles(processor).reduce((n, f) => n + fs.statSync(path.join(processor.workDir, 'incoming', f)).size, 0);
+    await until(() => processor.processor.workspace !== undefined && received() >= png.length);
+    // ...and must not become a job when the client goes away before the declared end.
     socket.destroy();
     await until(() => incomingFiles(processor).length === 0);
     expect(jobCount(processor)).toBe(before);

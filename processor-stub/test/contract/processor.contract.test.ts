@@ -160,6 +160,31 @@ describe('SubmitJob', () => {
     }
   });
 
+  it('answers CANCELLED and creates no job when the client aborts an upload, even with the whole image sent and the stream ended', async () => {
+    const key = `aborted-upload-${Date.now()}`;
+    const spec = specFor({ idempotency_key: key });
+    const outcome = new Promise<Error | null>((resolve) => {
+      const call = client.raw.submitJob((err) => resolve(err));
+      call.write({ payload: { $case: 'spec', spec } });
+      call.write({ payload: { $case: 'chunk', chunk: png } });
+      call.write({ payload: { $case: 'abort', abort: { reason: 'the source went away' } } });
+      call.end();
+    });
+    const err = (await outcome) as { code?: number; details?: string } | null;
+    expect(err?.code).toBe(status.CANCELLED);
+    expect(err?.details).toMatch(/the source went away/);
+
+    // Had the aborted upload created a job, the same idempotency key would return it.
+    const other = await makePng(64, 64, 3);
+    const job = await client.submit(spec, other);
+    await client.waitForEnd(job.jobId);
+    expect((await client.download(job.jobId, 'original')).info.sha256).toBe(sha256(other));
+    if (target.local) {
+      const incoming = path.join(target.local.workDir, 'incoming');
+      await expect(waitFor(() => fs.readdirSync(incoming).length === 0)).resolves.toBe(true);
+    }
+  });
+
   it('returns the same job for a repeated idempotency key', async () => {
     const spec = specFor({ idempotency_key: `same-${Date.now()}` });
     const first = await client.submit(spec, png);

@@ -59,7 +59,9 @@ async function nextPiece(stream: Readable, waitMs: number | undefined): Promise<
     const piece = stream.read() as Buffer | null;
     if (piece !== null) return piece;
     if (stream.errored) throw stream.errored;
-    if (stream.readableEnded || stream.destroyed) return null;
+    if (stream.readableEnded) return null;
+    // destroyed before its end (the client went away): the file is incomplete, never a whole one
+    if (stream.destroyed) throw Object.assign(new Error('the file stream closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     if (waitMs !== undefined && waitMs <= 0) return WAITED_ENOUGH;
     const woke = await new Promise<'more' | typeof WAITED_ENOUGH>((resolve, reject) => {
       const more = () => settle(() => resolve('more'));

@@ -20,6 +20,30 @@ export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 
  * the connection busy.
  */
 const MESSAGES_IN_FLIGHT = 2;
+
+/**
+ * Gives an upload up: an `abort` message first, then the cancel. Cancelling alone is not
+ * enough: Node's HTTP/2 client ends the stream before it resets it, and a processor that
+ * reads the end first would take the bytes sent so far for a complete image.
+ */
+function abandon(upload: Upload | undefined, why: unknown): void {
+  if (!upload) return;
+  const { call } = upload;
+  if (call.writableEnded || call.destroyed) {
+    call.cancel();
+    return;
+  }
+  // cancel once the abort is in the HTTP/2 stream (a cancel right away would drop it), or
+  // after ABORT_GRACE_MS if the processor is not taking data
+  const cancel = () => {
+    clearTimeout(timer);
+    call.cancel();
+  };
+  const timer = setTimeout(cancel, ABORT_GRACE_MS).unref();
+  call.write({ payload: { $case: 'abort', abort: { reason: why instanceof Error ? why.message : String(why) } } }, cancel);
+}
+
+const ABORT_GRACE_MS = 1000;
 const FILE_FIELDS = new Set(['image', 'file']);
 
 export interface StreamRelayDeps {
@@ -94,7 +118,7 @@ class StreamRelay {
   private fail(err: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = err;
-    this.upload?.call.cancel();
+    abandon(this.upload, err);
     this.fileStream?.destroy();
     this.signalFailure();
   }
@@ -131,7 +155,7 @@ class StreamRelay {
       this.upload!.call.end();
       return { kind: 'job', job: await this.upload!.done };
     } catch (err) {
-      this.upload?.call.cancel();
+      abandon(this.upload, err);
       this.req.unpipe(parser);
       this.req.resume();
       throw toHttpError(err) ?? err;

@@ -32,6 +32,7 @@ async function* imageChunks(messages: Messages, signal: AbortSignal): AsyncGener
     if (next.done) return;
     const payload = next.value.payload;
     if (payload?.$case === 'spec') throw invalidArgument('a second spec was sent; the spec must be sent once, first');
+    if (payload?.$case === 'abort') throw cancelled(`client aborted the upload${payload.abort.reason ? `: ${payload.abort.reason}` : ''}`);
     if (payload?.$case === 'chunk') yield payload.chunk;
   }
 }

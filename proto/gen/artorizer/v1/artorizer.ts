@@ -668,7 +668,22 @@ export interface SubmitJobRequest {
     | //
     /** The next chunk of image bytes (64 KiB to 1 MiB recommended). */
     { $case: "chunk"; chunk: Buffer }
+    | //
+    /**
+     * The client gives the upload up (e.g. its own source went away): the
+     * processor discards what it received and answers CANCELLED. Sent before
+     * cancelling the call, because an HTTP/2 client that cancels may deliver
+     * the end of its stream first, which would otherwise read as a complete
+     * upload of the bytes sent so far.
+     */
+    { $case: "abort"; abort: UploadAbort }
     | undefined;
+}
+
+/** UploadAbort ends a SubmitJob upload without a job. */
+export interface UploadAbort {
+  /** Why the client gave up, for the processor's logs. */
+  reason: string;
 }
 
 /** SubmitJobResponse answers SubmitJob once the image is received. */
@@ -2181,6 +2196,9 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
       case "chunk":
         writer.uint32(18).bytes(message.payload.chunk);
         break;
+      case "abort":
+        UploadAbort.encode(message.payload.abort, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2214,6 +2232,14 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
             message.payload = { $case: "chunk", chunk: Buffer.from(reader.bytes()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.payload = { $case: "abort", abort: UploadAbort.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2232,6 +2258,8 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
         ? { $case: "spec", spec: JobSpec.fromJSON(object.spec) }
         : isSet(object.chunk)
         ? { $case: "chunk", chunk: Buffer.from(bytesFromBase64(object.chunk)) }
+        : isSet(object.abort)
+        ? { $case: "abort", abort: UploadAbort.fromJSON(object.abort) }
         : undefined,
     };
   },
@@ -2242,6 +2270,8 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
       obj.spec = JobSpec.toJSON(message.payload.spec);
     } else if (message.payload?.$case === "chunk") {
       obj.chunk = base64FromBytes(message.payload.chunk);
+    } else if (message.payload?.$case === "abort") {
+      obj.abort = UploadAbort.toJSON(message.payload.abort);
     }
     return obj;
   },
@@ -2264,7 +2294,80 @@ export const SubmitJobRequest: MessageFns<SubmitJobRequest> = {
         }
         break;
       }
+      case "abort": {
+        if (object.payload?.abort !== undefined && object.payload?.abort !== null) {
+          message.payload = { $case: "abort", abort: UploadAbort.fromPartial(object.payload.abort) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseUploadAbort(): UploadAbort {
+  return { reason: "" };
+}
+
+export const UploadAbort: MessageFns<UploadAbort> = {
+  encode(message: UploadAbort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== "") {
+      writer.uint32(10).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UploadAbort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUploadAbort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UploadAbort {
+    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+  },
+
+  toJSON(message: UploadAbort): unknown {
+    const obj: any = {};
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UploadAbort>, I>>(base?: I): UploadAbort {
+    return UploadAbort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UploadAbort>, I>>(object: I): UploadAbort {
+    const message = createBaseUploadAbort();
+    message.reason = object.reason ?? "";
     return message;
   },
 };
