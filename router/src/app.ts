@@ -68,7 +68,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
     res.status(404).json({ error: 'not found' });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const httpError = toHttpError(err) ?? bodyParserError(err);
+    const httpError = toHttpError(err);
     if (res.headersSent) {
       req.log.warn({ err }, 'error after the response started');
       res.destroy();
@@ -86,13 +86,6 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
     res.status(httpError.status).json({ error: httpError.message, ...httpError.extra });
   });
   return app;
-}
-
-function bodyParserError(err: unknown) {
-  const type = (err as { type?: string }).type;
-  if (type === 'entity.parse.failed') return { status: 400, message: 'malformed JSON body', extra: {} };
-  if (type === 'entity.too.large') return { status: 413, message: 'JSON body too large', extra: {} };
-  return undefined;
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;

@@ -157,8 +157,24 @@ describe('JSON image_url', () => {
     }
   });
 
-  it('answers 400 for malformed JSON', async () => {
-    expect((await protect('{"artist_name":', { 'Content-Type': 'application/json' })).status).toBe(400);
+  it('answers 400 for malformed JSON and 413 for a JSON body over its 1 MiB limit', async () => {
+    const malformed = await protect('{"artist_name":', { 'Content-Type': 'application/json' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error).toMatch(/malformed JSON/);
+    const huge = await protect(JSON.stringify({ ...meta, artwork_description: 'x'.repeat(1024 * 1024) }), { 'Content-Type': 'application/json' });
+    expect(huge.status).toBe(413);
+    expect(huge.json.error).toMatch(/JSON body too large/);
+    // the same without a Content-Length (chunked): counted while it arrives
+    const chunked = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write(`{"artist_name":"${'x'.repeat(600 * 1024)}`);
+      req.end(`${'y'.repeat(600 * 1024)}"}`);
+    });
+    expect(chunked).toBe(413);
   });
 });
 

@@ -4,6 +4,7 @@ import { jobStatusName } from '@artorizer/contract';
 import { CallContext } from '../grpc/processor-pool';
 import { callContext } from '../http/context';
 import { HttpError, isServiceError } from '../http/errors';
+import { readJsonBody } from '../http/json-body';
 import { Accepted, SubmitDeps, storeUnavailable } from '../submit/deps';
 import { submitImageUrl } from '../submit/by-url';
 import { submitStored, submitUploadId } from '../submit/stored';
@@ -12,6 +13,9 @@ import { relayToStore } from '../upload/s3-relay';
 import { relayMultipart } from '../upload/stream-relay';
 
 type Path = 'stream' | 's3' | 'legacy';
+
+/** Largest JSON body of POST /protect (the metadata fields; the image is never in it). */
+const JSON_BODY_LIMIT = 1024 * 1024;
 
 /** Which path a multipart upload takes; `auto` goes through the store from the threshold up. */
 export function pathFor(req: IncomingMessage, deps: SubmitDeps): Path {
@@ -56,7 +60,6 @@ async function submitMultipart(req: Request, deps: SubmitDeps, ctx: CallContext)
 
 export function protectRoutes(deps: SubmitDeps): express.Router {
   const router = express.Router();
-  const json = express.json({ limit: '1mb' });
 
   router.post('/protect', async (req, res) => {
     const ctx = callContext(req);
@@ -64,8 +67,7 @@ export function protectRoutes(deps: SubmitDeps): express.Router {
     if (req.is('multipart/form-data')) {
       accepted = await submitMultipart(req, deps, ctx);
     } else if (req.is('application/json')) {
-      await new Promise<void>((resolve, reject) => json(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
-      const body: unknown = req.body;
+      const body = await readJsonBody(req, JSON_BODY_LIMIT);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'JSON body must be an object');
       accepted = await submitByName(body as Record<string, unknown>, deps, ctx);
     } else {

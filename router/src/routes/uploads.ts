@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import { RouterConfig } from '../config';
 import { HttpError } from '../http/errors';
+import { readJsonBody } from '../http/json-body';
 import { ObjectStore } from '../storage/object-store';
 import { uploadKeyFor } from '../submit/stored';
 
@@ -15,9 +16,10 @@ export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'ima
  */
 export function uploadRoutes(config: RouterConfig, store: ObjectStore | undefined): express.Router {
   const router = express.Router();
-  router.post('/uploads', express.json({ limit: '16kb' }), async (req, res) => {
+  router.post('/uploads', async (req, res) => {
     if (!store) throw new HttpError(404, 'direct uploads need an object store; this router has none (set S3_ENDPOINT)');
-    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    const parsed = req.is('application/json') ? await readJsonBody(req, 16 * 1024) : undefined;
+    const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
     const contentType = String(body.content_type ?? body.contentType ?? '').toLowerCase();
     const size = Number(body.size ?? body.size_bytes ?? body.sizeBytes);
     const method = String(body.method ?? 'PUT').toUpperCase();

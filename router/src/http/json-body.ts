@@ -1,0 +1,49 @@
+import { IncomingMessage } from 'node:http';
+import { HttpError } from './errors';
+
+/**
+ * Reads a JSON request body of at most `limitBytes` (413 above, 400 when it is not JSON).
+ * JSON is UTF-8 (RFC 8259), so there is no charset to negotiate; this does what express.json
+ * did for these routes at a fraction of its cost per request (no content-type re-parsing,
+ * no decoder streams), which showed in the queued submit's rate.
+ */
+export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limitBytes) return Promise.reject(tooLarge(limitBytes));
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        cleanup();
+        req.resume();
+        reject(tooLarge(limitBytes));
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8');
+      try {
+        resolve(JSON.parse(text) as unknown);
+      } catch {
+        reject(new HttpError(400, 'malformed JSON body'));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onAborted = () => onError(new HttpError(400, 'the request body was cut short'));
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onAborted);
+  });
+}
+
+function tooLarge(limitBytes: number): HttpError {
+  return new HttpError(413, `JSON body too large (limit ${limitBytes} bytes)`);
+}
