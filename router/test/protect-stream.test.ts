@@ -176,6 +176,15 @@ describe('JSON image_url', () => {
     });
     expect(chunked).toBe(413);
   });
+
+  it('answers 415 for compressed or non-UTF-8 JSON instead of misreading it', async () => {
+    const gzipped = await protect(JSON.stringify(meta), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    expect(gzipped.status).toBe(415);
+    expect(gzipped.json.error).toMatch(/Content-Encoding gzip/);
+    const latin1 = await protect(JSON.stringify(meta), { 'Content-Type': 'application/json; charset=iso-8859-1' });
+    expect(latin1.status).toBe(415);
+    expect((await protect(JSON.stringify({ ...meta, image_url: fixture.url('art.png') }), { 'Content-Type': 'application/json; charset=UTF-8' })).status).toBe(202);
+  });
 });
 
 describe('job API', () => {

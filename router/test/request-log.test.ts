@@ -22,10 +22,13 @@ async function serve(level: string) {
   app.get('/health', (_req, res) => {
     res.json({});
   });
+  let arrived: () => void = () => undefined;
+  const hangArrived = new Promise<void>((resolve) => (arrived = resolve));
+  app.get('/hang', () => arrived());
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, lines, close: () => new Promise((resolve) => server.close(resolve)) };
+  return { url, lines, hangArrived, server, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
 describe('request log', () => {
@@ -41,6 +44,22 @@ describe('request log', () => {
       const access = s.lines.filter((l) => l.msg === 'request completed');
       expect(access).toHaveLength(2);
       expect(access[0]).toMatchObject({ reqId: 'trace-42', method: 'GET', url: '/work', status: 201, responseTimeMs: expect.any(Number) });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('logs a request the client gave up on before the answer', async () => {
+    const s = await serve('info');
+    try {
+      const abort = new AbortController();
+      const gone = fetch(`${s.url}/hang`, { headers: { 'X-Request-Id': 'trace-gone' }, signal: abort.signal }).catch(() => undefined);
+      await s.hangArrived;
+      abort.abort();
+      await gone;
+      while (!s.lines.some((l) => l.reqId === 'trace-gone')) await new Promise((resolve) => setImmediate(resolve));
+      expect(s.lines.find((l) => l.reqId === 'trace-gone')).toMatchObject({ msg: 'request aborted before the response was sent', url: '/hang' });
+      s.server.closeAllConnections();
     } finally {
       await s.close();
     }

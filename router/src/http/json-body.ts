@@ -8,6 +8,10 @@ import { HttpError } from './errors';
  * no decoder streams), which showed in the queued submit's rate.
  */
 export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const encoding = req.headers['content-encoding'];
+  if (encoding && encoding.toLowerCase() !== 'identity') return Promise.reject(new HttpError(415, `Content-Encoding ${encoding} is not supported; send the JSON uncompressed`));
+  const charset = /;\s*charset\s*=\s*"?([\w-]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return Promise.reject(new HttpError(415, `charset ${charset} is not supported; JSON is UTF-8`));
   const declared = Number(req.headers['content-length']);
   if (declared > limitBytes) return Promise.reject(tooLarge(limitBytes));
   return new Promise((resolve, reject) => {

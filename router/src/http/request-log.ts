@@ -28,9 +28,10 @@ export function requestLog(log: Logger) {
     Object.defineProperty(req, 'log', { get: () => (child ??= log.child({ reqId: id })), configurable: true });
     if (log.isLevelEnabled('info') && !QUIET(req.url)) {
       const started = process.hrtime.bigint();
-      res.once('finish', () => {
+      res.once('close', () => {
         const line = { reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, responseTimeMs: Number(process.hrtime.bigint() - started) / 1e6 };
-        if (res.statusCode >= 500) log.error(line, 'request failed');
+        if (!res.writableFinished) log.info(line, 'request aborted before the response was sent');
+        else if (res.statusCode >= 500) log.error(line, 'request failed');
         else log.info(line, 'request completed');
       });
     }

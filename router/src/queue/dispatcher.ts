@@ -97,7 +97,9 @@ export class Dispatcher {
   /** A direct upload is checked here, not at submit time, so that submits answer at once. */
   private async imageOf(record: QueuedJob): Promise<JobSpec['image']> {
     const source = record.source;
-    if (source.kind !== 's3' || !source.directUploadId || !this.store) return undefined;
+    if (source.kind !== 's3' || !source.directUploadId) return undefined;
+    // retried, and in the end dead-lettered with this message: a direct upload is never handed on unchecked
+    if (!this.store) throw new Retryable('this dispatcher has no object store (S3_ENDPOINT/S3_BUCKET) to check the direct upload with');
     let inspection: UploadInspection;
     try {
       inspection = await inspectUpload(this.store, source.directUploadId, source.key, this.options.maxFileBytes);
@@ -121,7 +123,12 @@ export class Dispatcher {
   private async run(bullJob: BullJob<DispatchData>): Promise<void> {
     const id = bullJob.data.id;
     const record = await this.records.get(id);
-    if (!record || isTerminal(record)) return;
+    if (!record) {
+      // its submit failed after the queue entry was written (the client got a 503), or it expired
+      this.log.warn({ jobId: id }, 'queue entry without a job record: dropped');
+      return;
+    }
+    if (isTerminal(record)) return;
     const ctx = { requestId: `dispatch-${id}` };
     await this.records.update(id, { attempts: bullJob.attemptsMade + 1 });
     let address = record.processorAddress;

@@ -22,27 +22,27 @@ export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 
 const MESSAGES_IN_FLIGHT = 2;
 
 /**
- * Gives an upload up: an `abort` message first, then the cancel. Cancelling alone is not
- * enough: Node's HTTP/2 client ends the stream before it resets it, and a processor that
- * reads the end first would take the bytes sent so far for a complete image.
+ * Gives an upload up: an `abort` message, then the end of the stream. A cancel alone is not
+ * enough: Node's HTTP/2 client ends a stream before it resets it, and a processor that reads
+ * the end first would take the bytes sent so far for a complete image. Messages of one stream
+ * arrive in order, so the processor reads the abort before the end; a processor that no
+ * longer reads gets the call cancelled after ABORT_GRACE_MS.
  */
 function abandon(upload: Upload | undefined, why: unknown): void {
-  if (!upload) return;
+  if (!upload || abandoned.has(upload)) return;
+  abandoned.add(upload);
   const { call } = upload;
   if (call.writableEnded || call.destroyed) {
     call.cancel();
     return;
   }
-  // cancel once the abort is in the HTTP/2 stream (a cancel right away would drop it), or
-  // after ABORT_GRACE_MS if the processor is not taking data
-  const cancel = () => {
-    clearTimeout(timer);
-    call.cancel();
-  };
-  const timer = setTimeout(cancel, ABORT_GRACE_MS).unref();
-  call.write({ payload: { $case: 'abort', abort: { reason: why instanceof Error ? why.message : String(why) } } }, cancel);
+  call.write({ payload: { $case: 'abort', abort: { reason: why instanceof Error ? why.message : String(why) } } });
+  call.end();
+  const timer = setTimeout(() => call.cancel(), ABORT_GRACE_MS).unref();
+  upload.done.finally(() => clearTimeout(timer)).catch(() => undefined);
 }
 
+const abandoned = new WeakSet<object>();
 const ABORT_GRACE_MS = 1000;
 const FILE_FIELDS = new Set(['image', 'file']);
 
