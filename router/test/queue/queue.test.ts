@@ -211,6 +211,29 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
+  it('never hands a direct upload on unchecked: a dispatcher without a store dead-letters it with the reason', async () => {
+    const store = await startEmbedded('artorizer-direct-nostore');
+    const processor = await startLocalProcessor(store.env);
+    const p = prefix('nostore');
+    // attempts are set where the job is enqueued
+    const edge = await startLocalRouter({ ...store.env, ...routerEnv(p, processor.address, { DISPATCHER: 'off', DISPATCH_ATTEMPTS: '2' }), TRANSFER_MODE: 'direct' });
+    const storeless = await startLocalRouter(routerEnv(p, processor.address));
+    try {
+      const grant = (await (await fetch(`${edge.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })).json()) as { upload_id: string; url: string; headers: Record<string, string> };
+      await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: png });
+      const res = await fetch(`${edge.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
+      expect(res.status).toBe(202);
+      const id = ((await res.json()) as { job_id: string }).job_id;
+      expect(await waitForJob(edge.url, id)).toMatchObject({ status: 'failed', dead_letter: true, attempts: 2, last_error: expect.stringMatching(/no object store/) });
+      expect(jobCount(processor)).toBe(0);
+    } finally {
+      await storeless.stop(100);
+      await edge.stop(100);
+      await processor.stop(100);
+      await store.stop();
+    }
+  });
+
   it('retries a job whose processor dies mid-job, on the processor that comes back', async () => {
     const port = await freePort();
     let processor = await startLocalProcessor({ GRPC_PORT: String(port) });
