@@ -14,111 +14,55 @@ import { transferTable } from './lib/docs';
 import { machineInfo, machineLine } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { teardownAll } from './lib/netns';
-import { REPO_ROOT, Service } from './lib/stack';
+import { BenchScript, numberList } from './lib/script';
+import { REPO_ROOT } from './lib/stack';
 
 const USAGE = `usage: node_modules/.bin/tsx bench/net.ts [--sizes 1,10,50] [--runs 5] [--rate 100]`;
 
-const services: Service[] = [];
-let interrupted = false;
-let tempDir: string | undefined;
+const script = new BenchScript('bench-net', teardownAll);
+const { services, log, check } = script;
 
-function log(message: string): void {
-  process.stderr.write(`[bench-net ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+interface NetOptions {
+  sizes: number[];
+  runs: number;
+  rateMbit: number;
 }
 
-function removeTemp(): void {
-  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-  tempDir = undefined;
+function parseOptions(argv: string[]): NetOptions | 'help' {
+  const { values } = parseArgs({ args: argv, options: { sizes: { type: 'string' }, runs: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) return 'help';
+  const positive = (n: number) => n > 0 && n <= 1024;
+  const [runs] = numberList(values.runs ?? '5', 'runs', (n) => Number.isInteger(n) && positive(n));
+  const [rateMbit] = numberList(values.rate ?? '100', 'rate', positive);
+  return { sizes: numberList(values.sizes ?? '1,10,50', 'sizes', positive), runs, rateMbit };
 }
 
-function numbers(raw: string, name: string): number[] {
-  return raw.split(',').map((p) => {
-    const n = Number(p.trim());
-    if (!Number.isFinite(n) || n <= 0 || n > 1024) throw new Error(`--${name}: bad value "${p}"`);
-    return n;
-  });
-}
-
-async function main(): Promise<number> {
-  let sizes: number[];
-  let runs: number;
-  let rateMbit: number;
-  try {
-    const { values } = parseArgs({ args: process.argv.slice(2), options: { sizes: { type: 'string' }, runs: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    sizes = numbers(values.sizes ?? '1,10,50', 'sizes');
-    [runs] = numbers(values.runs ?? '5', 'runs');
-    if (!Number.isInteger(runs)) throw new Error('--runs: an integer');
-    [rateMbit] = numbers(values.rate ?? '100', 'rate');
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      log(`${signal}: stopping services, removing namespaces and temp files`);
-      void Promise.all(services.map((s) => s.stop())).finally(() => {
-        teardownAll();
-        removeTemp();
-        process.exit(130);
-      });
-    });
-  }
-  process.once('exit', () => {
-    for (const s of services) s.killNow();
-    teardownAll();
-    removeTemp();
-  });
-
+async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
   const started = performance.now();
   const machine = await machineInfo();
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-bench-net-'));
-  try {
-    const result = await runNet({
-      sizes,
-      runs,
-      rateMbit,
-      tempDir,
-      services,
-      log,
-      check: () => {
-        if (interrupted) throw new Error('interrupted');
-      },
-    });
-    if ('skipped' in result) {
-      process.stdout.write(`skipped: ${result.skipped}\n`);
-      return 0;
-    }
-    machine.loadavgAtEnd = os.loadavg();
-    const command = `node_modules/.bin/tsx bench/net.ts ${process.argv.slice(2).join(' ')}`.trim();
-    const record = { benchmark: 'net', command, durationSec: (performance.now() - started) / 1000, machine, net: result, serviceLogs: services.map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines })) };
-    const file = path.join(__dirname, 'results', 'net.json');
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
-    process.stdout.write(
-      [
-        `## Constrained links: ${rateMbit} Mbit/s per link (${machine.date})`,
-        '',
-        `\`${command}\` — ${machineLine(machine)}; ${result.description}; ${runs} measured runs after a warm-up; median (min–max).`,
-        '',
-        ...transferTable(result.rows, true),
-        `Raw samples: ${path.relative(REPO_ROOT, file)}`,
-        '',
-      ].join('\n'),
-    );
-    return 0;
-  } catch (err) {
-    if (!interrupted) log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
-  } finally {
-    await Promise.all(services.map((s) => s.stop()));
-    teardownAll();
-    removeTemp();
+  const tempDir = script.tempDir('artorizer-bench-net-');
+  const result = await runNet({ sizes, runs, rateMbit, tempDir, services, log, check });
+  if ('skipped' in result) {
+    process.stdout.write(`skipped: ${result.skipped}\n`);
+    return;
   }
+  machine.loadavgAtEnd = os.loadavg();
+  const command = `node_modules/.bin/tsx bench/net.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const record = { benchmark: 'net', command, durationSec: (performance.now() - started) / 1000, machine, net: result, serviceLogs: services.map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines })) };
+  const file = path.join(__dirname, 'results', 'net.json');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(record, null, 1) + '\n');
+  process.stdout.write(
+    [
+      `## Constrained links: ${rateMbit} Mbit/s per link (${machine.date})`,
+      '',
+      `\`${command}\` — ${machineLine(machine)}; ${result.description}; ${runs} measured runs after a warm-up; median (min–max).`,
+      '',
+      ...transferTable(result.rows, true),
+      `Raw samples: ${path.relative(REPO_ROOT, file)}`,
+      '',
+    ].join('\n'),
+  );
 }
 
-main().then((code) => process.exit(interrupted ? 130 : code));
+script.main(USAGE, parseOptions, run);

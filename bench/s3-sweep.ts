@@ -25,7 +25,8 @@ import { MIB, writeTestFile } from './lib/files';
 import { JobSample } from './lib/job-sample';
 import { machineInfo } from './lib/machine';
 import { runRounds } from './lib/rounds';
-import { REPO_ROOT, Service } from './lib/stack';
+import { BenchScript, numberList } from './lib/script';
+import { REPO_ROOT } from './lib/stack';
 import { fixed, ratio, spread } from './lib/stats';
 import { LOOPBACK } from './lib/topology';
 import { ContenderPlan, startTransferStack } from './lib/transfer-stack';
@@ -67,39 +68,16 @@ interface SummaryRow extends TransferRow {
   growthVsDefault: number;
 }
 
-const services: Service[] = [];
-let interrupted = false;
-let tempDir: string | undefined;
-
-function log(message: string): void {
-  process.stderr.write(`[s3-sweep ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-function check(): void {
-  if (interrupted) throw new Error('interrupted');
-}
-
-function removeTemp(): void {
-  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-  tempDir = undefined;
-}
-
-let cleaning: Promise<void> | undefined;
-/** Stops every service (SIGTERM to its process group, SIGKILL after 15 s) and removes temp files; once. */
-function cleanup(): Promise<void> {
-  cleaning ??= Promise.all(services.map((s) => s.stop())).then(removeTemp);
-  return cleaning;
-}
+const script = new BenchScript('s3-sweep');
+const { services, log, check } = script;
 
 /** Enough environment for the router's config to read its store settings (never connected to). */
 const s3Probe = { S3_ENDPOINT: 'http://127.0.0.1:1', TRANSFER_MODE: 's3' };
 
+/** numberList, refusing an empty list and repeated values (each is one contender). */
 function numbers(raw: string, name: string, valid: (n: number) => boolean): number[] {
-  const values = raw.split(',').map((part) => {
-    const value = Number(part.trim());
-    if (part.trim() === '' || !Number.isFinite(value) || !valid(value)) throw new Error(`--${name}: bad value "${part}"`);
-    return value;
-  });
+  const values = numberList(raw, name, valid);
+  if (values.length === 0) throw new Error(`--${name}: at least one value`);
   if (new Set(values).size !== values.length) throw new Error(`--${name}: repeated value`);
   return values;
 }
@@ -197,9 +175,9 @@ async function run(options: Options, command: string): Promise<void> {
   const defaultPlan = plans.find((p) => p.partBytes === defaults.partBytes && p.queueSize === defaults.queueSize);
   if (!defaultPlan) log(`the router default (${bytesLabel(defaults.partBytes)} × ${defaults.queueSize}) is not in the grid: no ratios`);
 
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-s3-sweep-'));
+  const tempDir = script.tempDir('artorizer-s3-sweep-');
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir!, size)]));
+  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
 
   log(`starting store, processor and ${plans.length} s3-mode routers`);
@@ -270,40 +248,4 @@ async function run(options: Options, command: string): Promise<void> {
   }
 }
 
-async function main(): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      log(`${signal}: stopping services and removing temp files`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  // Last resort if the process exits some other way: SIGKILL the groups still running, remove temp files.
-  process.once('exit', () => {
-    for (const s of services) s.killNow();
-    removeTemp();
-  });
-  try {
-    await run(options, `node_modules/.bin/tsx bench/s3-sweep.ts ${process.argv.slice(2).join(' ')}`.trim());
-    return 0;
-  } catch (err) {
-    if (!interrupted) log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
-  } finally {
-    if (!interrupted) log('stopping services');
-    await cleanup();
-  }
-}
-
-main().then((code) => process.exit(interrupted ? 130 : code));
+script.main(USAGE, parseOptions, (options) => run(options, `node_modules/.bin/tsx bench/s3-sweep.ts ${process.argv.slice(2).join(' ')}`.trim()));

@@ -18,6 +18,7 @@ import { MIB, writeTestFile } from './lib/files';
 import { machineInfo } from './lib/machine';
 import { CLK_TCK, MemMethod, ProcWindow, detectMethod, machineTicks } from './lib/memory';
 import { Sample, findings, markdownTables, summarizeRows } from './lib/report';
+import { BenchScript } from './lib/script';
 import { Processor, REPO_ROOT, Service, isAlive, startProcessor, startRouter } from './lib/stack';
 import { roundOrder } from './lib/stats';
 
@@ -31,35 +32,18 @@ interface Contender {
   env?: Record<string, string>;
 }
 
-const services: Service[] = [];
-let interrupted = false;
-let tempDir: string | undefined;
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-function removeTemp(): void {
-  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-  tempDir = undefined;
-}
-
-let cleaning: Promise<void> | undefined;
-/** Stops every service (SIGTERM to its process group, SIGKILL after 15 s) and removes temp files; once. */
-function cleanup(): Promise<void> {
-  cleaning ??= Promise.all(services.map((s) => s.stop())).then(removeTemp);
-  return cleaning;
-}
+const script = new BenchScript('bench');
+const { services, log } = script;
 
 async function run(options: Options): Promise<void> {
   const meta = await machineInfo();
   const defaultChunk = loadRouterConfig({}).chunkBytes;
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-bench-'));
+  const tempDir = script.tempDir('artorizer-bench-');
   const workDir = path.join(tempDir, 'processor-work');
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
 
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir!, size)]));
+  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
 
   // Which contenders run, before anything starts.
   const plan: { label: string; env?: Record<string, string> }[] = [
@@ -117,7 +101,7 @@ async function run(options: Options): Promise<void> {
   const samples: Sample[] = [];
   const uploadOnce = async (c: Contender, sizeMiB: number, phase: Sample['phase'], round: number, position: number): Promise<Sample> => {
     const file = files.get(sizeMiB)!;
-    if (interrupted) throw new Error('interrupted');
+    script.check();
     for (const s of services) if (!isAlive(s)) throw new Error(`${s.label} (pid ${s.pid}) died; its last lines:\n${s.logLines.slice(-20).join('\n')}`);
     const routerWindow = c.router ? new ProcWindow(c.router.pid, c.routerMethod!) : undefined;
     const processorWindow = new ProcWindow(processor.service.pid, processorMethod);
@@ -246,40 +230,4 @@ async function run(options: Options): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-async function main(): Promise<number> {
-  let options: Options | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      log(`${signal}: stopping services and removing temp files`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
-  // Last resort if the process exits some other way: SIGKILL the groups still running, remove temp files.
-  process.once('exit', () => {
-    for (const s of services) s.killNow();
-    removeTemp();
-  });
-  try {
-    await run(options);
-    return 0;
-  } catch (err) {
-    if (!interrupted) log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    return 1;
-  } finally {
-    if (!interrupted) log('stopping services');
-    await cleanup();
-  }
-}
-
-main().then((code) => process.exit(interrupted ? 130 : code));
+script.main(USAGE, parseOptions, run);

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Service } from './stack';
+
+/**
+ * What every stand-alone benchmark script (transfer, net, s3-sweep) needs around its run: the
+ * services it starts, one temp dir, a log on stderr, and a cleanup that runs once on success,
+ * failure, Ctrl-C or SIGTERM (exit 130), with a SIGKILL of whatever still runs as a last resort.
+ */
+export class BenchScript {
+  readonly services: Service[] = [];
+  interrupted = false;
+  private temp?: string;
+  private cleaning?: Promise<void>;
+
+  /** `teardown`: more to undo than services and the temp dir (e.g. network namespaces); synchronous, idempotent. */
+  constructor(
+    private readonly name: string,
+    private readonly teardown: () => void = () => undefined,
+  ) {}
+
+  readonly log = (message: string): void => {
+    process.stderr.write(`[${this.name} ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+  };
+
+  /** Throws once the script has been interrupted, so long loops stop between steps. */
+  readonly check = (): void => {
+    if (this.interrupted) throw new Error('interrupted');
+  };
+
+  /** A fresh temp dir, removed with everything else at the end. */
+  tempDir(prefix: string): string {
+    this.temp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    return this.temp;
+  }
+
+  private removeTemp(): void {
+    if (this.temp) fs.rmSync(this.temp, { recursive: true, force: true });
+    this.temp = undefined;
+  }
+
+  /** Stops every service (SIGTERM to its process group, SIGKILL after 15 s), then the rest; once. */
+  cleanup(): Promise<void> {
+    this.cleaning ??= Promise.all(this.services.map((s) => s.stop())).then(() => {
+      this.teardown();
+      this.removeTemp();
+    });
+    return this.cleaning;
+  }
+
+  /** Parses the arguments (exit 2 with the usage when they are bad), runs, cleans up and exits. */
+  main<O>(usage: string, parse: (argv: string[]) => O | 'help', run: (options: O) => Promise<void>): void {
+    void this.exitCode(usage, parse, run).then((code) => process.exit(this.interrupted ? 130 : code));
+  }
+
+  private async exitCode<O>(usage: string, parse: (argv: string[]) => O | 'help', run: (options: O) => Promise<void>): Promise<number> {
+    let options: O | 'help';
+    try {
+      options = parse(process.argv.slice(2));
+    } catch (err) {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+      return 2;
+    }
+    if (options === 'help') {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.interrupted = true;
+        this.log(`${signal}: stopping services and removing what the run made`);
+        void this.cleanup().finally(() => process.exit(130));
+      });
+    }
+    process.once('exit', () => {
+      for (const s of this.services) s.killNow();
+      this.teardown();
+      this.removeTemp();
+    });
+    try {
+      await run(options);
+      return 0;
+    } catch (err) {
+      if (!this.interrupted) this.log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return 1;
+    } finally {
+      if (!this.interrupted) this.log('stopping services');
+      await this.cleanup();
+    }
+  }
+}
+
+/** A comma-separated list of numbers, each checked by `valid`; "" is an empty list. */
+export function numberList(raw: string, name: string, valid: (n: number) => boolean): number[] {
+  if (raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim());
+    if (part.trim() === '' || !Number.isFinite(value) || !valid(value)) throw new Error(`--${name}: bad value "${part}"`);
+    return value;
+  });
+}
