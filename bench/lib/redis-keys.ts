@@ -1,25 +1,25 @@
 import { Redis } from 'ioredis';
 
-/** Deletes every key under `prefix:` (SCAN + UNLINK); returns how many. */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let deleted = 0;
+/** The keys under `prefix:`, a SCAN batch at a time. */
+async function* keysUnder(redis: Redis, prefix: string): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
     cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
+    if (keys.length > 0) yield keys;
   } while (cursor !== '0');
+}
+
+/** Deletes every key under `prefix:` (SCAN + UNLINK); returns how many. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  for await (const keys of keysUnder(redis, prefix)) deleted += await redis.unlink(...keys);
   return deleted;
 }
 
 export async function countPrefix(redis: Redis, prefix: string): Promise<number> {
   let count = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    count += keys.length;
-  } while (cursor !== '0');
+  for await (const keys of keysUnder(redis, prefix)) count += keys.length;
   return count;
 }
 

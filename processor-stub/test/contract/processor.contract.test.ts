@@ -138,6 +138,18 @@ describe('SubmitJob', () => {
     expect((await grpcError(client.getResult(job.jobId))).code).toBe(status.FAILED_PRECONDITION);
   });
 
+  /** An upload given up with this spec left no job (its idempotency key still makes a new one) and no incoming file. */
+  async function expectNoJobLeftFor(spec: ReturnType<typeof specFor>): Promise<void> {
+    const other = await makePng(64, 64, 3);
+    const job = await client.submit(spec, other);
+    await client.waitForEnd(job.jobId);
+    expect((await client.download(job.jobId, 'original')).info.sha256).toBe(sha256(other));
+    if (target.local) {
+      const incoming = path.join(target.local.workDir, 'incoming');
+      await expect(waitFor(() => fs.readdirSync(incoming).length === 0)).resolves.toBe(true);
+    }
+  }
+
   it('creates no job and leaves no file when the client cancels mid-upload', async () => {
     const key = `cancelled-upload-${Date.now()}`;
     const spec = specFor({ idempotency_key: key });
@@ -148,16 +160,7 @@ describe('SubmitJob', () => {
     });
     expect(((await outcome) as { code?: number }).code).toBe(status.CANCELLED);
 
-    // Had the cancelled upload created a job, the same idempotency key would return it.
-    const other = await makePng(64, 64, 3);
-    const job = await client.submit(spec, other);
-    await client.waitForEnd(job.jobId);
-    expect((await client.download(job.jobId, 'original')).info.sha256).toBe(sha256(other));
-
-    if (target.local) {
-      const incoming = path.join(target.local.workDir, 'incoming');
-      await expect(waitFor(() => fs.readdirSync(incoming).length === 0)).resolves.toBe(true);
-    }
+    await expectNoJobLeftFor(spec);
   });
 
   it('answers CANCELLED and creates no job when the client aborts an upload, even with the whole image sent and the stream ended', async () => {
@@ -174,15 +177,7 @@ describe('SubmitJob', () => {
     expect(err?.code).toBe(status.CANCELLED);
     expect(err?.details).toMatch(/the source went away/);
 
-    // Had the aborted upload created a job, the same idempotency key would return it.
-    const other = await makePng(64, 64, 3);
-    const job = await client.submit(spec, other);
-    await client.waitForEnd(job.jobId);
-    expect((await client.download(job.jobId, 'original')).info.sha256).toBe(sha256(other));
-    if (target.local) {
-      const incoming = path.join(target.local.workDir, 'incoming');
-      await expect(waitFor(() => fs.readdirSync(incoming).length === 0)).resolves.toBe(true);
-    }
+    await expectNoJobLeftFor(spec);
   });
 
   it('returns the same job for a repeated idempotency key', async () => {

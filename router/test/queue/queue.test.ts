@@ -32,6 +32,15 @@ async function status(router: LocalRouter, id: string): Promise<Record<string, u
   return (await (await fetch(`${router.url}/jobs/${id}`)).json()) as Record<string, unknown>;
 }
 
+/** POST /uploads for `declaredSize` bytes of PNG, then the PUT of `body` to the grant; the upload id. */
+async function directUpload(router: LocalRouter, body: Buffer, declaredSize: number): Promise<string> {
+  const res = await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: declaredSize }) });
+  expect(res.status).toBe(201);
+  const grant = (await res.json()) as { upload_id: string; url: string };
+  await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body });
+  return grant.upload_id;
+}
+
 function routerEnv(prefix: string, processorAddr: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     REDIS_URL,
@@ -175,13 +184,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     const store = await startEmbedded('artorizer-direct-queued');
     const processor = await startLocalProcessor(store.env);
     const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('direct'), processor.address), TRANSFER_MODE: 'direct', MAX_FILE_SIZE: String(64 * 1024) });
-    const upload = async (body: Buffer): Promise<string> => {
-      const res = await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: Math.min(body.length, 64 * 1024) }) });
-      const grant = (await res.json()) as { upload_id: string; url: string };
-      // s3rver does not enforce the signed length, so an oversized object can be put here.
-      await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body });
-      return grant.upload_id;
-    };
+    // s3rver does not enforce the signed length, so an oversized object can be put here.
+    const upload = (body: Buffer) => directUpload(router, body, Math.min(body.length, 64 * 1024));
     const submit = async (uploadId: string) => {
       const res = await fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadId }) });
       expect(res.status).toBe(202);
@@ -219,9 +223,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     const edge = await startLocalRouter({ ...store.env, ...routerEnv(p, processor.address, { DISPATCHER: 'off', DISPATCH_ATTEMPTS: '2' }), TRANSFER_MODE: 'direct' });
     const storeless = await startLocalRouter(routerEnv(p, processor.address));
     try {
-      const grant = (await (await fetch(`${edge.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })).json()) as { upload_id: string; url: string; headers: Record<string, string> };
-      await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: png });
-      const res = await fetch(`${edge.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
+      const uploadId = await directUpload(edge, png, png.length);
+      const res = await fetch(`${edge.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadId }) });
       expect(res.status).toBe(202);
       const id = ((await res.json()) as { job_id: string }).job_id;
       expect(await waitForJob(edge.url, id)).toMatchObject({ status: 'failed', dead_letter: true, attempts: 2, last_error: expect.stringMatching(/no object store/) });
