@@ -4,7 +4,7 @@ import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
-import { requestLog } from './http/request-log';
+import { useRequestLog } from './http/request-log';
 import { toHttpError } from './http/errors';
 import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
@@ -57,7 +57,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   const { pool, metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
-  app.use(requestLog(log));
+  useRequestLog(app, log);
   app.use(metricsMiddleware(metrics));
   // The busiest routes first: every router a request passes costs it a little.
   app.use(protectRoutes({ config, pool, metrics, store, queue: services.queue, breaker: services.breaker }));

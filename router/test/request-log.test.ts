@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { AddressInfo } from 'node:net';
 import express from 'express';
 import pino from 'pino';
-import { requestLog } from '../src/http/request-log';
+import { useRequestLog } from '../src/http/request-log';
 
 /* The access log and request ids, with a real pino logger writing into memory. */
 async function serve(level: string) {
@@ -14,7 +14,7 @@ async function serve(level: string) {
     },
   });
   const app = express();
-  app.use(requestLog(pino({ level }, sink)));
+  useRequestLog(app, pino({ level }, sink));
   app.get('/work', (req, res) => {
     req.log.warn('inside the handler');
     res.status(201).json({ ok: true });

@@ -1,4 +1,4 @@
-import { NextFunction, Request, Response } from 'express';
+import { Express, NextFunction, Request, Response } from 'express';
 import { Logger } from '../logger';
 import { requestIdFor } from './context';
 
@@ -14,19 +14,27 @@ declare module 'express-serve-static-core' {
 const QUIET = (url: string) => url === '/metrics' || url.startsWith('/health');
 
 /**
- * Request ids and one access log line per request. The per-request child logger is only
- * made when something logs through it: pino-http built one (serializing the request) on
- * every request, which cost about a sixth of the router's CPU on the submit route even
- * with logging at warn.
+ * Request ids and one access log line per request, for one Express app. `req.log` is a getter
+ * on the app's request prototype, so the per-request child logger is only made when something
+ * logs through it: pino-http built one (serializing the request) on every request, which cost
+ * about a sixth of the router's CPU on the submit route even with logging at warn.
  */
-export function requestLog(log: Logger) {
-  return (req: Request, res: Response, next: NextFunction) => {
+export function useRequestLog(app: Express, log: Logger): void {
+  const children = new WeakMap<Request, Logger>();
+  Object.defineProperty(app.request, 'log', {
+    get(this: Request): Logger {
+      let child = children.get(this);
+      if (!child) children.set(this, (child = log.child({ reqId: this.id })));
+      return child;
+    },
+    configurable: true,
+  });
+  const accessLog = log.isLevelEnabled('info');
+  app.use((req: Request, res: Response, next: NextFunction) => {
     const id = requestIdFor(req.headers['x-request-id']);
     req.id = id;
     res.setHeader('X-Request-Id', id);
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', { get: () => (child ??= log.child({ reqId: id })), configurable: true });
-    if (log.isLevelEnabled('info') && !QUIET(req.url)) {
+    if (accessLog && !QUIET(req.url)) {
       const started = process.hrtime.bigint();
       res.once('close', () => {
         const line = { reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, responseTimeMs: Number(process.hrtime.bigint() - started) / 1e6 };
@@ -36,5 +44,5 @@ export function requestLog(log: Logger) {
       });
     }
     next();
-  };
+  });
 }
