@@ -26,38 +26,18 @@ import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { runRounds } from './lib/rounds';
 import { RUN_ALL_USAGE, parseRunOptions } from './lib/run-args';
+import { BenchScript } from './lib/script';
 import { runSerialization } from './lib/serialization';
 import { REPO_ROOT, Service } from './lib/stack';
 import { LOOPBACK } from './lib/topology';
 import { ContenderPlan, startTransferStack } from './lib/transfer-stack';
 import { concurrencyRows, transferRows } from './lib/transfer-summary';
 
-/** Every service list a section owns, registered before anything starts, for the signal and exit handlers. */
-const groups: Service[][] = [];
-const everyService = (): Service[] => groups.flat();
-function ownedList(): Service[] {
-  const list: Service[] = [];
-  groups.push(list);
-  return list;
-}
-let interrupted = false;
-let tempDir: string | undefined;
-
-function log(message: string): void {
-  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-}
-
-function check(): void {
-  if (interrupted) throw new Error('interrupted');
-}
+const script = new BenchScript('bench', teardownAll);
+const { log, check } = script;
 
 async function stopAll(services: Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.stop()));
-}
-
-function removeTemp(): void {
-  if (tempDir) fs.rmSync(tempDir, { recursive: true, force: true });
-  tempDir = undefined;
 }
 
 const TRANSFER_PLANS: ContenderPlan[] = [
@@ -81,7 +61,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
   const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
-  const services = ownedList();
+  const services = script.group();
   try {
     const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir: dir, maxBytes, services, log });
     const byLabel = (label: string) => stack.contenders.find((c) => c.label === label)!;
@@ -122,8 +102,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
 }
 
 async function run(o: RunOptions, record: RunRecord): Promise<void> {
-  tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-bench-'));
-  const dir = tempDir;
+  const dir = script.tempDir('artorizer-bench-');
   const timed = async <T>(s: Section, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!o.sections.includes(s)) return undefined;
     const started = performance.now();
@@ -132,7 +111,7 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
     try {
       return await fn();
     } catch (err) {
-      if (interrupted) throw err;
+      if (script.interrupted) throw err;
       const message = err instanceof Error ? err.message : String(err);
       record.errors.push({ section: s, message });
       log(`section ${s} failed: ${err instanceof Error ? (err.stack ?? message) : message}`);
@@ -151,7 +130,7 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
   await timed('api', async () => {
     const runId = `${Date.now().toString(36)}-${process.pid}`;
     const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream` };
-    const services = ownedList();
+    const services = script.group();
     const probe = new Redis(o.api.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await probe.connect();
@@ -170,41 +149,12 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
   });
 
   await timed('net', async () => {
-    record.net = await runNet({ sizes: o.sizes, runs: o.runs, rateMbit: o.net.rateMbit, tempDir: dir, services: ownedList(), log, check });
+    record.net = await runNet({ sizes: o.sizes, runs: o.runs, rateMbit: o.net.rateMbit, tempDir: dir, services: script.group(), log, check });
     if ('skipped' in record.net) log(`constrained links skipped: ${record.net.skipped}`);
   });
 }
 
-async function main(): Promise<number> {
-  let options: RunOptions | 'help';
-  try {
-    options = parseRunOptions(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${RUN_ALL_USAGE}\n`);
-    return 2;
-  }
-  if (options === 'help') {
-    process.stdout.write(`${RUN_ALL_USAGE}\n`);
-    return 0;
-  }
-  const o = options;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      log(`${signal}: stopping services, removing namespaces and temp files`);
-      void stopAll(everyService()).finally(() => {
-        teardownAll();
-        removeTemp();
-        process.exit(130);
-      });
-    });
-  }
-  process.once('exit', () => {
-    for (const s of everyService()) s.killNow();
-    teardownAll();
-    removeTemp();
-  });
-
+async function runAll(o: RunOptions): Promise<void> {
   const started = performance.now();
   const record: RunRecord = {
     benchmark: 'run-all',
@@ -222,15 +172,13 @@ async function main(): Promise<number> {
   try {
     await run(o, record);
   } catch (err) {
-    if (interrupted) return 130;
+    if (script.interrupted) throw err;
     record.errors.push({ section: 'transfer', message: err instanceof Error ? err.message : String(err) });
-  } finally {
-    removeTemp();
   }
   record.finishedAt = new Date().toISOString();
   record.durationSec = (performance.now() - started) / 1000;
   record.machine.loadavgAtEnd = os.loadavg();
-  record.serviceLogs = everyService().map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines }));
+  record.serviceLogs = script.allServices().map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines }));
 
   const resultsDir = path.join(__dirname, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
@@ -241,7 +189,7 @@ async function main(): Promise<number> {
   log(`wrote ${path.relative(REPO_ROOT, file)} (${fixedSeconds(record.durationSec)})`);
   if (record.errors.length > 0) {
     for (const e of record.errors) log(`FAILED ${e.section}: ${e.message}`);
-    return 1;
+    throw new Error(`${record.errors.length} section(s) failed`);
   }
   if (!o.smoke && complete) {
     const docs = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
@@ -251,7 +199,6 @@ async function main(): Promise<number> {
   } else if (!o.smoke) {
     log('not all sections ran: docs/benchmarks.md left as it was');
   }
-  return 0;
 }
 
 function routerDefaults(): RunRecord['routerDefaults'] {
@@ -264,4 +211,4 @@ function fixedSeconds(s: number): string {
   return `${s.toFixed(1)} s`;
 }
 
-main().then((code) => process.exit(interrupted ? 130 : code));
+script.main(RUN_ALL_USAGE, parseRunOptions, runAll);

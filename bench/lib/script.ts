@@ -4,12 +4,14 @@ import path from 'node:path';
 import { Service } from './stack';
 
 /**
- * What every stand-alone benchmark script (transfer, net, s3-sweep) needs around its run: the
+ * What every benchmark script (run-all, transfer, net, s3-sweep) needs around its run: the
  * services it starts, one temp dir, a log on stderr, and a cleanup that runs once on success,
  * failure, Ctrl-C or SIGTERM (exit 130), with a SIGKILL of whatever still runs as a last resort.
  */
 export class BenchScript {
-  readonly services: Service[] = [];
+  private readonly groups: Service[][] = [[]];
+  /** The script's services; sections that stop theirs early take a `group()` of their own. */
+  readonly services: Service[] = this.groups[0];
   interrupted = false;
   private temp?: string;
   private cleaning?: Promise<void>;
@@ -29,6 +31,18 @@ export class BenchScript {
     if (this.interrupted) throw new Error('interrupted');
   };
 
+  /** A service list of its own, for a part of the run that stops its services when done; all are stopped at the end. */
+  group(): Service[] {
+    const list: Service[] = [];
+    this.groups.push(list);
+    return list;
+  }
+
+  /** Every service the run started, in every group. */
+  allServices(): Service[] {
+    return this.groups.flat();
+  }
+
   /** A fresh temp dir, removed with everything else at the end. */
   tempDir(prefix: string): string {
     this.temp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -42,7 +56,7 @@ export class BenchScript {
 
   /** Stops every service (SIGTERM to its process group, SIGKILL after 15 s), then the rest; once. */
   cleanup(): Promise<void> {
-    this.cleaning ??= Promise.all(this.services.map((s) => s.stop())).then(() => {
+    this.cleaning ??= Promise.all(this.allServices().map((s) => s.stop())).then(() => {
       this.teardown();
       this.removeTemp();
     });
@@ -74,7 +88,7 @@ export class BenchScript {
       });
     }
     process.once('exit', () => {
-      for (const s of this.services) s.killNow();
+      for (const s of this.allServices()) s.killNow();
       this.teardown();
       this.removeTemp();
     });
