@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { numberList } from './script';
 
 export interface Options {
   /** File sizes in MiB. */
@@ -32,15 +33,6 @@ legacy (store-and-forward) vs stream routers vs a one-hop floor straight to the 
   --smoke                      quick check for CI: --sizes 1 --runs 1 --chunk-sizes "" (explicit flags win)
   --help`;
 
-function numbers(raw: string, name: string, check: (n: number) => boolean): number[] {
-  if (raw.trim() === '') return [];
-  return raw.split(',').map((part) => {
-    const value = Number(part.trim());
-    if (!Number.isFinite(value) || !check(value)) throw new Error(`--${name}: bad value "${part}"`);
-    return value;
-  });
-}
-
 export function parseOptions(argv: string[]): Options | 'help' {
   const { values } = parseArgs({
     args: argv,
@@ -59,11 +51,11 @@ export function parseOptions(argv: string[]): Options | 'help' {
   });
   if (values.help) return 'help';
   const smoke = values.smoke ?? false;
-  const sizes = numbers(values.sizes ?? (smoke ? '1' : '1,10,50'), 'sizes', (n) => n > 0 && n <= 1024);
+  const sizes = numberList(values.sizes ?? (smoke ? '1' : '1,10,50'), 'sizes', (n) => n > 0 && n <= 1024);
   if (sizes.length === 0) throw new Error('--sizes: at least one size');
-  const runs = numbers(values.runs ?? (smoke ? '1' : '5'), 'runs', (n) => Number.isInteger(n) && n >= 1)[0];
+  const runs = numberList(values.runs ?? (smoke ? '1' : '5'), 'runs', (n) => Number.isInteger(n) && n >= 1)[0];
   if (runs === undefined) throw new Error('--runs: give a number');
-  const chunkSizes = numbers(
+  const chunkSizes = numberList(
     values['chunk-sizes'] ?? (smoke ? '' : '65536,262144,1048576'),
     'chunk-sizes',
     // the router's own bounds for UPLOAD_CHUNK_SIZE

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { numberList } from './script';
 import { RunOptions, SECTIONS, Section } from './record';
 
 export const RUN_ALL_USAGE = `usage: node_modules/.bin/tsx bench/run-all.ts [options]
@@ -18,12 +19,11 @@ bench/results/latest.json and docs/benchmarks.md (--smoke: bench/results/smoke.j
   --net-rate 100           Mbit/s per link in the constrained-links section
   --help`;
 
+/** Sizes in MiB: at least one, each in (0, 1024]. */
 function list(raw: string, name: string): number[] {
-  return raw.split(',').map((p) => {
-    const n = Number(p.trim());
-    if (!Number.isFinite(n) || n <= 0 || n > 1024) throw new Error(`--${name}: bad value "${p}"`);
-    return n;
-  });
+  const values = numberList(raw, name, (n) => n > 0 && n <= 1024);
+  if (values.length === 0) throw new Error(`--${name}: at least one value`);
+  return values;
 }
 
 function positive(raw: string | undefined, fallback: number, name: string): number {
