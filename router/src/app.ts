@@ -22,7 +22,9 @@ import { DispatchQueue } from './queue/dispatch-queue';
 import { Dispatcher } from './queue/dispatcher';
 import { HealthBreaker } from './queue/health-breaker';
 import { RecordEvents } from './queue/record-events';
+import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';
+import { SubmitDeps } from './submit/deps';
 
 export interface RunningRouter {
   port: number;
@@ -48,7 +50,7 @@ export interface RouterServices {
   pool: ProcessorPool;
   metrics: Metrics;
   store?: ObjectStore;
-  queue?: { records: JobRecords; dispatch: DispatchQueue };
+  queue?: SubmitDeps['queue'];
   breaker?: HealthBreaker;
   backend: JobBackend;
 }
@@ -105,7 +107,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
     : undefined;
   dispatcher?.start();
   return {
-    queue: { records, dispatch },
+    queue: { records, intake: new JobIntake(records, dispatch) },
     breaker,
     backend: new QueuedJobBackend(records, dispatch, events, direct, store),
     close: async () => {

@@ -1,14 +1,15 @@
-import { Queue } from 'bullmq';
+import { IRedisTransaction, Job, JobsOptions, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 
 export const DISPATCH_QUEUE = 'dispatch';
+const JOB_NAME = 'dispatch';
 
 export interface DispatchData {
   id: string;
 }
 
 export interface DispatchQueueOptions {
-  /** Shared with the job records, so a record and its queue entry are written in order. */
+  /** Shared with the job records, so a record and its queue entry go in one transaction. */
   connection: Redis;
   prefix: string;
   /** Attempts before a job goes to the dead letter (`DISPATCH_ATTEMPTS`). */
@@ -34,19 +35,28 @@ export class DispatchQueue {
     });
   }
 
-  async enqueue(id: string, priority: number): Promise<void> {
-    await this.queue.add(
-      'dispatch',
-      { id },
-      {
-        jobId: id,
-        priority: queuePriority(priority),
-        attempts: this.options.attempts,
-        backoff: { type: 'exponential', delay: this.options.backoffMs, jitter: 0.5 },
-        removeOnComplete: { age: this.options.retentionSeconds },
-        removeOnFail: { age: this.options.retentionSeconds },
-      },
-    );
+  /** A MULTI on the queue's connection, for `stage` and the caller's own commands. */
+  async transaction(): Promise<IRedisTransaction> {
+    return (await this.queue.getBackend().client).multi();
+  }
+
+  /**
+   * Puts the entry for job `id` on `tx` (as Queue.add would write it, see FlowProducer); the
+   * command is queued before this returns. The promise only reports invalid options.
+   */
+  stage(tx: IRedisTransaction, id: string, priority: number): Promise<unknown> {
+    return new Job<DispatchData>(this.queue, JOB_NAME, { id }, this.jobOptions(id, priority), id).addJob(tx);
+  }
+
+  private jobOptions(id: string, priority: number): JobsOptions {
+    return {
+      jobId: id,
+      priority: queuePriority(priority),
+      attempts: this.options.attempts,
+      backoff: { type: 'exponential', delay: this.options.backoffMs, jitter: 0.5 },
+      removeOnComplete: { age: this.options.retentionSeconds },
+      removeOnFail: { age: this.options.retentionSeconds },
+    };
   }
 
   /** Drops a job that has not started; false when a worker already has it. */

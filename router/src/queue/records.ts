@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { IRedisTransaction } from 'bullmq';
 import { Redis } from 'ioredis';
 import { HttpJobStatus } from '@artorizer/contract';
 
@@ -79,8 +80,9 @@ export class JobRecords {
     return { id: randomUUID(), status: 'queued', progress: QUEUED_PROGRESS, spec, source, priority, attempts: 0, sequence: 1, submittedAt: now, updatedAt: now };
   }
 
-  async save(job: QueuedJob): Promise<void> {
-    await this.redis.set(this.key(job.id), JSON.stringify(job), 'EX', this.retentionSeconds);
+  /** Puts the write of a new record on `tx` (see JobIntake). */
+  stage(tx: IRedisTransaction, job: QueuedJob): void {
+    tx.runCommand('set', [this.key(job.id), JSON.stringify(job), 'EX', this.retentionSeconds]);
   }
 
   async get(id: string): Promise<QueuedJob | undefined> {

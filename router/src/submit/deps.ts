@@ -4,8 +4,8 @@ import { ProcessorPool } from '../grpc/processor-pool';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore } from '../storage/object-store';
-import { DispatchQueue } from '../queue/dispatch-queue';
 import { HealthBreaker } from '../queue/health-breaker';
+import { JobIntake } from '../queue/intake';
 import { JobRecords } from '../queue/records';
 
 export interface SubmitDeps {
@@ -14,7 +14,7 @@ export interface SubmitDeps {
   metrics: Metrics;
   store?: ObjectStore;
   /** Present with REDIS_URL: submits whose image is already stored are queued, not sent. */
-  queue?: { records: JobRecords; dispatch: DispatchQueue };
+  queue?: { records: JobRecords; intake: JobIntake };
   breaker?: HealthBreaker;
 }
 

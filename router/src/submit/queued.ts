@@ -1,15 +1,19 @@
 import { JobSpec } from '@artorizer/contract';
+import { HttpError } from '../http/errors';
 import { QueuedSource } from '../queue/records';
 import { Accepted, SubmitDeps } from './deps';
 
 /**
- * Records and enqueues a job whose image needs no router bytes; answers at once. Both writes
- * go out together on one Redis connection, which runs them in order, so a dispatcher never
- * takes a job whose record is not there yet.
+ * Records and enqueues a job whose image needs no router bytes; answers as soon as the record
+ * and the queue entry are in Redis (one transaction, see JobIntake), 503 when they are not.
  */
 export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: SubmitDeps): Promise<Accepted> {
-  const { records, dispatch } = deps.queue!;
+  const { records, intake } = deps.queue!;
   const record = records.draft(JobSpec.toJSON(spec), source, spec.priority);
-  await Promise.all([records.save(record), dispatch.enqueue(record.id, spec.priority)]);
+  try {
+    await intake.add(record);
+  } catch (err) {
+    throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
+  }
   return { job_id: record.id, status: 'queued' };
 }

@@ -24,7 +24,7 @@ async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, dep
     return await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
   } catch (err) {
     if (!keepForRetry) await store.delete(key);
-    throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
+    throw err;
   }
 }
 
