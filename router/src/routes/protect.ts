@@ -5,6 +5,7 @@ import { CallContext } from '../grpc/processor-pool';
 import { callContext } from '../http/context';
 import { HttpError, isServiceError } from '../http/errors';
 import { readJsonBody } from '../http/json-body';
+import { mediaType } from '../http/media-type';
 import { Accepted, SubmitDeps, storeUnavailable } from '../submit/deps';
 import { submitImageUrl } from '../submit/by-url';
 import { submitStored, submitUploadId } from '../submit/stored';
@@ -64,9 +65,10 @@ export function protectRoutes(deps: SubmitDeps): express.Router {
   router.post('/protect', async (req, res) => {
     const ctx = callContext(req);
     let accepted: Accepted;
-    if (req.is('multipart/form-data')) {
+    const type = mediaType(req.headers['content-type']);
+    if (type === 'multipart/form-data') {
       accepted = await submitMultipart(req, deps, ctx);
-    } else if (req.is('application/json')) {
+    } else if (type === 'application/json') {
       const body = await readJsonBody(req, JSON_BODY_LIMIT);
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'JSON body must be an object');
       accepted = await submitByName(body as Record<string, unknown>, deps, ctx);

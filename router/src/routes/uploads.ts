@@ -3,6 +3,7 @@ import express from 'express';
 import { RouterConfig } from '../config';
 import { HttpError } from '../http/errors';
 import { readJsonBody } from '../http/json-body';
+import { mediaType } from '../http/media-type';
 import { ObjectStore } from '../storage/object-store';
 import { uploadKeyFor } from '../submit/stored';
 
@@ -18,7 +19,7 @@ export function uploadRoutes(config: RouterConfig, store: ObjectStore | undefine
   const router = express.Router();
   router.post('/uploads', async (req, res) => {
     if (!store) throw new HttpError(404, 'direct uploads need an object store; this router has none (set S3_ENDPOINT)');
-    const parsed = req.is('application/json') ? await readJsonBody(req, 16 * 1024) : undefined;
+    const parsed = mediaType(req.headers['content-type']) === 'application/json' ? await readJsonBody(req, 16 * 1024) : undefined;
     const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
     const contentType = String(body.content_type ?? body.contentType ?? '').toLowerCase();
     const size = Number(body.size ?? body.size_bytes ?? body.sizeBytes);
