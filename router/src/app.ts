@@ -61,11 +61,11 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   app.disable('x-powered-by');
   useRequestLog(app, log);
   app.use(metricsMiddleware(metrics));
-  // The busiest routes first: every router a request passes costs it a little.
-  app.use(protectRoutes({ config, pool, metrics, store, queue: services.queue, breaker: services.breaker }));
-  app.use(jobRoutes(backend));
-  app.use(uploadRoutes(config, store));
-  app.use(healthRoutes(config, pool, metrics));
+  // Routes go on the app itself, busiest first: every layer and sub-router a request passes costs it.
+  protectRoutes(app, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker });
+  jobRoutes(app, backend);
+  uploadRoutes(app, config, store);
+  healthRoutes(app, config, pool, metrics);
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });

@@ -15,8 +15,7 @@ async function legacyReady(baseUrl: string, timeoutMs: number): Promise<{ addres
 }
 
 /** Liveness says the process answers; readiness asks the processors (grpc.health.v1). */
-export function healthRoutes(config: RouterConfig, pool: ProcessorPool, metrics: Metrics): express.Router {
-  const router = express.Router();
+export function healthRoutes(router: express.IRouter, config: RouterConfig, pool: ProcessorPool, metrics: Metrics): void {
   const started = Date.now();
 
   const alive = (_req: express.Request, res: express.Response) => {
@@ -36,5 +35,4 @@ export function healthRoutes(config: RouterConfig, pool: ProcessorPool, metrics:
     res.setHeader('Content-Type', metrics.registry.contentType);
     res.send(await metrics.registry.metrics());
   });
-  return router;
 }

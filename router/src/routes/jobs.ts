@@ -13,9 +13,7 @@ function lastEventId(req: Request): number {
 }
 
 /** The original router's job API, answered from whichever backend the transfer mode uses. */
-export function jobRoutes(backend: JobBackend): express.Router {
-  const router = express.Router();
-
+export function jobRoutes(router: express.IRouter, backend: JobBackend): void {
   router.get('/jobs/:id', async (req, res) => {
     res.json(await backend.status(req.params.id, callContext(req)));
   });
@@ -77,5 +75,4 @@ export function jobRoutes(backend: JobBackend): express.Router {
     res.json(await backend.cancel(req.params.id, callContext(req)));
   });
 
-  return router;
 }

@@ -59,9 +59,7 @@ async function submitMultipart(req: Request, deps: SubmitDeps, ctx: CallContext)
   return outcome.kind === 'job' ? { job_id: outcome.job.jobId, status: jobStatusName(outcome.job.state) } : submitByName(outcome.fields, deps, ctx);
 }
 
-export function protectRoutes(deps: SubmitDeps): express.Router {
-  const router = express.Router();
-
+export function protectRoutes(router: express.IRouter, deps: SubmitDeps): void {
   router.post('/protect', async (req, res) => {
     const ctx = callContext(req);
     let accepted: Accepted;
@@ -77,5 +75,4 @@ export function protectRoutes(deps: SubmitDeps): express.Router {
     }
     res.status(202).json(accepted);
   });
-  return router;
 }

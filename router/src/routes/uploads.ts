@@ -15,8 +15,7 @@ export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'ima
  * content type, a maximum length and a short expiry. The client uploads the bytes there
  * itself and then calls POST /protect with the `upload_id`.
  */
-export function uploadRoutes(config: RouterConfig, store: ObjectStore | undefined): express.Router {
-  const router = express.Router();
+export function uploadRoutes(router: express.IRouter, config: RouterConfig, store: ObjectStore | undefined): void {
   router.post('/uploads', async (req, res) => {
     if (!store) throw new HttpError(404, 'direct uploads need an object store; this router has none (set S3_ENDPOINT)');
     const parsed = mediaType(req.headers['content-type']) === 'application/json' ? await readJsonBody(req, 16 * 1024) : undefined;
@@ -42,5 +41,4 @@ export function uploadRoutes(config: RouterConfig, store: ObjectStore | undefine
     const put = await store.presignPut(key, contentType, size, expiresIn);
     res.status(201).json({ upload_id: uploadId, url: put.url, method: 'PUT', headers: put.headers, expires_at: expiresAt });
   });
-  return router;
 }
