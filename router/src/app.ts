@@ -1,9 +1,9 @@
-import http from 'node:http';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
+import { createExpressServer } from './http/express-server';
 import { useRequestLog } from './http/request-log';
 import { toHttpError } from './http/errors';
 import { GrpcJobBackend } from './jobs/grpc-backend';
@@ -141,7 +141,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const services: RouterServices = { pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
-  const server = http.createServer(createRouterApp(config, services, log));
+  const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = 0;
   server.listen(config.port, config.host);
   await once(server, 'listening');
