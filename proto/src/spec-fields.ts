@@ -41,7 +41,16 @@ export function snakeCase(name: string): string {
   return /[A-Z]/.test(name) ? name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() : name;
 }
 
+/** The fields with snake_case names; the same object when they all are (the common case). */
 export function normaliseFieldNames(fields: RawFields): RawFields {
+  let camel = false;
+  for (const key in fields) {
+    if (snakeCase(key) !== key) {
+      camel = true;
+      break;
+    }
+  }
+  if (!camel) return fields;
   const out: RawFields = {};
   for (const [key, value] of Object.entries(fields)) out[snakeCase(key)] = value;
   return out;
