@@ -12,7 +12,7 @@ import { Service, settleStarts, startHttpScript, startProcessor, startRouter, st
 import { Summary, median, roundOrder, summarize } from './stats';
 import { BUCKET, storeEnv } from './transfer-stack';
 
-export type TargetName = 'submit' | 'status' | 'stream' | 'bare';
+export type TargetName = 'submit' | 'status' | 'stream' | 'bare' | 'bare-prototypes';
 /** max: closed loop; rate: autocannon overallRate at half the max; paced: open loop at half the max; light: open loop at LIGHT_RATE. */
 export type LoadMethod = 'max' | 'rate' | 'paced' | 'light';
 
@@ -42,6 +42,8 @@ interface Target {
   request: LoadRequest;
   /** The process that answers (its CPU is reported). */
   server: Service;
+  /** Only the max-rate runs: its half rate is beyond what the open-loop pacer can drive. */
+  maxOnly?: boolean;
 }
 
 export interface CpuDuringRun {
@@ -92,6 +94,8 @@ export interface ApiSection {
   summary: ApiTargetSummary[];
   /** submit max rate ÷ bare Express max rate, paired within each round. */
   submitVsBare: Summary;
+  /** submit max rate ÷ max rate of bare Express served like the router (createExpressServer), paired within each round. */
+  submitVsBarePrototypes?: Summary;
   redisCleanup: { prefix: string; deleted: number; remaining: number }[];
 }
 
@@ -154,11 +158,12 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const processor = await startProcessor({ PROCESSOR_WORK_DIR: path.join(o.tempDir, 'api-processor'), MAX_QUEUED_JOBS: '1000000', SHUTDOWN_GRACE_MS: '0', ...s3 });
     services.push(processor.service);
     const common = { PROCESSOR_ADDR: `127.0.0.1:${processor.grpcPort}`, PROCESSOR_HTTP_URL: `http://127.0.0.1:${processor.httpPort}`, REDIS_URL: o.redisUrl, SHUTDOWN_GRACE_MS: '1000' };
-    const [queued, stream, bare] = await settleStarts(
+    const [queued, stream, bare, barePrototypes] = await settleStarts(
       [
         startRouter('api-queued', { ...common, ...s3, TRANSFER_MODE: 'direct', REDIS_PREFIX: prefixes[0], DISPATCHER: 'off' }),
         startRouter('api-stream', { ...common, TRANSFER_MODE: 'stream', REDIS_PREFIX: prefixes[1] }),
         startHttpScript('bare-express', 'bench/lib/bare-express.ts', {}),
+        startHttpScript('bare-express-prototypes', 'bench/lib/bare-express.ts', { BARE_SERVER: 'prototypes' }),
       ],
       services,
     );
@@ -194,7 +199,15 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       { name: 'status', description: 'GET /jobs/:id of a queued job, router with REDIS_URL', request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} }, server: queued.service },
       { name: 'stream', description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor', request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') }, server: stream.service },
       { name: 'bare', description: 'bare Express: POST /protect answers 202 (same JSON body as submit)', request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: bare.service },
+      {
+        name: 'bare-prototypes',
+        description: "the same bare Express app served as the router serves its own (createExpressServer: requests born with the app's prototypes); max rate only",
+        request: { url: `http://127.0.0.1:${barePrototypes.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) },
+        server: barePrototypes.service,
+        maxOnly: true,
+      },
     ];
+    const paced = targets.filter((t) => !t.maxOnly);
 
     const samples: ApiSample[] = [];
     const once = async (t: Target, method: LoadMethod, seconds: number, rate: number | undefined, where: Pick<ApiSample, 'phase' | 'round' | 'position'>): Promise<ApiSample> => {
@@ -230,12 +243,12 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     }
     const measured = (name: TargetName, method: LoadMethod) => samples.filter((s) => s.phase === 'measured' && s.target === name && s.method === method);
     const half = new Map(targets.map((t) => [t.name, Math.max(1, Math.round(median(measured(t.name, 'max').map((s) => s.result.rate)) / 2))]));
-    const cells = targets.flatMap((t) => (['rate', 'paced'] as const).map((method) => ({ t, method })));
+    const cells = paced.flatMap((t) => (['rate', 'paced'] as const).map((method) => ({ t, method })));
     for (let round = 1; round <= o.runs; round++) {
       for (const [i, c] of roundOrder(cells, round - 1).entries()) await once(c.t, c.method, o.latencySeconds, half.get(c.t.name), { phase: 'measured', round, position: i });
     }
     for (let round = 1; round <= o.runs; round++) {
-      for (const [i, t] of roundOrder(targets, round - 1).entries()) await once(t, 'light', o.latencySeconds, LIGHT_RATE, { phase: 'measured', round, position: i });
+      for (const [i, t] of roundOrder(paced, round - 1).entries()) await once(t, 'light', o.latencySeconds, LIGHT_RATE, { phase: 'measured', round, position: i });
     }
 
     const summary = targets.map((t): ApiTargetSummary => {
@@ -263,8 +276,10 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
         generatorCpuPercentAtMax: summarize(max.map((s) => s.cpu.generatorPercent)),
       };
     });
-    const bareByRound = new Map(measured('bare', 'max').map((s) => [s.round, s.result.rate]));
-    const submitVsBare = summarize(measured('submit', 'max').map((s) => s.result.rate / (bareByRound.get(s.round) ?? Number.NaN)));
+    const vsRound = (baseline: TargetName) => {
+      const byRound = new Map(measured(baseline, 'max').map((s) => [s.round, s.result.rate]));
+      return summarize(measured('submit', 'max').map((s) => s.result.rate / (byRound.get(s.round) ?? Number.NaN)));
+    };
     return {
       connections: o.connections,
       maxSeconds: o.maxSeconds,
@@ -273,7 +288,8 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       setup: { uploadId: grant.upload_id, jobId: first.job_id, redisPrefixes: prefixes, redisVersion: info.version, streamBodyBytes: multipart.body.length, jsonBodyBytes: Buffer.byteLength(JSON.stringify(submitBody)) },
       samples,
       summary,
-      submitVsBare,
+      submitVsBare: vsRound('bare'),
+      submitVsBarePrototypes: vsRound('bare-prototypes'),
       redisCleanup: [],
     };
   } finally {

@@ -158,7 +158,7 @@ export function targetVerdicts(record: RunRecord): Verdict[] {
   const out: Verdict[] = [];
   const a = record.api;
   if (a) {
-    for (const t of a.summary.filter((s) => s.target !== 'bare')) {
+    for (const t of a.summary.filter((s) => s.target !== 'bare' && s.target !== 'bare-prototypes')) {
       out.push({
         claim: `p99 < 10 ms at half the max rate: ${t.target}`,
         measured: `${t.halfRate} req/s: p99 ${ms(t.paced.p99.median)} (${ms(t.paced.p99.min)}–${ms(t.paced.p99.max)}) open-loop; autocannon overallRate p99 ${ms(t.rate.p99.median)}; for comparison at ${LIGHT_RATE} req/s p99 ${ms(t.light.p99.median)}`,
@@ -174,6 +174,16 @@ export function targetVerdicts(record: RunRecord): Verdict[] {
         measured: `${fixed(submit.maxRate.median, 0)} vs ${fixed(bare.maxRate.median, 0)} req/s: ${x(a.submitVsBare.median)} (per-round ratios ${x(a.submitVsBare.min)}–${x(a.submitVsBare.max)})`,
         outcome: judge([a.submitVsBare.median], a.submitVsBare.median >= 0.5),
         rule: 'median of the per-round ratios (submit and bare Express measured in the same round)',
+      });
+    }
+    const barePrototypes = a.summary.find((s) => s.target === 'bare-prototypes');
+    if (submit && barePrototypes && a.submitVsBarePrototypes) {
+      const r = a.submitVsBarePrototypes;
+      out.push({
+        claim: 'the same, against bare Express served as the router serves its app (stricter reading)',
+        measured: `${fixed(submit.maxRate.median, 0)} vs ${fixed(barePrototypes.maxRate.median, 0)} req/s: ${x(r.median)} (per-round ratios ${x(r.min)}–${x(r.max)})`,
+        outcome: judge([r.median], r.median >= 0.5),
+        rule: "median of the per-round ratios; both apps get createExpressServer, which removes Express's per-request setPrototypeOf",
       });
     }
   }
