@@ -80,9 +80,12 @@ export class JobRecords {
     return { id: randomUUID(), status: 'queued', progress: QUEUED_PROGRESS, spec, source, priority, attempts: 0, sequence: 1, submittedAt: now, updatedAt: now };
   }
 
-  /** Puts the write of a new record on `tx` (see JobIntake). */
+  /**
+   * Puts the write of a new record on `tx` (see JobIntake). As a Buffer, the record is not
+   * copied again into the command's string: less young-generation garbage per submit.
+   */
   stage(tx: IRedisTransaction, job: QueuedJob): void {
-    tx.runCommand('set', [this.key(job.id), JSON.stringify(job), 'EX', this.retentionSeconds]);
+    tx.runCommand('set', [this.key(job.id), Buffer.from(JSON.stringify(job)), 'EX', this.retentionSeconds]);
   }
 
   async get(id: string): Promise<QueuedJob | undefined> {
