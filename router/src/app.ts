@@ -61,11 +61,14 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   app.disable('x-powered-by');
   useRequestLog(app, log);
   app.use(metricsMiddleware(metrics));
-  // Routes go on the app itself, busiest first: every layer and sub-router a request passes costs it.
-  protectRoutes(app, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker });
-  jobRoutes(app, backend);
-  uploadRoutes(app, config, store);
-  healthRoutes(app, config, pool, metrics);
+  // One router for every route, busiest first: each layer and sub-router a request passes costs
+  // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
+  const routes = express.Router();
+  protectRoutes(routes, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker });
+  jobRoutes(routes, backend);
+  uploadRoutes(routes, config, store);
+  healthRoutes(routes, config, pool, metrics);
+  app.use(routes);
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });

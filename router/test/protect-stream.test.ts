@@ -105,6 +105,15 @@ describe('multipart uploads', () => {
     expect((await protect('hello', { 'Content-Type': 'text/plain' })).status).toBe(415);
   });
 
+  it('answers OPTIONS with the methods of the path, and 404 for an unknown path', async () => {
+    const protectOptions = await fetch(`${router.url}/protect`, { method: 'OPTIONS' });
+    expect(protectOptions.status).toBe(200);
+    expect(protectOptions.headers.get('allow')).toBe('POST');
+    const jobOptions = await fetch(`${router.url}/jobs/some-id`, { method: 'OPTIONS' });
+    expect(jobOptions.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'GET', 'HEAD']);
+    expect((await fetch(`${router.url}/nowhere`, { method: 'OPTIONS' })).status).toBe(404);
+  });
+
   it('answers 413 for a file over MAX_FILE_SIZE, cancels the processor upload and leaves nothing', async () => {
     const before = jobCount(processor);
     const big = Buffer.concat([png, Buffer.alloc(MAX)]);
