@@ -42,10 +42,15 @@ export class DispatchQueue {
 
   /**
    * Puts the entry for job `id` on `tx` (as Queue.add would write it, see FlowProducer); the
-   * command is queued before this returns. The promise only reports invalid options.
+   * command is queued before this returns. Invalid options reject the promise before anything is sent.
    */
   stage(tx: IRedisTransaction, id: string, priority: number): Promise<unknown> {
     return new Job<DispatchData>(this.queue, JOB_NAME, { id }, this.jobOptions(id, priority), id).addJob(tx);
+  }
+
+  /** The entry for job `id` on its own (Queue.add), for when a transaction could not carry it. */
+  async enqueue(id: string, priority: number): Promise<void> {
+    await this.queue.add(JOB_NAME, { id }, this.jobOptions(id, priority));
   }
 
   private jobOptions(id: string, priority: number): JobsOptions {

@@ -59,13 +59,29 @@ export class JobIntake {
       await Promise.all(staged);
       const results = await tx.exec();
       if (!results) throw new Error('the job transaction was discarded');
-      batch.forEach((p, i) => {
-        const failed = results[2 * i][0] ?? results[2 * i + 1][0];
-        if (failed) p.reject(failed);
-        else p.resolve();
-      });
+      await Promise.all(batch.map((p, i) => this.settle(p, results[2 * i][0], results[2 * i + 1][0])));
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
+
+  /** One submit after EXEC: Redis runs the rest of a transaction when one command fails. */
+  private async settle(p: Pending, recordError: Error | null, entryError: Error | null): Promise<void> {
+    if (!recordError && !entryError) return p.resolve();
+    try {
+      if (recordError || !isNoScript(entryError)) throw recordError ?? entryError;
+      // ioredis marks a Lua script as loaded when it writes it into a transaction, not when Redis
+      // runs it, so after an aborted transaction (or SCRIPT FLUSH) every MULTI would fail here.
+      // Queue.add, outside a transaction, reloads the script on NOSCRIPT, which also heals the mark.
+      await this.dispatch.enqueue(p.job.id, p.job.priority);
+      p.resolve();
+    } catch (err) {
+      await Promise.allSettled([this.records.remove(p.job.id), this.dispatch.remove(p.job.id)]);
+      p.reject(err);
+    }
+  }
+}
+
+function isNoScript(err: Error | null): boolean {
+  return err !== null && err.message.startsWith('NOSCRIPT');
 }

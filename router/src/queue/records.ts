@@ -88,6 +88,10 @@ export class JobRecords {
     tx.runCommand('set', [this.key(job.id), Buffer.from(JSON.stringify(job)), 'EX', this.retentionSeconds]);
   }
 
+  async remove(id: string): Promise<void> {
+    await this.redis.del(this.key(id));
+  }
+
   async get(id: string): Promise<QueuedJob | undefined> {
     const raw = await this.redis.get(this.key(id));
     return raw ? (JSON.parse(raw) as QueuedJob) : undefined;

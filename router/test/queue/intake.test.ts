@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DISPATCH_QUEUE, DispatchQueue, queuePriority } from '../../src/queue/dispatch-queue';
 import { JobIntake } from '../../src/queue/intake';
 import { JobRecords } from '../../src/queue/records';
-import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
+import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
 
 /* The intake on real Redis: a record and its BullMQ entry go in together, batched per turn. */
 describeWithRedis('job intake (record and queue entry in one transaction)', () => {
@@ -72,5 +72,59 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     } finally {
       check.disconnect();
     }
+  });
+});
+
+/* Server-wide Redis state (script cache, memory limit) changes here, on a redis-server of the test's own. */
+describeWithRedis('job intake after Redis lost its scripts', () => {
+  let server: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let redis: Redis;
+  let admin: Redis;
+  let records: JobRecords;
+  let dispatch: DispatchQueue;
+  let queue: Queue;
+  let intake: JobIntake;
+
+  beforeEach(async () => {
+    server = await startPrivateRedis();
+    redis = new Redis(server.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    admin = new Redis(server.url);
+    records = new JobRecords(redis, 'p:', 60);
+    dispatch = new DispatchQueue({ connection: redis, prefix: 'p', attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+    queue = new Queue(DISPATCH_QUEUE, { connection: admin, prefix: 'p' });
+    intake = new JobIntake(records, dispatch);
+  });
+
+  afterEach(async () => {
+    await queue.close();
+    await dispatch.close();
+    redis.disconnect();
+    admin.disconnect();
+    await server.stop();
+  });
+
+  const draft = () => records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+  const queued = async (id: string) => ({ record: (await records.get(id)) !== undefined, entry: (await queue.getJob(id)) !== undefined });
+
+  it('still queues every job whole after SCRIPT FLUSH', async () => {
+    await intake.add(draft());
+    await admin.script('FLUSH');
+    const jobs = [draft(), draft()];
+    await Promise.all(jobs.map((job) => intake.add(job)));
+    const later = draft();
+    await intake.add(later);
+    for (const job of [...jobs, later]) expect(await queued(job.id)).toEqual({ record: true, entry: true });
+  });
+
+  it('refuses the submits of a transaction Redis aborts, leaves nothing, and queues whole once Redis accepts writes again', async () => {
+    await admin.config('SET', 'maxmemory', '1');
+    const refused = [draft(), draft()];
+    const outcomes = await Promise.allSettled(refused.map((job) => intake.add(job)));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    await admin.config('SET', 'maxmemory', '0');
+    for (const job of refused) expect(await queued(job.id)).toEqual({ record: false, entry: false });
+    const jobs = [draft(), draft()];
+    await Promise.all(jobs.map((job) => intake.add(job)));
+    for (const job of jobs) expect(await queued(job.id)).toEqual({ record: true, entry: true });
   });
 });

@@ -1,4 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import readline from 'node:readline';
 import { Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -48,4 +51,32 @@ export function describeWithRedis(name: string, body: () => void): void {
     return;
   }
   describe(name, body);
+}
+
+/**
+ * A redis-server of the test's own on a free port, for tests that change server-wide state
+ * (SCRIPT FLUSH, maxmemory) that the shared Redis must not see. Resolves once it answers.
+ */
+export async function startPrivateRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(server, 'exit');
+  const log: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    readline.createInterface({ input: server.stdout! }).on('line', (line) => {
+      log.push(line);
+      if (line.includes('Ready to accept connections')) resolve();
+    });
+    void exited.then(() => reject(new Error(`redis-server exited at start: ${log.slice(-5).join('\n')}`)));
+  });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: async () => {
+      server.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
