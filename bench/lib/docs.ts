@@ -98,7 +98,7 @@ function apiTable(a: ApiSection): string[] {
     '|---|---|---|---|---|---|---|---|---|---|',
     ...a.summary.map((t) => {
       const perRequest = cpuPerRequest(a, t.target);
-      return `| ${t.target}: ${t.description} | ${spread(t.maxRate, 0)} | ${t.halfRate} | ${lat(t.paced.p50, t.paced.p99)} | ${lat(t.rate.p50, t.rate.p99)} | ${lat(t.light.p50, t.light.p99)} | ${fixed(t.serverCpuPercentAtMax.median, 0)} | ${spread(perRequest, 0)} (${fixed(perRequest.median / bareCpu, 2)}×) | ${fixed(t.generatorCpuPercentAtMax.median, 0)} | ${t.non2xx} / ${t.errors} |`;
+      return `| ${t.target}: ${t.description} | ${spread(t.maxRate, 0)} | ${t.paced.p99.n > 0 ? t.halfRate : 'n/a (not run)'} | ${lat(t.paced.p50, t.paced.p99)} | ${lat(t.rate.p50, t.rate.p99)} | ${lat(t.light.p50, t.light.p99)} | ${fixed(t.serverCpuPercentAtMax.median, 0)} | ${spread(perRequest, 0)} (${fixed(perRequest.median / bareCpu, 2)}×) | ${fixed(t.generatorCpuPercentAtMax.median, 0)} | ${t.non2xx} / ${t.errors} |`;
     }),
     '',
     `Queued submit max rate ÷ bare Express max rate, paired by round: **${times(a.submitVsBare)}**` +
