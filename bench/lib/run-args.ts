@@ -5,7 +5,8 @@ import { RunOptions, SECTIONS, Section } from './record';
 export const RUN_ALL_USAGE = `usage: node_modules/.bin/tsx bench/run-all.ts [options]
 
 Runs every benchmark against the project's own stack (started and stopped here) and writes
-bench/results/latest.json and docs/benchmarks.md (--smoke: bench/results/smoke.json only).
+bench/results/latest.json and docs/benchmarks.md (--smoke: bench/results/smoke.json only;
+--sections, or a section that failed: bench/results/partial.json only).
 
   --smoke                  CI check: 1 MiB, one run per transfer mode, 1 s API runs, short
                            serialization; exits non-zero if any mode does not get its 202
