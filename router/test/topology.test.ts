@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { makePng, sha256 } from '../../processor-stub/test/contract/images';
 import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from './harness';
+import { freePort } from './ports';
 
 /* Legacy mode, several processors, a processor that is down, and graceful shutdown. */
 const meta = { artist_name: 'Jane Doe', artwork_title: 'Topology' };
@@ -17,11 +18,7 @@ async function post(router: LocalRouter, body: FormData): Promise<{ status: numb
 
 /** A port with nothing listening on it. */
 async function deadAddress(): Promise<string> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return `127.0.0.1:${port}`;
+  return `127.0.0.1:${await freePort()}`;
 }
 
 describe('legacy mode (store-and-forward to /v1/jobs)', () => {

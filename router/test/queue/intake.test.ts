@@ -12,16 +12,16 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   let records: JobRecords;
   let dispatch: DispatchQueue;
   let intake: JobIntake;
+  let queue: Queue;
   let transactions: number;
-  let afterCleanup: (() => Promise<void>)[];
 
   beforeEach(() => {
     prefix = uniquePrefix('intake');
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
     records = new JobRecords(redis, `${prefix}:`, 60);
     dispatch = new DispatchQueue({ connection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+    queue = new Queue(DISPATCH_QUEUE, { connection: redis, prefix });
     transactions = 0;
-    afterCleanup = [];
     const open = dispatch.transaction.bind(dispatch);
     dispatch.transaction = () => {
       transactions++;
@@ -31,7 +31,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   });
 
   afterEach(async () => {
-    for (const clean of afterCleanup) await clean();
+    await queue.close();
     await dispatch.close();
     redis.disconnect();
     await dropPrefix(prefix);
@@ -43,8 +43,6 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     const jobs = Array.from({ length: 50 }, (_, i) => draft(i % 3));
     await Promise.all(jobs.map((job) => intake.add(job)));
     expect(transactions).toBe(1);
-    const queue = new Queue(DISPATCH_QUEUE, { connection: redis, prefix });
-    afterCleanup.push(() => queue.close());
     for (const job of jobs) {
       expect(await records.get(job.id)).toEqual(job);
       const entry = await queue.getJob(job.id);

@@ -1,23 +1,15 @@
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { makePng } from '../../../processor-stub/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../processor-stub/test/contract/http-fixture';
 import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
 import { startEmbedded } from '../storage/stores';
+import { freePort } from '../ports';
 
 /* Queued submission on BullMQ and Redis, with real processors, routers and Redis. */
 const meta = { artist_name: 'Jane Doe', artwork_title: 'Queued' };
 let fixture: HttpFixture;
 let png: Buffer;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function submitUrl(router: LocalRouter, extra: Record<string, unknown> = {}, path = 'art.png'): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${router.url}/protect`, {

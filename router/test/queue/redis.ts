@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import net from 'node:net';
 import readline from 'node:readline';
 import { Redis } from 'ioredis';
+import { freePort } from '../ports';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -58,10 +58,7 @@ export function describeWithRedis(name: string, body: () => void): void {
  * (SCRIPT FLUSH, maxmemory) that the shared Redis must not see. Resolves once it answers.
  */
 export async function startPrivateRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const probe = net.createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(server, 'exit');
   const log: string[] = [];
