@@ -29,8 +29,8 @@ const MESSAGES_IN_FLIGHT = 2;
  * longer reads gets the call cancelled after ABORT_GRACE_MS.
  */
 function abandon(upload: Upload | undefined, why: unknown): void {
-  if (!upload || abandoned.has(upload)) return;
-  abandoned.add(upload);
+  if (!upload || upload.abandoned) return;
+  upload.abandoned = true;
   const { call } = upload;
   if (call.writableEnded || call.destroyed) {
     call.cancel();
@@ -42,7 +42,6 @@ function abandon(upload: Upload | undefined, why: unknown): void {
   upload.done.finally(() => clearTimeout(timer)).catch(() => undefined);
 }
 
-const abandoned = new WeakSet<object>();
 const ABORT_GRACE_MS = 1000;
 const FILE_FIELDS = new Set(['image', 'file']);
 
@@ -61,6 +60,8 @@ export type MultipartOutcome = { kind: 'job'; job: Job } | { kind: 'fields'; fie
 interface Upload {
   call: ClientWritableStream<SubmitJobRequest>;
   done: Promise<Job>;
+  /** Set by `abandon`, which gives an upload up once. */
+  abandoned?: boolean;
 }
 
 /**
