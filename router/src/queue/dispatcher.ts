@@ -124,7 +124,7 @@ export class Dispatcher {
     const id = bullJob.data.id;
     const record = await this.records.get(id);
     if (!record) {
-      // its submit failed after the queue entry was written (the client got a 503), or it expired
+      // its record expired, or a failed submit's clean-up (JobIntake) could not delete the entry
       this.log.warn({ jobId: id }, 'queue entry without a job record: dropped');
       return;
     }

@@ -7,8 +7,11 @@ import { mediaType } from '../http/media-type';
 import { ObjectStore } from '../storage/object-store';
 import { uploadKeyFor } from '../submit/stored';
 
-/** Content types a direct upload may declare; the bytes are checked again on submit. */
+/** Content types a direct upload may declare; the bytes are checked again on submit (queued: by the dispatcher). */
 export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/bmp', 'image/avif', 'image/heif'];
+
+/** Largest JSON body of POST /uploads (a content type, a size and a method). */
+const JSON_BODY_LIMIT = 16 * 1024;
 
 /**
  * POST /uploads: a presigned PUT (default) or POST policy for one generated key, one
@@ -18,7 +21,7 @@ export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'ima
 export function uploadRoutes(router: express.IRouter, config: RouterConfig, store: ObjectStore | undefined): void {
   router.post('/uploads', async (req, res) => {
     if (!store) throw new HttpError(404, 'direct uploads need an object store; this router has none (set S3_ENDPOINT)');
-    const parsed = mediaType(req.headers['content-type']) === 'application/json' ? await readJsonBody(req, 16 * 1024) : undefined;
+    const parsed = mediaType(req.headers['content-type']) === 'application/json' ? await readJsonBody(req, JSON_BODY_LIMIT) : undefined;
     const body = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
     const contentType = String(body.content_type ?? body.contentType ?? '').toLowerCase();
     const size = Number(body.size ?? body.size_bytes ?? body.sizeBytes);
