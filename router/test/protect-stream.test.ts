@@ -170,6 +170,9 @@ describe('JSON image_url', () => {
     const malformed = await protect('{"artist_name":', { 'Content-Type': 'application/json' });
     expect(malformed.status).toBe(400);
     expect(malformed.json.error).toMatch(/malformed JSON/);
+    const empty = await protect('', { 'Content-Type': 'application/json' });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error).toMatch(/malformed JSON/);
     const huge = await protect(JSON.stringify({ ...meta, artwork_description: 'x'.repeat(1024 * 1024) }), { 'Content-Type': 'application/json' });
     expect(huge.status).toBe(413);
     expect(huge.json.error).toMatch(/JSON body too large/);
