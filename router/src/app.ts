@@ -100,8 +100,9 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
   const redisUrl = config.redisUrl!;
   const prefix = `${config.redisPrefix}:`;
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const records = new JobRecords(redis, prefix, config.jobRetentionSeconds);
-  const dispatch = new DispatchQueue({ connection: redis, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
+  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
   const events = new RecordEvents(new Redis(redisUrl));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
@@ -118,6 +119,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
       await dispatcher?.close();
       await dispatch.close();
       events.close();
+      queueConnection.disconnect();
       redis.disconnect();
     },
   };

@@ -1,16 +1,26 @@
-import { IRedisTransaction, Job, JobsOptions, Queue } from 'bullmq';
+import { IRedisTransaction, Job, JobsOptions, Queue, RedisClient, createIORedisClient } from 'bullmq';
 import { Redis } from 'ioredis';
+import { copyCommands } from './copy-commands';
 
 export const DISPATCH_QUEUE = 'dispatch';
 const JOB_NAME = 'dispatch';
+/** BullMQ's Lua commands that write a new entry (`Job#addJob`), versioned as `name:<BullMQ version>`. */
+const ADD_JOB_COMMANDS = /^add(Standard|Prioritized|Delayed)Job:/;
 
 export interface DispatchData {
   id: string;
 }
 
 export interface DispatchQueueOptions {
-  /** Shared with the job records, so a record and its queue entry go in one transaction. */
+  /** BullMQ's own connection: it defines all its Lua commands (about 65) on it. */
   connection: Redis;
+  /**
+   * The job records' connection, where the entries are written, so a record and its entry go
+   * in one transaction. Only the add-job commands are copied onto it: ioredis copies every
+   * command defined on a connection onto each MULTI and auto-pipeline batch it makes, and
+   * with BullMQ's whole set that was most of a queued submit's garbage.
+   */
+  entryConnection: Redis;
   prefix: string;
   /** Attempts before a job goes to the dead letter (`DISPATCH_ATTEMPTS`). */
   attempts: number;
@@ -27,6 +37,7 @@ export function queuePriority(priority: number): number {
 /** The BullMQ queue between `POST /protect` and the dispatcher; carries job ids, never image bytes. */
 export class DispatchQueue {
   readonly queue: Queue<DispatchData>;
+  private entries?: RedisClient;
 
   constructor(private readonly options: DispatchQueueOptions) {
     this.queue = new Queue<DispatchData>(DISPATCH_QUEUE, {
@@ -35,9 +46,19 @@ export class DispatchQueue {
     });
   }
 
-  /** A MULTI on the queue's connection, for `stage` and the caller's own commands. */
+  /** A MULTI on the entry connection, for `stage` and the caller's own commands. */
   async transaction(): Promise<IRedisTransaction> {
-    return (await this.queue.getBackend().client).multi();
+    return (await this.entryClient()).multi();
+  }
+
+  private async entryClient(): Promise<RedisClient> {
+    // Resolves once BullMQ has defined its commands on `connection`.
+    await this.queue.getBackend().client;
+    if (!this.entries) {
+      copyCommands(this.options.connection, this.options.entryConnection, ADD_JOB_COMMANDS);
+      this.entries = createIORedisClient(this.options.entryConnection);
+    }
+    return this.entries;
   }
 
   /**
@@ -48,7 +69,11 @@ export class DispatchQueue {
     return new Job<DispatchData>(this.queue, JOB_NAME, { id }, this.jobOptions(id, priority), id).addJob(tx);
   }
 
-  /** The entry for job `id` on its own (Queue.add), for when a transaction could not carry it. */
+  /**
+   * The entry for job `id` on its own (Queue.add), for when a transaction could not carry it.
+   * Outside a transaction ioredis reloads a script Redis lost (NOSCRIPT); Redis's script cache
+   * is server-wide, so later transactions on the entry connection find it again.
+   */
   async enqueue(id: string, priority: number): Promise<void> {
     await this.queue.add(JOB_NAME, { id }, this.jobOptions(id, priority));
   }

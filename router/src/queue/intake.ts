@@ -72,7 +72,7 @@ export class JobIntake {
       if (recordError || !isNoScript(entryError)) throw recordError ?? entryError;
       // ioredis marks a Lua script as loaded when it writes it into a transaction, not when Redis
       // runs it, so after an aborted transaction (or SCRIPT FLUSH) every MULTI would fail here.
-      // Queue.add, outside a transaction, reloads the script on NOSCRIPT, which also heals the mark.
+      // Queue.add, outside a transaction, reloads the script on NOSCRIPT, for every connection.
       await this.dispatch.enqueue(p.job.id, p.job.priority);
       p.resolve();
     } catch (err) {

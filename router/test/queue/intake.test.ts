@@ -9,6 +9,7 @@ import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePref
 describeWithRedis('job intake (record and queue entry in one transaction)', () => {
   let prefix: string;
   let redis: Redis;
+  let queueConnection: Redis;
   let records: JobRecords;
   let dispatch: DispatchQueue;
   let intake: JobIntake;
@@ -18,9 +19,10 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   beforeEach(() => {
     prefix = uniquePrefix('intake');
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
     records = new JobRecords(redis, `${prefix}:`, 60);
-    dispatch = new DispatchQueue({ connection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
-    queue = new Queue(DISPATCH_QUEUE, { connection: redis, prefix });
+    dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+    queue = new Queue(DISPATCH_QUEUE, { connection: queueConnection, prefix });
     transactions = 0;
     const open = dispatch.transaction.bind(dispatch);
     dispatch.transaction = () => {
@@ -33,6 +35,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   afterEach(async () => {
     await queue.close();
     await dispatch.close();
+    queueConnection.disconnect();
     redis.disconnect();
     await dropPrefix(prefix);
   });
@@ -53,6 +56,14 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 50 });
   });
 
+  it("keeps BullMQ's other commands off the records' connection, whose every MULTI copies them", async () => {
+    await intake.add(draft());
+    const onRecords = Object.keys(redis.scriptsSet);
+    expect(onRecords.filter((name) => name.includes(':')).every((name) => /^add(Standard|Prioritized|Delayed)Job:/.test(name))).toBe(true);
+    expect(onRecords.length).toBeLessThan(10);
+    expect(Object.keys(queueConnection.scriptsSet).length).toBeGreaterThan(30);
+  });
+
   it('uses a new transaction for each later turn', async () => {
     await intake.add(draft());
     await intake.add(draft());
@@ -66,7 +77,8 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     const check = new Redis(REDIS_URL);
     try {
-      expect(await check.keys(`${prefix}*`)).toEqual([]);
+      // The queue's own metadata is written when BullMQ connects, before any submit.
+      expect((await check.keys(`${prefix}*`)).filter((key) => key !== `${prefix}:${DISPATCH_QUEUE}:meta`)).toEqual([]);
     } finally {
       check.disconnect();
     }
@@ -77,25 +89,35 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
 describeWithRedis('job intake after Redis lost its scripts', () => {
   let server: Awaited<ReturnType<typeof startPrivateRedis>>;
   let redis: Redis;
+  let queueConnection: Redis;
   let admin: Redis;
   let records: JobRecords;
   let dispatch: DispatchQueue;
   let queue: Queue;
   let intake: JobIntake;
+  let entriesAlone: number;
 
   beforeEach(async () => {
     server = await startPrivateRedis();
     redis = new Redis(server.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+    queueConnection = new Redis(server.url, { maxRetriesPerRequest: 1 });
     admin = new Redis(server.url);
     records = new JobRecords(redis, 'p:', 60);
-    dispatch = new DispatchQueue({ connection: redis, prefix: 'p', attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+    dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix: 'p', attempts: 3, backoffMs: 50, retentionSeconds: 60 });
     queue = new Queue(DISPATCH_QUEUE, { connection: admin, prefix: 'p' });
+    entriesAlone = 0;
+    const enqueue = dispatch.enqueue.bind(dispatch);
+    dispatch.enqueue = (id, priority) => {
+      entriesAlone++;
+      return enqueue(id, priority);
+    };
     intake = new JobIntake(records, dispatch);
   });
 
   afterEach(async () => {
     await queue.close();
     await dispatch.close();
+    queueConnection.disconnect();
     redis.disconnect();
     admin.disconnect();
     await server.stop();
@@ -104,13 +126,15 @@ describeWithRedis('job intake after Redis lost its scripts', () => {
   const draft = () => records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
   const queued = async (id: string) => ({ record: (await records.get(id)) !== undefined, entry: (await queue.getJob(id)) !== undefined });
 
-  it('still queues every job whole after SCRIPT FLUSH', async () => {
+  it('still queues every job whole after SCRIPT FLUSH, and later transactions carry their entries again', async () => {
     await intake.add(draft());
     await admin.script('FLUSH');
     const jobs = [draft(), draft()];
     await Promise.all(jobs.map((job) => intake.add(job)));
+    expect(entriesAlone).toBe(2);
     const later = draft();
     await intake.add(later);
+    expect(entriesAlone).toBe(2);
     for (const job of [...jobs, later]) expect(await queued(job.id)).toEqual({ record: true, entry: true });
   });
 
