@@ -15,7 +15,7 @@ import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
 import { ObjectStore } from './storage/object-store';
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
 import { DispatchQueue } from './queue/dispatch-queue';
@@ -99,11 +99,15 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
   const redisUrl = config.redisUrl!;
   const prefix = `${config.redisPrefix}:`;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  // Connection errors (each reconnect attempt) go to the log, not to ioredis's console fallback.
+  const connect = (name: string, options: RedisOptions) => new Redis(redisUrl, options).on('error', (err) => log.warn({ err, connection: name }, 'redis connection error'));
+  const redis = connect('records', { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  // BullMQ listens to its own connection and re-emits its errors on the queue (logged below).
   const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const records = new JobRecords(redis, prefix, config.jobRetentionSeconds);
   const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
-  const events = new RecordEvents(new Redis(redisUrl));
+  dispatch.queue.on('error', (err) => log.warn({ err }, 'dispatch queue error'));
+  const events = new RecordEvents(connect('events', {}));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
   const dispatcher = config.inlineDispatcher

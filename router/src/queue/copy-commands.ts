@@ -4,29 +4,33 @@ import { Redis } from 'ioredis';
 interface ScriptDefinition {
   lua: string;
   numberOfKeys: number | null;
+  readOnly?: boolean;
 }
 
 function isScriptDefinition(value: unknown): value is ScriptDefinition {
   if (typeof value !== 'object' || value === null) return false;
-  const { lua, numberOfKeys } = value as Record<string, unknown>;
-  return typeof lua === 'string' && (typeof numberOfKeys === 'number' || numberOfKeys === null);
+  const { lua, numberOfKeys, readOnly } = value as Record<string, unknown>;
+  return typeof lua === 'string' && (typeof numberOfKeys === 'number' || numberOfKeys === null) && (readOnly === undefined || typeof readOnly === 'boolean');
 }
 
 /**
- * Defines on `to` the Lua commands defined on `from` whose names match, and returns their
- * names. Throws when none matches, or when ioredis no longer keeps a script as
- * `{ lua, numberOfKeys }`: better a clear error at the first submit than a missing command.
+ * Defines on `to` the Lua commands of `from` named `<base>:<version>`, for each base name, and
+ * returns their full names. Throws when one is missing, or when ioredis no longer keeps a
+ * script as `{ lua, numberOfKeys }`: better a clear error than a missing command in a MULTI.
  */
-export function copyCommands(from: Redis, to: Redis, match: RegExp): string[] {
+export function copyCommands(from: Redis, to: Redis, baseNames: readonly string[]): string[] {
   const defined: Record<string, unknown> = from.scriptsSet;
   const present: Record<string, unknown> = to.scriptsSet;
-  const names = Object.keys(defined).filter((name) => match.test(name));
-  if (names.length === 0) throw new Error(`no Redis command matching ${String(match)} is defined on the source connection`);
+  const names = baseNames.map((base) => {
+    const name = Object.keys(defined).find((candidate) => candidate.startsWith(`${base}:`));
+    if (!name) throw new Error(`no Redis command ${base}:<version> is defined on the source connection`);
+    return name;
+  });
   for (const name of names) {
     if (name in present) continue;
     const script = defined[name];
     if (!isScriptDefinition(script)) throw new Error(`cannot copy the Redis command ${name}: its definition is not { lua, numberOfKeys }`);
-    to.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys ?? undefined });
+    to.defineCommand(name, { lua: script.lua, numberOfKeys: script.numberOfKeys ?? undefined, readOnly: script.readOnly });
   }
   return names;
 }

@@ -4,8 +4,8 @@ import { copyCommands } from './copy-commands';
 
 export const DISPATCH_QUEUE = 'dispatch';
 const JOB_NAME = 'dispatch';
-/** BullMQ's Lua commands that write a new entry (`Job#addJob`), versioned as `name:<BullMQ version>`. */
-const ADD_JOB_COMMANDS = /^add(Standard|Prioritized|Delayed)Job:/;
+/** BullMQ's Lua commands that write a new entry (`Job#addJob` without a parent), defined as `<name>:<BullMQ version>`. */
+const ADD_JOB_COMMANDS = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob'];
 
 export interface DispatchData {
   id: string;
@@ -16,9 +16,10 @@ export interface DispatchQueueOptions {
   connection: Redis;
   /**
    * The job records' connection, where the entries are written, so a record and its entry go
-   * in one transaction. Only the add-job commands are copied onto it: ioredis copies every
-   * command defined on a connection onto each MULTI and auto-pipeline batch it makes, and
-   * with BullMQ's whole set that was most of a queued submit's garbage.
+   * in one transaction. It must reach the same Redis server as `connection`, without a
+   * keyPrefix. Of BullMQ's commands only the add-job ones are copied onto it: ioredis copies
+   * every command defined on a connection onto each MULTI and auto-pipeline batch it makes,
+   * and with BullMQ's whole set that was most of a queued submit's garbage.
    */
   entryConnection: Redis;
   prefix: string;
@@ -40,6 +41,8 @@ export class DispatchQueue {
   private entries?: RedisClient;
 
   constructor(private readonly options: DispatchQueueOptions) {
+    // BullMQ refuses a keyPrefix on its own connection; on this one entries would land where it never looks.
+    if (options.entryConnection.options.keyPrefix) throw new Error('the entry connection must not have a keyPrefix (BullMQ keys carry their own prefix)');
     this.queue = new Queue<DispatchData>(DISPATCH_QUEUE, {
       connection: options.connection,
       prefix: options.prefix,
@@ -63,7 +66,7 @@ export class DispatchQueue {
 
   /**
    * Puts the entry for job `id` on `tx` (as Queue.add would write it, see FlowProducer); the
-   * command is queued before this returns. Invalid options reject the promise before anything is sent.
+   * command is queued before this returns. Invalid options throw before anything is queued.
    */
   stage(tx: IRedisTransaction, id: string, priority: number): Promise<unknown> {
     return new Job<DispatchData>(this.queue, JOB_NAME, { id }, this.jobOptions(id, priority), id).addJob(tx);

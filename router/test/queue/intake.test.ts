@@ -56,12 +56,23 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 50 });
   });
 
-  it("keeps BullMQ's other commands off the records' connection, whose every MULTI copies them", async () => {
+  it("opens its transactions on the records' connection, which carries BullMQ's add-job commands and none of its others", async () => {
     await intake.add(draft());
-    const onRecords = Object.keys(redis.scriptsSet);
-    expect(onRecords.filter((name) => name.includes(':')).every((name) => /^add(Standard|Prioritized|Delayed)Job:/.test(name))).toBe(true);
-    expect(onRecords.length).toBeLessThan(10);
+    const tx = await dispatch.transaction();
+    expect((tx as unknown as { redis: Redis }).redis).toBe(redis);
+    const bullmq = Object.keys(redis.scriptsSet).filter((name) => name.includes(':'));
+    expect(bullmq.some((name) => name.startsWith('addPrioritizedJob:'))).toBe(true);
+    expect(bullmq.every((name) => /^add(Standard|Prioritized|Delayed)Job:/.test(name))).toBe(true);
     expect(Object.keys(queueConnection.scriptsSet).length).toBeGreaterThan(30);
+  });
+
+  it('refuses an entry connection with a keyPrefix, where BullMQ would never find the entries', () => {
+    const prefixed = new Redis(REDIS_URL, { keyPrefix: 'x:', lazyConnect: true });
+    try {
+      expect(() => new DispatchQueue({ connection: queueConnection, entryConnection: prefixed, prefix, attempts: 1, backoffMs: 1, retentionSeconds: 1 })).toThrow(/keyPrefix/);
+    } finally {
+      prefixed.disconnect();
+    }
   });
 
   it('uses a new transaction for each later turn', async () => {
