@@ -1,6 +1,7 @@
-import { IRedisTransaction, Job, JobsOptions, Queue, RedisClient, createIORedisClient } from 'bullmq';
+import { IRedisTransaction, Job, JobsOptions, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { copyCommands } from './copy-commands';
+import { EntryTransaction } from './entry-transaction';
 
 export const DISPATCH_QUEUE = 'dispatch';
 const JOB_NAME = 'dispatch';
@@ -38,7 +39,7 @@ export function queuePriority(priority: number): number {
 /** The BullMQ queue between `POST /protect` and the dispatcher; carries job ids, never image bytes. */
 export class DispatchQueue {
   readonly queue: Queue<DispatchData>;
-  private entries?: RedisClient;
+  private commandsCopied = false;
 
   constructor(private readonly options: DispatchQueueOptions) {
     // BullMQ refuses a keyPrefix on its own connection; on this one entries would land where it never looks.
@@ -51,17 +52,13 @@ export class DispatchQueue {
 
   /** A MULTI on the entry connection, for `stage` and the caller's own commands. */
   async transaction(): Promise<IRedisTransaction> {
-    return (await this.entryClient()).multi();
-  }
-
-  private async entryClient(): Promise<RedisClient> {
     // Resolves once BullMQ has defined its commands on `connection`.
     await this.queue.getBackend().client;
-    if (!this.entries) {
+    if (!this.commandsCopied) {
       copyCommands(this.options.connection, this.options.entryConnection, ADD_JOB_COMMANDS);
-      this.entries = createIORedisClient(this.options.entryConnection);
+      this.commandsCopied = true;
     }
-    return this.entries;
+    return new EntryTransaction(this.options.entryConnection);
   }
 
   /**

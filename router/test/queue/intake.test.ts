@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DISPATCH_QUEUE, DispatchQueue, queuePriority } from '../../src/queue/dispatch-queue';
+import { EntryTransaction } from '../../src/queue/entry-transaction';
 import { JobIntake } from '../../src/queue/intake';
 import { JobRecords } from '../../src/queue/records';
 import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
@@ -59,7 +60,8 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   it("opens its transactions on the records' connection, which carries BullMQ's add-job commands and none of its others", async () => {
     await intake.add(draft());
     const tx = await dispatch.transaction();
-    expect((tx as unknown as { redis: Redis }).redis).toBe(redis);
+    expect(tx).toBeInstanceOf(EntryTransaction);
+    expect((tx as EntryTransaction).connection).toBe(redis);
     const bullmq = Object.keys(redis.scriptsSet).filter((name) => name.includes(':'));
     expect(bullmq.some((name) => name.startsWith('addPrioritizedJob:'))).toBe(true);
     expect(bullmq.every((name) => /^add(Standard|Prioritized|Delayed)Job:/.test(name))).toBe(true);
