@@ -35,8 +35,8 @@ export class EntryTransaction implements IRedisTransaction {
   }
 
   hscan(key: string, cursor: string | number, options?: { COUNT?: number }): this {
-    if (options?.COUNT !== undefined) this.multi.hscan(key, cursor, 'COUNT', options.COUNT);
-    else this.multi.hscan(key, cursor);
+    if (typeof options?.COUNT === 'number') this.multi.hscan(key, String(cursor), 'COUNT', options.COUNT);
+    else this.multi.hscan(key, String(cursor));
     return this;
   }
 
@@ -46,8 +46,8 @@ export class EntryTransaction implements IRedisTransaction {
   }
 
   sscan(key: string, cursor: string | number, options?: { COUNT?: number }): this {
-    if (options?.COUNT !== undefined) this.multi.sscan(key, String(cursor), 'COUNT', options.COUNT);
-    else this.multi.sscan(key, cursor);
+    if (typeof options?.COUNT === 'number') this.multi.sscan(key, String(cursor), 'COUNT', options.COUNT);
+    else this.multi.sscan(key, String(cursor));
     return this;
   }
 

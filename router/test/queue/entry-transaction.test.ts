@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { EntryTransaction } from '../../src/queue/entry-transaction';
+import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
 
 /**
  * Functions assigned to each MULTI (rather than shared) give every MULTI its own hidden class in
@@ -40,11 +41,57 @@ describe('no per-instance functions on a MULTI', () => {
     for (const [name, f] of a) expect({ name, shared: b.get(name) === f }).toEqual({ name, shared: true });
   });
 
-  it('EntryTransaction adds no function of its own and forwards BullMQ-style commands to the MULTI', async () => {
-    redis.defineCommand('echoKey', { lua: 'return KEYS[1]', numberOfKeys: 1 });
+  it('EntryTransaction keeps every function on its prototype', () => {
     const tx = new EntryTransaction(redis);
-    expect(ownFunctions(tx).size).toBe(0);
-    expect(tx.runCommand('echoKey', ['k']).del('a', 'b')).toBe(tx);
+    const own = Object.values(Object.getOwnPropertyDescriptors(tx)).filter((d) => typeof d.value === 'function' || d.get || d.set);
+    expect(own).toEqual([]);
     expect(() => tx.runCommand('noSuchCommand', [])).toThrow(/noSuchCommand/);
+  });
+});
+
+/* Every IRedisTransaction method BullMQ may call, through EntryTransaction, on real Redis. */
+describeWithRedis('EntryTransaction on Redis', () => {
+  let redis: Redis;
+  let prefix: string;
+
+  beforeEach(() => {
+    prefix = uniquePrefix('entry-tx');
+    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  });
+
+  afterEach(async () => {
+    redis.disconnect();
+    await dropPrefix(prefix);
+  });
+
+  it('queues each command with the arguments BullMQ gives it and returns the replies in order', async () => {
+    redis.defineCommand('echoKey', { lua: 'return KEYS[1]', numberOfKeys: 1 });
+    const k = (name: string) => `${prefix}:${name}`;
+    await redis.multi().rpush(k('list'), 'a', 'b').sadd(k('set'), 'm').zadd(k('zset'), 1, 'z1', 2, 'z2').exec();
+    const tx = new EntryTransaction(redis)
+      .runCommand('echoKey', [k('echo')])
+      .hset(k('hash'), { f: 'v', n: 2 })
+      .hgetall(k('hash'))
+      .hscan(k('hash'), 0, { COUNT: 10 })
+      .smembers(k('set'))
+      .sscan(k('set'), '0')
+      .zrange(k('zset'), 0, -1)
+      .lrange(k('list'), 0, -1)
+      .llen(k('list'))
+      .del(k('list'), k('set'));
+    const replies = await tx.exec();
+    expect(replies?.map(([err]) => err)).toEqual(Array(10).fill(null));
+    expect(replies?.map(([, value]) => value)).toEqual([
+      k('echo'),
+      2,
+      { f: 'v', n: '2' },
+      ['0', ['f', 'v', 'n', '2']],
+      ['m'],
+      ['0', ['m']],
+      ['z1', 'z2'],
+      ['a', 'b'],
+      2,
+      2,
+    ]);
   });
 });
