@@ -6,38 +6,52 @@ import { JobIntake } from '../../src/queue/intake';
 import { JobRecords } from '../../src/queue/records';
 import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
 
+/** The intake as the router builds it: records and entries on one connection, BullMQ on another; counts the calls the tests look at. */
+function intakeStack(url: string, prefix: string) {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const queueConnection = new Redis(url, { maxRetriesPerRequest: 1 });
+  const records = new JobRecords(redis, `${prefix}:`, 60);
+  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+  const calls = { transactions: 0, entriesAlone: 0 };
+  const transaction = dispatch.transaction.bind(dispatch);
+  dispatch.transaction = () => {
+    calls.transactions++;
+    return transaction();
+  };
+  const enqueue = dispatch.enqueue.bind(dispatch);
+  dispatch.enqueue = (id, priority) => {
+    calls.entriesAlone++;
+    return enqueue(id, priority);
+  };
+  const close = async () => {
+    await dispatch.close();
+    queueConnection.disconnect();
+    redis.disconnect();
+  };
+  return { redis, queueConnection, records, dispatch, intake: new JobIntake(records, dispatch), calls, close };
+}
+
 /* The intake on real Redis: a record and its BullMQ entry go in together, batched per turn. */
 describeWithRedis('job intake (record and queue entry in one transaction)', () => {
   let prefix: string;
+  let stack: ReturnType<typeof intakeStack>;
   let redis: Redis;
   let queueConnection: Redis;
   let records: JobRecords;
   let dispatch: DispatchQueue;
   let intake: JobIntake;
   let queue: Queue;
-  let transactions: number;
 
   beforeEach(() => {
     prefix = uniquePrefix('intake');
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-    queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    records = new JobRecords(redis, `${prefix}:`, 60);
-    dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
+    stack = intakeStack(REDIS_URL, prefix);
+    ({ redis, queueConnection, records, dispatch, intake } = stack);
     queue = new Queue(DISPATCH_QUEUE, { connection: queueConnection, prefix });
-    transactions = 0;
-    const open = dispatch.transaction.bind(dispatch);
-    dispatch.transaction = () => {
-      transactions++;
-      return open();
-    };
-    intake = new JobIntake(records, dispatch);
   });
 
   afterEach(async () => {
     await queue.close();
-    await dispatch.close();
-    queueConnection.disconnect();
-    redis.disconnect();
+    await stack.close();
     await dropPrefix(prefix);
   });
 
@@ -46,7 +60,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   it('writes every record and its queue entry, with its priority, in one transaction for the submits of one turn', async () => {
     const jobs = Array.from({ length: 50 }, (_, i) => draft(i % 3));
     await Promise.all(jobs.map((job) => intake.add(job)));
-    expect(transactions).toBe(1);
+    expect(stack.calls.transactions).toBe(1);
     for (const job of jobs) {
       expect(await records.get(job.id)).toEqual(job);
       const entry = await queue.getJob(job.id);
@@ -80,7 +94,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
   it('uses a new transaction for each later turn', async () => {
     await intake.add(draft());
     await intake.add(draft());
-    expect(transactions).toBe(2);
+    expect(stack.calls.transactions).toBe(2);
   });
 
   it('rejects every submit of a transaction that cannot be written, and leaves neither records nor entries', async () => {
@@ -101,37 +115,23 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
 /* Server-wide Redis state (script cache, memory limit) changes here, on a redis-server of the test's own. */
 describeWithRedis('job intake after Redis lost its scripts', () => {
   let server: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let redis: Redis;
-  let queueConnection: Redis;
+  let stack: ReturnType<typeof intakeStack>;
   let admin: Redis;
   let records: JobRecords;
-  let dispatch: DispatchQueue;
   let queue: Queue;
   let intake: JobIntake;
-  let entriesAlone: number;
 
   beforeEach(async () => {
     server = await startPrivateRedis();
-    redis = new Redis(server.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-    queueConnection = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    stack = intakeStack(server.url, 'p');
+    ({ records, intake } = stack);
     admin = new Redis(server.url);
-    records = new JobRecords(redis, 'p:', 60);
-    dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix: 'p', attempts: 3, backoffMs: 50, retentionSeconds: 60 });
     queue = new Queue(DISPATCH_QUEUE, { connection: admin, prefix: 'p' });
-    entriesAlone = 0;
-    const enqueue = dispatch.enqueue.bind(dispatch);
-    dispatch.enqueue = (id, priority) => {
-      entriesAlone++;
-      return enqueue(id, priority);
-    };
-    intake = new JobIntake(records, dispatch);
   });
 
   afterEach(async () => {
     await queue.close();
-    await dispatch.close();
-    queueConnection.disconnect();
-    redis.disconnect();
+    await stack.close();
     admin.disconnect();
     await server.stop();
   });
@@ -144,10 +144,10 @@ describeWithRedis('job intake after Redis lost its scripts', () => {
     await admin.script('FLUSH');
     const jobs = [draft(), draft()];
     await Promise.all(jobs.map((job) => intake.add(job)));
-    expect(entriesAlone).toBe(2);
+    expect(stack.calls.entriesAlone).toBe(2);
     const later = draft();
     await intake.add(later);
-    expect(entriesAlone).toBe(2);
+    expect(stack.calls.entriesAlone).toBe(2);
     for (const job of [...jobs, later]) expect(await queued(job.id)).toEqual({ record: true, entry: true });
   });
 
