@@ -14,7 +14,8 @@ import { BUCKET, storeEnv } from './transfer-stack';
 
 export type TargetName = 'submit' | 'status' | 'stream' | 'bare' | 'bare-prototypes';
 /** max: closed loop; rate: autocannon overallRate at half the max; paced: open loop at half the max; light: open loop at LIGHT_RATE. */
-export type LoadMethod = 'max' | 'rate' | 'paced' | 'light';
+/** `same-rate`: bare Express paced at the submit's half rate (the machine's floor at that rate). */
+export type LoadMethod = 'max' | 'rate' | 'paced' | 'light' | 'same-rate';
 
 /** Requests per second of the light-load latency runs: a response time with next to no queueing. */
 export const LIGHT_RATE = 20;
@@ -96,6 +97,11 @@ export interface ApiSection {
   submitVsBare: Summary;
   /** submit max rate ÷ max rate of bare Express served like the router (createExpressServer), paired within each round. */
   submitVsBarePrototypes?: Summary;
+  /**
+   * Bare Express paced at the submit's half rate, in the same rounds: what the machine does to
+   * the tail of a route that does nothing, at the rate the submit's latency is judged at.
+   */
+  bareAtSubmitRate?: { rate: number; p50: Summary; p99: Summary; submitP99Ratio: Summary };
   redisCleanup: { prefix: string; deleted: number; remaining: number }[];
 }
 
@@ -214,7 +220,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       o.check();
       for (const s of services) if (!fs.existsSync(`/proc/${s.pid}`)) throw new Error(`${s.label} (pid ${s.pid}) died: ${s.logLines.slice(-10).join('\n')}`);
       let before: { server?: number; processor?: number; store?: number; redis?: number; machine: { busy: number; total: number } } | undefined;
-      const result = await generator.run({ kind: method === 'light' ? 'paced' : method, request: t.request, connections: o.connections, durationSec: seconds, rate, warmupSec: o.pacerWarmupSeconds }, () => {
+      const result = await generator.run({ kind: method === 'light' || method === 'same-rate' ? 'paced' : method, request: t.request, connections: o.connections, durationSec: seconds, rate, warmupSec: o.pacerWarmupSeconds }, () => {
         before = { server: safeTicks(t.server.pid), processor: safeTicks(processor.service.pid), store: safeTicks(store.service.pid), redis: safeTicks(redisPid), machine: machineTicks() };
       });
       const machine = machineTicks();
@@ -243,9 +249,13 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     }
     const measured = (name: TargetName, method: LoadMethod) => samples.filter((s) => s.phase === 'measured' && s.target === name && s.method === method);
     const half = new Map(targets.map((t) => [t.name, Math.max(1, Math.round(median(measured(t.name, 'max').map((s) => s.result.rate)) / 2))]));
-    const cells = paced.flatMap((t) => (['rate', 'paced'] as const).map((method) => ({ t, method })));
+    const bareTarget = targets.find((t) => t.name === 'bare')!;
+    const cells: { t: Target; method: LoadMethod; rate: number }[] = [
+      ...paced.flatMap((t) => (['rate', 'paced'] as const).map((method) => ({ t, method, rate: half.get(t.name)! }))),
+      { t: bareTarget, method: 'same-rate', rate: half.get('submit')! },
+    ];
     for (let round = 1; round <= o.runs; round++) {
-      for (const [i, c] of roundOrder(cells, round - 1).entries()) await once(c.t, c.method, o.latencySeconds, half.get(c.t.name), { phase: 'measured', round, position: i });
+      for (const [i, c] of roundOrder(cells, round - 1).entries()) await once(c.t, c.method, o.latencySeconds, c.rate, { phase: 'measured', round, position: i });
     }
     for (let round = 1; round <= o.runs; round++) {
       for (const [i, t] of roundOrder(paced, round - 1).entries()) await once(t, 'light', o.latencySeconds, LIGHT_RATE, { phase: 'measured', round, position: i });
@@ -280,6 +290,14 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       const byRound = new Map(measured(baseline, 'max').map((s) => [s.round, s.result.rate]));
       return summarize(measured('submit', 'max').map((s) => s.result.rate / (byRound.get(s.round) ?? Number.NaN)));
     };
+    const sameRate = measured('bare', 'same-rate');
+    const submitP99ByRound = new Map(measured('submit', 'paced').map((s) => [s.round, s.result.latency.p99]));
+    const bareAtSubmitRate = {
+      rate: half.get('submit')!,
+      p50: summarize(sameRate.map((s) => s.result.latency.p50)),
+      p99: summarize(sameRate.map((s) => s.result.latency.p99)),
+      submitP99Ratio: summarize(sameRate.map((s) => (submitP99ByRound.get(s.round) ?? Number.NaN) / s.result.latency.p99)),
+    };
     return {
       connections: o.connections,
       maxSeconds: o.maxSeconds,
@@ -290,6 +308,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       summary,
       submitVsBare: vsRound('bare'),
       submitVsBarePrototypes: vsRound('bare-prototypes'),
+      bareAtSubmitRate,
       redisCleanup: [],
     };
   } finally {
