@@ -3,7 +3,7 @@ import { JobRecords, QueuedJob } from './records';
 
 interface Pending {
   job: QueuedJob;
-  resolve: () => void;
+  resolve: (created: boolean) => void;
   reject: (err: unknown) => void;
 }
 
@@ -26,9 +26,13 @@ export class JobIntake {
     private readonly dispatch: DispatchQueue,
   ) {}
 
-  /** Resolves once the record and the queue entry are both in Redis. */
-  add(job: QueuedJob): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Resolves once the record and the queue entry are both in Redis: true when this call wrote
+   * the record, false when a record with the job's id was already there (a submit with the
+   * same idempotency key); that record is left as it is, and so is its queue entry.
+   */
+  add(job: QueuedJob): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       this.pending.push({ job, resolve, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
       else if (!this.scheduled) {
@@ -59,24 +63,26 @@ export class JobIntake {
       await Promise.all(staged);
       const results = await tx.exec();
       if (!results) throw new Error('the job transaction was discarded');
-      await Promise.all(batch.map((p, i) => this.settle(p, results[2 * i][0], results[2 * i + 1][0])));
+      await Promise.all(batch.map((p, i) => this.settle(p, results[2 * i], results[2 * i + 1][0])));
     } catch (err) {
       for (const p of batch) p.reject(err);
     }
   }
 
   /** One submit after EXEC: Redis runs the rest of a transaction when one command fails. */
-  private async settle(p: Pending, recordError: Error | null, entryError: Error | null): Promise<void> {
-    if (!recordError && !entryError) return p.resolve();
+  private async settle(p: Pending, [recordError, recordReply]: [Error | null, unknown], entryError: Error | null): Promise<void> {
+    const created = recordReply !== null;
+    if (!recordError && !entryError) return p.resolve(created);
     try {
       if (recordError || !isNoScript(entryError)) throw recordError ?? entryError;
       // ioredis marks a Lua script as loaded when it writes it into a transaction, not when Redis
       // runs it, so after an aborted transaction (or SCRIPT FLUSH) every MULTI would fail here.
       // Queue.add, outside a transaction, reloads the script on NOSCRIPT, for every connection.
       await this.dispatch.enqueue(p.job.id, p.job.priority);
-      p.resolve();
+      p.resolve(created);
     } catch (err) {
-      await Promise.allSettled([this.records.remove(p.job.id), this.dispatch.remove(p.job.id)]);
+      // A record that was already there belongs to an earlier submit: only our own is undone.
+      if (created) await Promise.allSettled([this.records.remove(p.job.id), this.dispatch.remove(p.job.id)]);
       p.reject(err);
     }
   }

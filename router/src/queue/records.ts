@@ -81,11 +81,25 @@ export class JobRecords {
   }
 
   /**
-   * Puts the write of a new record on `tx` (see JobIntake). As a Buffer, the record is not
-   * copied again into the command's string: less young-generation garbage per submit.
+   * Puts the write of a new record on `tx` (see JobIntake); its reply is null when a record
+   * with that id is already there, which is then left as it is. As a Buffer, the record is
+   * not copied again into the command's string: less young-generation garbage per submit.
    */
   stage(tx: IRedisTransaction, job: QueuedJob): void {
-    tx.runCommand('set', [this.key(job.id), Buffer.from(JSON.stringify(job)), 'EX', this.retentionSeconds]);
+    tx.runCommand('set', [this.key(job.id), Buffer.from(JSON.stringify(job)), 'EX', this.retentionSeconds, 'NX']);
+  }
+
+  /**
+   * The job id that owns a client's idempotency key: `id` when this call claims the key, else
+   * the id an earlier submit claimed. A claim lasts as long as a record (`retentionSeconds`)
+   * and is made before that record is written, so it never outlives it.
+   */
+  async claimIdempotencyKey(key: string, id: string): Promise<string> {
+    const claim = `${this.prefix}idempotency:${key}`;
+    const replies = await this.redis.multi().set(claim, id, 'EX', this.retentionSeconds, 'NX').get(claim).exec();
+    const owner = replies?.[1]?.[1];
+    if (typeof owner !== 'string') throw new Error(`the idempotency claim was not read back: ${JSON.stringify(replies)}`);
+    return owner;
   }
 
   async remove(id: string): Promise<void> {

@@ -4,7 +4,8 @@ import { CallContext } from '../grpc/processor-pool';
 import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore } from '../storage/object-store';
 import { StoredUpload } from '../upload/s3-relay';
-import { enqueueJob } from './queued';
+import { QueuedJob } from '../queue/records';
+import { Enqueued, enqueueJob } from './queued';
 import { UploadInspection, inspectUpload } from './inspect-upload';
 import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
 
@@ -20,13 +21,19 @@ async function reference(store: ObjectStore, key: string, deps: SubmitDeps): Pro
 const INSPECTION_STATUS: Record<Exclude<UploadInspection, { ok: true }>['problem'], number> = { not_found: 400, too_large: 413, not_an_image: 415 };
 
 async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, keepForRetry: boolean, directUploadId?: string): Promise<Accepted> {
+  let enqueued: Enqueued;
   try {
-    return await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
+    enqueued = await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
   } catch (err) {
     if (!keepForRetry) await store.delete(key);
     throw err;
   }
+  // A repeated idempotency key: the earlier job has its own image; the one the router just stored is nobody's.
+  if (enqueued.earlier && !keepForRetry && !usesObject(enqueued.earlier, key)) await store.delete(key);
+  return { job_id: enqueued.job_id, status: enqueued.status };
 }
+
+const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && job.source.key === key;
 
 const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED]);
 

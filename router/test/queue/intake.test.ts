@@ -91,6 +91,25 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     }
   });
 
+  it('leaves a record that is already there as it is, with its one queue entry, and says so', async () => {
+    const job = draft();
+    expect(await intake.add(job)).toBe(true);
+    const again = { ...job, priority: 7, status: 'processing' as const };
+    expect(await Promise.all([intake.add(again), intake.add(again)])).toEqual([false, false]);
+    expect(await records.get(job.id)).toEqual(job);
+    expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 1 });
+    expect((await queue.getJob(job.id))?.priority).toBe(queuePriority(job.priority));
+  });
+
+  it('claims an idempotency key for the first id that asks, for as long as a record lives', async () => {
+    expect(await records.claimIdempotencyKey('k-1', 'first')).toBe('first');
+    expect(await records.claimIdempotencyKey('k-1', 'second')).toBe('first');
+    expect(await records.claimIdempotencyKey('k-2', 'second')).toBe('second');
+    const ttl = await redis.ttl(`${prefix}:idempotency:k-1`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+  });
+
   it('uses a new transaction for each later turn', async () => {
     await intake.add(draft());
     await intake.add(draft());

@@ -253,6 +253,83 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
+  it('gives a repeated idempotency key the job it already queued: the processor runs it once', async () => {
+    const processor = await startLocalProcessor();
+    const p = prefix('idempotent');
+    const router = await startLocalRouter(routerEnv(p, processor.address));
+    const other = await startLocalRouter(routerEnv(p, processor.address, { DISPATCHER: 'off' }));
+    try {
+      const first = await submitUrl(router, { idempotency_key: 'retry-1' });
+      expect(first).toEqual({ status: 202, json: { job_id: expect.any(String), status: 'queued' } });
+      const id = first.json.job_id as string;
+      // A retry, on another instance, and three at once with a second key.
+      expect((await submitUrl(other, { idempotency_key: 'retry-1' })).json.job_id).toBe(id);
+      const together = await Promise.all([router, other, router].map((r) => submitUrl(r, { idempotency_key: 'together-1' })));
+      expect(new Set(together.map((t) => t.status))).toEqual(new Set([202]));
+      const togetherId = together[0].json.job_id as string;
+      expect(together.map((t) => t.json.job_id)).toEqual([togetherId, togetherId, togetherId]);
+      expect(togetherId).not.toBe(id);
+
+      expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      expect(await waitForJob(router.url, togetherId)).toMatchObject({ status: 'completed' });
+      // After the end, the key still names the same job, now with its final status.
+      expect((await submitUrl(other, { idempotency_key: 'retry-1' })).json).toEqual({ job_id: id, status: 'completed' });
+      expect(jobCount(processor)).toBe(2);
+      const records = new Redis(REDIS_URL);
+      const queued = await records.keys(`${p}:job:*`);
+      records.disconnect();
+      expect(queued.sort()).toEqual([`${p}:job:${id}`, `${p}:job:${togetherId}`].sort());
+    } finally {
+      await other.stop(100);
+      await router.stop(100);
+      await processor.stop(100);
+    }
+  });
+
+  it('writes the job a claimed idempotency key names when the claiming submit never wrote it', async () => {
+    const processor = await startLocalProcessor();
+    const p = prefix('claimed');
+    const router = await startLocalRouter(routerEnv(p, processor.address));
+    const records = new Redis(REDIS_URL);
+    try {
+      // What a router that died between the claim and the write leaves behind.
+      const orphanId = '0b7f6a2e-8f55-4d33-9a61-2b9d5d7e1c10';
+      await records.set(`${p}:idempotency:lost-1`, orphanId, 'EX', 60);
+      const res = await submitUrl(router, { idempotency_key: 'lost-1' });
+      expect(res).toEqual({ status: 202, json: { job_id: orphanId, status: 'queued' } });
+      expect(await waitForJob(router.url, orphanId)).toMatchObject({ status: 'completed' });
+      expect(jobCount(processor)).toBe(1);
+    } finally {
+      records.disconnect();
+      await router.stop(100);
+      await processor.stop(100);
+    }
+  });
+
+  it('deletes the object a repeated s3-mode upload stored, since the earlier job has its own', async () => {
+    const store = await startEmbedded('artorizer-idempotent-s3');
+    const processor = await startLocalProcessor(store.env);
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('idempotent-s3'), processor.address), TRANSFER_MODE: 's3' });
+    try {
+      const submit = async () => {
+        const res = await fetch(`${router.url}/protect`, { method: 'POST', body: form({ ...meta, idempotency_key: 'upload-1' }, png) });
+        expect(res.status).toBe(202);
+        return ((await res.json()) as { job_id: string }).job_id;
+      };
+      const id = await submit();
+      const stored = await store.keys('uploads/');
+      expect(stored).toHaveLength(1);
+      expect(await submit()).toBe(id);
+      expect(await store.keys('uploads/')).toEqual(stored);
+      expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      expect(jobCount(processor)).toBe(1);
+    } finally {
+      await router.stop(100);
+      await processor.stop(100);
+      await store.stop();
+    }
+  });
+
   it('cancels a queued job', async () => {
     const port = await freePort();
     const router = await startLocalRouter(routerEnv(prefix('cancel'), `127.0.0.1:${port}`));
