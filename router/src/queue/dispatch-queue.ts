@@ -89,6 +89,14 @@ export class DispatchQueue {
     };
   }
 
+  /** Queues the entry for `id` again if one of that id has already ended (BullMQ skips adding an id it holds). */
+  async revive(id: string, priority: number): Promise<void> {
+    const state = await this.queue.getJobState(id);
+    if (state !== 'completed' && state !== 'failed') return;
+    await this.queue.remove(id);
+    await this.enqueue(id, priority);
+  }
+
   /** Drops a job that has not started; false when a worker already has it. */
   async remove(id: string): Promise<boolean> {
     return (await this.queue.remove(id)) === 1;

@@ -71,7 +71,7 @@ export class JobIntake {
 
   /** One submit after EXEC: Redis runs the rest of a transaction when one command fails. */
   private async settle(p: Pending, [recordError, recordReply]: [Error | null, unknown], entryError: Error | null): Promise<void> {
-    const created = recordReply !== null;
+    const created = !recordError && recordReply !== null;
     if (!recordError && !entryError) return p.resolve(created);
     try {
       if (recordError || !isNoScript(entryError)) throw recordError ?? entryError;
@@ -81,10 +81,35 @@ export class JobIntake {
       await this.dispatch.enqueue(p.job.id, p.job.priority);
       p.resolve(created);
     } catch (err) {
-      // A record that was already there belongs to an earlier submit: only our own is undone.
-      if (created) await Promise.allSettled([this.records.remove(p.job.id), this.dispatch.remove(p.job.id)]);
+      await this.undo(p.job.id, created, recordError !== null);
       p.reject(err);
     }
+  }
+
+  /**
+   * After a failed write: our own record and entry go. A record that was already there belongs
+   * to another submit with the same id (see `refill`), and so does the entry, unless our record
+   * failed and no record is there at all.
+   */
+  private async undo(id: string, created: boolean, recordFailed: boolean): Promise<void> {
+    if (created) {
+      await Promise.allSettled([this.records.remove(id), this.dispatch.remove(id)]);
+      return;
+    }
+    if (!recordFailed) return;
+    const record = await this.records.get(id).then((r) => (r ? 'there' : 'absent'), () => 'unknown');
+    if (record === 'absent') await this.dispatch.remove(id).catch(() => false);
+  }
+
+  /**
+   * `add` for a job whose id an earlier submit claimed (an idempotency key) but never wrote.
+   * If that submit's queue entry was written and has ended, BullMQ keeps it and skips the add
+   * of an id it holds: the entry is made again, so the job does not wait forever.
+   */
+  async refill(job: QueuedJob): Promise<boolean> {
+    const created = await this.add(job);
+    if (created) await this.dispatch.revive(job.id, job.priority);
+    return created;
   }
 }
 

@@ -56,6 +56,17 @@ redis.call('PUBLISH', KEYS[2], out)
 return out
 `;
 
+/**
+ * Claims an idempotency key for ARGV[1] unless it is taken; answers the owner and, when that is
+ * an earlier submit, its record. The record's key is built here from the owner (not declared in
+ * KEYS), which a single Redis allows; BullMQ's own scripts do the same.
+ */
+const CLAIM_SCRIPT = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {ARGV[1], false} end
+local owner = redis.call('GET', KEYS[1])
+return {owner, redis.call('GET', ARGV[3] .. owner)}
+`;
+
 /** Job records in Redis, readable by every router instance, kept for `retentionSeconds`. */
 export class JobRecords {
   constructor(
@@ -64,6 +75,7 @@ export class JobRecords {
     private readonly retentionSeconds: number,
   ) {
     this.redis.defineCommand('artorizerUpdate', { numberOfKeys: 2, lua: UPDATE_SCRIPT });
+    this.redis.defineCommand('artorizerClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
   }
 
   private key(id: string): string {
@@ -90,16 +102,15 @@ export class JobRecords {
   }
 
   /**
-   * The job id that owns a client's idempotency key: `id` when this call claims the key, else
-   * the id an earlier submit claimed. A claim lasts as long as a record (`retentionSeconds`)
-   * and is made before that record is written, so it never outlives it.
+   * Who owns a client's idempotency key: `id` when this call claims it; else the id an earlier
+   * submit claimed, with that job's record if it was written. A claim lasts `retentionSeconds`
+   * and is made before its record is written, so it expires before that record; a claim whose
+   * submit never wrote the job (it failed, or its router died) is filled by the next submit.
    */
-  async claimIdempotencyKey(key: string, id: string): Promise<string> {
-    const claim = `${this.prefix}idempotency:${key}`;
-    const replies = await this.redis.multi().set(claim, id, 'EX', this.retentionSeconds, 'NX').get(claim).exec();
-    const owner = replies?.[1]?.[1];
-    if (typeof owner !== 'string') throw new Error(`the idempotency claim was not read back: ${JSON.stringify(replies)}`);
-    return owner;
+  async claimIdempotencyKey(key: string, id: string): Promise<{ owner: string; record?: QueuedJob }> {
+    const run = (this.redis as unknown as { artorizerClaim(claim: string, id: string, ttl: number, jobKeyPrefix: string): Promise<[string, string | null]> }).artorizerClaim;
+    const [owner, raw] = await run.call(this.redis, `${this.prefix}idempotency:${key}`, id, this.retentionSeconds, this.key(''));
+    return raw ? { owner, record: JSON.parse(raw) as QueuedJob } : { owner };
   }
 
   async remove(id: string): Promise<void> {

@@ -17,10 +17,7 @@ export async function submitImageUrl(url: unknown, fields: Record<string, unknow
     throw err;
   }
   if (deps.config.mode === 'legacy') return submitLegacyUrl(fields, finalUrl, deps, ctx);
-  if (deps.queue) {
-    const { job_id, status } = await enqueueJob(spec, { kind: 'url', url: finalUrl }, deps);
-    return { job_id, status };
-  }
+  if (deps.queue) return (await enqueueJob(spec, { kind: 'url', url: finalUrl }, deps)).accepted;
   const job = await deps.pool.submitByReference(spec, { location: { $case: 'http', http: { url: finalUrl } } }, ctx);
   return { job_id: job.jobId, status: jobStatusName(job.state) };
 }

@@ -3,9 +3,23 @@ import { HttpError } from '../http/errors';
 import { QueuedJob, QueuedSource, queuedJobToHttp } from '../queue/records';
 import { Accepted, SubmitDeps } from './deps';
 
-export interface Enqueued extends Accepted {
-  /** Set when the submit's idempotency key names a job an earlier submit queued: nothing new was written. */
+export interface Enqueued {
+  accepted: Accepted;
+  /** The job an earlier submit with the same idempotency key queued, when this one wrote nothing. */
   earlier?: QueuedJob;
+}
+
+/**
+ * 503: the job could not be queued, or Redis's answer was lost and it may be. `jobId` is the
+ * id it was written under, for a caller that must know whether the job holds its input.
+ */
+export class EnqueueFailed extends HttpError {
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super(503, 'job queue unavailable, retry later', {}, { cause });
+  }
 }
 
 /**
@@ -19,24 +33,24 @@ export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: Subm
   const { records, intake } = deps.queue!;
   const record = records.draft(JobSpec.toJSON(spec), source, spec.priority);
   try {
-    if (spec.idempotencyKey) {
-      record.id = await records.claimIdempotencyKey(spec.idempotencyKey, record.id);
-      const earlier = await records.get(record.id);
-      if (earlier) return existing(earlier);
-      // Otherwise the claim is ours, or its submit's write never landed: either way this submit writes the job.
+    if (!spec.idempotencyKey) {
+      await intake.add(record);
+      return { accepted: { job_id: record.id, status: 'queued' } };
     }
-    if (!(await intake.add(record))) {
-      // A concurrent submit with the same key wrote the record first.
-      const earlier = await records.get(record.id);
-      if (earlier) return existing(earlier);
-      throw new Error(`job ${record.id} was written by another submit and is gone`);
-    }
+    const claim = await records.claimIdempotencyKey(spec.idempotencyKey, record.id);
+    if (claim.record) return earlier(claim.record);
+    const claimed = claim.owner === record.id;
+    record.id = claim.owner;
+    if (claimed ? await intake.add(record) : await intake.refill(record)) return { accepted: { job_id: record.id, status: 'queued' } };
+    // A concurrent submit with the same key wrote the job first.
+    const written = await records.get(record.id);
+    if (!written) throw new Error(`job ${record.id} was written by another submit and is gone`);
+    return earlier(written);
   } catch (err) {
-    throw new HttpError(503, 'job queue unavailable, retry later', {}, { cause: err });
+    throw new EnqueueFailed(record.id, err);
   }
-  return { job_id: record.id, status: 'queued' };
 }
 
-function existing(job: QueuedJob): Enqueued {
-  return { job_id: job.id, status: queuedJobToHttp(job).status, earlier: job };
+function earlier(job: QueuedJob): Enqueued {
+  return { accepted: { job_id: job.id, status: queuedJobToHttp(job).status }, earlier: job };
 }

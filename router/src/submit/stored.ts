@@ -5,7 +5,7 @@ import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore } from '../storage/object-store';
 import { StoredUpload } from '../upload/s3-relay';
 import { QueuedJob } from '../queue/records';
-import { Enqueued, enqueueJob } from './queued';
+import { EnqueueFailed, Enqueued, enqueueJob } from './queued';
 import { UploadInspection, inspectUpload } from './inspect-upload';
 import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
 
@@ -25,12 +25,27 @@ async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, dep
   try {
     enqueued = await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
   } catch (err) {
-    if (!keepForRetry) await store.delete(key);
+    if (!keepForRetry && !(await mayHoldObject(err, key, deps))) await store.delete(key);
     throw err;
   }
   // A repeated idempotency key: the earlier job has its own image; the one the router just stored is nobody's.
   if (enqueued.earlier && !keepForRetry && !usesObject(enqueued.earlier, key)) await store.delete(key);
-  return { job_id: enqueued.job_id, status: enqueued.status };
+  return enqueued.accepted;
+}
+
+/**
+ * Whether a failed submit's job may still be queued with this object (Redis ran the write but
+ * its answer was lost): it is kept then, and when Redis cannot tell; the store's retention
+ * rule removes it if no job has it.
+ */
+async function mayHoldObject(err: unknown, key: string, deps: SubmitDeps): Promise<boolean> {
+  if (!(err instanceof EnqueueFailed)) return false;
+  try {
+    const job = await deps.queue!.records.get(err.jobId);
+    return job !== undefined && usesObject(job, key);
+  } catch {
+    return true;
+  }
 }
 
 const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && job.source.key === key;

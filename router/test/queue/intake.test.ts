@@ -1,35 +1,11 @@
-import { Queue } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DISPATCH_QUEUE, DispatchQueue, queuePriority } from '../../src/queue/dispatch-queue';
 import { EntryTransaction } from '../../src/queue/entry-transaction';
 import { JobIntake } from '../../src/queue/intake';
 import { JobRecords } from '../../src/queue/records';
+import { intakeStack } from './intake-stack';
 import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
-
-/** The intake as the router builds it: records and entries on one connection, BullMQ on another; counts the calls the tests look at. */
-function intakeStack(url: string, prefix: string) {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-  const queueConnection = new Redis(url, { maxRetriesPerRequest: 1 });
-  const records = new JobRecords(redis, `${prefix}:`, 60);
-  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix, attempts: 3, backoffMs: 50, retentionSeconds: 60 });
-  const calls = { transactions: 0, entriesAlone: 0 };
-  const transaction = dispatch.transaction.bind(dispatch);
-  dispatch.transaction = () => {
-    calls.transactions++;
-    return transaction();
-  };
-  const enqueue = dispatch.enqueue.bind(dispatch);
-  dispatch.enqueue = (id, priority) => {
-    calls.entriesAlone++;
-    return enqueue(id, priority);
-  };
-  const close = async () => {
-    await dispatch.close();
-    queueConnection.disconnect();
-    redis.disconnect();
-  };
-  return { redis, queueConnection, records, dispatch, intake: new JobIntake(records, dispatch), calls, close };
-}
 
 /* The intake on real Redis: a record and its BullMQ entry go in together, batched per turn. */
 describeWithRedis('job intake (record and queue entry in one transaction)', () => {
@@ -101,13 +77,35 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     expect((await queue.getJob(job.id))?.priority).toBe(queuePriority(job.priority));
   });
 
-  it('claims an idempotency key for the first id that asks, for as long as a record lives', async () => {
-    expect(await records.claimIdempotencyKey('k-1', 'first')).toBe('first');
-    expect(await records.claimIdempotencyKey('k-1', 'second')).toBe('first');
-    expect(await records.claimIdempotencyKey('k-2', 'second')).toBe('second');
+  it('claims an idempotency key for the first id that asks, for as long as a record lives, and reads back the job once written', async () => {
+    const job = draft();
+    expect(await records.claimIdempotencyKey('k-1', job.id)).toEqual({ owner: job.id });
+    expect(await records.claimIdempotencyKey('k-1', 'second')).toEqual({ owner: job.id });
+    await intake.add(job);
+    expect(await records.claimIdempotencyKey('k-1', 'second')).toEqual({ owner: job.id, record: job });
+    expect(await records.claimIdempotencyKey('k-2', 'second')).toEqual({ owner: 'second' });
     const ttl = await redis.ttl(`${prefix}:idempotency:k-1`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
+  });
+
+  it('refills a claimed id whose earlier entry has ended: the job is queued again, not left waiting forever', async () => {
+    const job = draft();
+    await intake.add(job);
+    // The earlier submit's entry was taken and ended, and its record undone (a failed write).
+    const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const worker = new Worker(DISPATCH_QUEUE, async () => 'dropped', { connection: workerConnection, prefix });
+    try {
+      await new Promise<void>((resolve) => worker.on('completed', (j) => j.id === job.id && resolve()));
+    } finally {
+      await worker.close();
+      workerConnection.disconnect();
+    }
+    await records.remove(job.id);
+    expect(await queue.getJobState(job.id)).toBe('completed');
+    expect(await intake.refill(job)).toBe(true);
+    expect(await records.get(job.id)).toEqual(job);
+    expect(await queue.getJobState(job.id)).toBe('prioritized');
   });
 
   it('uses a new transaction for each later turn', async () => {
