@@ -19,7 +19,7 @@ import { Redis, RedisOptions } from 'ioredis';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
 import { DispatchQueue } from './queue/dispatch-queue';
-import { Dispatcher } from './queue/dispatcher';
+import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
 import { HealthBreaker } from './queue/health-breaker';
 import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
@@ -111,7 +111,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
   const dispatcher = config.inlineDispatcher
-    ? new Dispatcher({ redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference, maxFileBytes: config.maxFileBytes }, records, pool, breaker, store, log)
+    ? new Dispatcher(dispatcherOptions(config, redisUrl), records, pool, breaker, store, log)
     : undefined;
   dispatcher?.start();
   return {

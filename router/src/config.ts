@@ -56,6 +56,11 @@ export interface RouterConfig {
   dispatchAttempts: number;
   /** First retry delay, doubling with jitter (`DISPATCH_BACKOFF_MS`, default 1000). */
   dispatchBackoffMs: number;
+  /**
+   * How long a dispatcher holds a job without renewing its lock (`DISPATCH_LOCK_MS`, default
+   * 30000, BullMQ's): a job whose dispatcher died goes to another within about twice this.
+   */
+  dispatchLockMs: number;
   /** Queued jobs in flight per processor (`PROCESSOR_MAX_INFLIGHT`, default 4). */
   perProcessorLimit: number;
   /** Run the dispatcher inside this router (`DISPATCHER=inline`, default) or not (`off`: run `make dispatcher`). */
@@ -118,6 +123,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
     dispatchAttempts: int(env, 'DISPATCH_ATTEMPTS', 8, 1, 100),
     dispatchBackoffMs: int(env, 'DISPATCH_BACKOFF_MS', 1000, 1),
+    dispatchLockMs: int(env, 'DISPATCH_LOCK_MS', 30_000, 500),
     perProcessorLimit: int(env, 'PROCESSOR_MAX_INFLIGHT', 4, 1, 1000),
     inlineDispatcher: (env.DISPATCHER || 'inline') !== 'off',
     healthIntervalMs: int(env, 'HEALTH_CHECK_INTERVAL_MS', 1000, 50),

@@ -4,7 +4,7 @@ import { loadConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
 import { logger } from './logger';
 import { createMetrics } from './metrics';
-import { Dispatcher } from './queue/dispatcher';
+import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
 import { HealthBreaker } from './queue/health-breaker';
 import { JobRecords } from './queue/records';
 import { ObjectStore } from './storage/object-store';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, logger);
   await breaker.start();
   const dispatcher = new Dispatcher(
-    { redisUrl: config.redisUrl, prefix: config.redisPrefix, perProcessorLimit: config.perProcessorLimit, presignExpirySeconds: config.presignExpirySeconds, s3Reference: config.s3Reference, maxFileBytes: config.maxFileBytes },
+    dispatcherOptions(config, config.redisUrl),
     records,
     pool,
     breaker,

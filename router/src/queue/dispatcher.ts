@@ -2,6 +2,7 @@ import { Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ImageReference, JobErrorReason, JobSpec, JobState, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
+import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
 import { isServiceError } from '../http/errors';
 import { Logger } from '../logger';
@@ -23,6 +24,21 @@ export interface DispatcherOptions {
   s3Reference: 'presigned' | 'key';
   /** MAX_FILE_SIZE, for the check of direct uploads. */
   maxFileBytes: number;
+  /** BullMQ's lock on a job being dispatched, and how often stalled jobs are looked for (`DISPATCH_LOCK_MS`). */
+  lockMs: number;
+}
+
+/** The dispatcher's options from the router's configuration (the same in a router and in `make dispatcher`). */
+export function dispatcherOptions(config: RouterConfig, redisUrl: string): DispatcherOptions {
+  return {
+    redisUrl,
+    prefix: config.redisPrefix,
+    perProcessorLimit: config.perProcessorLimit,
+    presignExpirySeconds: config.presignExpirySeconds,
+    s3Reference: config.s3Reference,
+    maxFileBytes: config.maxFileBytes,
+    lockMs: config.dispatchLockMs,
+  };
 }
 
 class Retryable extends Error {}
@@ -66,6 +82,9 @@ export class Dispatcher {
       connection: this.connection,
       prefix: options.prefix,
       concurrency: pool.addresses.length * options.perProcessorLimit,
+      // A dispatcher that dies leaves its jobs active; another one takes them up once the lock has lapsed.
+      lockDuration: options.lockMs,
+      stalledInterval: options.lockMs,
       autorun: false,
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));

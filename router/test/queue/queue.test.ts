@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { makePng } from '../../../processor-stub/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../processor-stub/test/contract/http-fixture';
@@ -43,6 +45,31 @@ function routerEnv(prefix: string, processorAddr: string, extra: Record<string, 
     DISPATCH_BACKOFF_MS: '50',
     ...extra,
   };
+}
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/** Reads a job's SSE stream until an event's status JSON satisfies `until`. */
+async function waitForEvent(routerUrl: string, id: string, until: (status: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const abort = new AbortController();
+  const res = await fetch(`${routerUrl}/jobs/${id}/events`, { signal: abort.signal });
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      const blocks = text.split('\n\n');
+      text = blocks.pop()!;
+      for (const block of blocks) {
+        const data = block.split('\n').find((l) => l.startsWith('data: '));
+        const status = data ? (JSON.parse(data.slice(6)) as Record<string, unknown>) : undefined;
+        if (status && until(status)) return status;
+      }
+    }
+  } finally {
+    abort.abort();
+  }
+  throw new Error(`job ${id}: the event stream ended first`);
 }
 
 describeWithRedis('queued submission (BullMQ on Redis)', () => {
@@ -327,6 +354,40 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       await router.stop(100);
       await processor.stop(100);
       await store.stop();
+    }
+  });
+
+  it('takes up a job whose dispatcher died mid-job (stalled-job recovery): it completes, run once', async () => {
+    const processor = await startLocalProcessor();
+    const p = prefix('stalled');
+    const edge = await startLocalRouter(routerEnv(p, processor.address, { DISPATCHER: 'off' }));
+    // `make dispatcher` as a process of its own, so that it can die as a process dies.
+    const doomed = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['router/src/dispatcher-main.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...routerEnv(p, processor.address, { DISPATCH_LOCK_MS: '1000' }), LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+      detached: true,
+    });
+    const exited = new Promise((resolve) => doomed.once('exit', resolve));
+    let survivor: LocalRouter | undefined;
+    try {
+      const stall = fixture.nextStall();
+      const id = (await submitUrl(edge, {}, 'stall')).json.job_id as string;
+      await stall;
+      expect(await waitForEvent(edge.url, id, (s) => s.status === 'processing')).toMatchObject({ status: 'processing' });
+      process.kill(-doomed.pid!, 'SIGKILL');
+      await exited;
+
+      // Nobody follows the job now; a dispatcher that starts later finds it stalled and takes it up.
+      survivor = await startLocalRouter(routerEnv(p, processor.address, { DISPATCH_LOCK_MS: '1000' }));
+      fixture.stalled.shift()!.writeHead(200, { 'Content-Length': png.length }).end(png);
+      expect(await waitForJob(edge.url, id)).toMatchObject({ status: 'completed' });
+      expect(jobCount(processor)).toBe(1);
+    } finally {
+      if (doomed.exitCode === null && doomed.signalCode === null) process.kill(-doomed.pid!, 'SIGKILL');
+      await survivor?.stop(100);
+      await edge.stop(100);
+      await processor.stop(100);
     }
   });
 
