@@ -131,6 +131,11 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
     const runId = `${Date.now().toString(36)}-${process.pid}`;
     const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream` };
     const services = script.group();
+    // Also on Ctrl-C, when this section's own clean-up below never runs: a run leaves no keys.
+    let keysDeleted = false;
+    script.afterServices(async () => {
+      if (!keysDeleted) log(`redis: ${(await cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream])).map((c) => `${c.prefix} ${c.deleted} deleted`).join('; ')}`);
+    });
     const probe = new Redis(o.api.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await probe.connect();
@@ -143,6 +148,7 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
     } finally {
       await stopAll(services);
       const cleanup = await cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream]);
+      keysDeleted = true;
       if (record.api) record.api.redisCleanup = cleanup;
       log(`redis: ${cleanup.map((c) => `${c.prefix} ${c.deleted} deleted, ${c.remaining} left`).join('; ')}`);
     }

@@ -15,6 +15,7 @@ export class BenchScript {
   interrupted = false;
   private temp?: string;
   private cleaning?: Promise<void>;
+  private readonly undos: (() => Promise<unknown>)[] = [];
 
   /** `teardown`: more to undo than services and the temp dir (e.g. network namespaces); synchronous, idempotent. */
   constructor(
@@ -54,9 +55,18 @@ export class BenchScript {
     this.temp = undefined;
   }
 
+  /**
+   * Something to undo once the services have stopped, Ctrl-C included (e.g. Redis keys the run
+   * wrote), where `teardown` cannot: asynchronous. Each runs once; a failure is logged.
+   */
+  afterServices(undo: () => Promise<unknown>): void {
+    this.undos.push(undo);
+  }
+
   /** Stops every service (SIGTERM to its process group, SIGKILL after 15 s), then the rest; once. */
   cleanup(): Promise<void> {
-    this.cleaning ??= Promise.all(this.allServices().map((s) => s.stop())).then(() => {
+    this.cleaning ??= Promise.all(this.allServices().map((s) => s.stop())).then(async () => {
+      for (const undo of this.undos.splice(0)) await undo().catch((err: unknown) => this.log(`cleanup failed: ${err instanceof Error ? err.message : String(err)}`));
       this.teardown();
       this.removeTemp();
     });
