@@ -53,13 +53,21 @@ export function describeWithRedis(name: string, body: () => void): void {
   describe(name, body);
 }
 
+/** A redis-server's persistence: none (the default), or an append-only file in `dir`, fsynced before each reply. */
+export interface PrivateRedisOptions {
+  port?: number;
+  aofDir?: string;
+}
+
 /**
- * A redis-server of the test's own on a free port, for tests that change server-wide state
- * (SCRIPT FLUSH, maxmemory) that the shared Redis must not see. Resolves once it answers.
+ * A redis-server of the test's own on a free port (or `port`), for tests that change
+ * server-wide state (SCRIPT FLUSH, maxmemory) or stop the server, which the shared Redis must
+ * not see. Resolves once it answers. `kill` is a crash (SIGKILL); `stop` a clean shutdown.
  */
-export async function startPrivateRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<{ url: string; stop: () => Promise<void>; kill: () => Promise<void> }> {
+  const port = options.port ?? (await freePort());
+  const persistence = options.aofDir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.aofDir] : ['--appendonly', 'no'];
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(server, 'exit');
   const log: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -69,11 +77,9 @@ export async function startPrivateRedis(): Promise<{ url: string; stop: () => Pr
     });
     void exited.then(() => reject(new Error(`redis-server exited at start: ${log.slice(-5).join('\n')}`)));
   });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      server.kill('SIGTERM');
-      await exited;
-    },
+  const signal = async (name: NodeJS.Signals) => {
+    if (server.exitCode === null && server.signalCode === null) server.kill(name);
+    await exited;
   };
+  return { url: `redis://127.0.0.1:${port}`, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
 }
