@@ -41,13 +41,37 @@ export function incomingFiles(p: LocalProcessor): string[] {
   return fs.readdirSync(path.join(p.workDir, 'incoming'));
 }
 
+/**
+ * Reads a job's SSE stream (GET /jobs/:id/events) until an event satisfies `until`; its status
+ * JSON. Throws when the stream ends first.
+ */
+export async function waitForEvent(routerUrl: string, jobId: string, until: (event: string, status: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const abort = new AbortController();
+  const res = await fetch(`${routerUrl}/jobs/${jobId}/events`, { signal: abort.signal });
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      const blocks = text.split('\n\n');
+      text = blocks.pop()!;
+      for (const block of blocks) {
+        const lines = block.split('\n');
+        const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+        const data = lines.find((l) => l.startsWith('data: '));
+        const status = data ? (JSON.parse(data.slice(6)) as Record<string, unknown>) : undefined;
+        if (status && until(event, status)) return status;
+      }
+    }
+  } finally {
+    abort.abort();
+  }
+  throw new Error(`job ${jobId}: the event stream ended before the awaited event (status ${res.status})`);
+}
+
 /** Waits for a job's terminal event through the router's SSE stream. */
 export async function waitForJob(routerUrl: string, jobId: string): Promise<{ status: string }> {
-  const res = await fetch(`${routerUrl}/jobs/${jobId}/events`);
-  const text = await res.text();
-  const done = text.split('\n\n').find((block) => block.includes('event: done'));
-  if (!done) throw new Error(`no done event in: ${text}`);
-  return JSON.parse(done.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { status: string };
+  return (await waitForEvent(routerUrl, jobId, (event) => event === 'done')) as { status: string };
 }
 
 export function form(fields: Record<string, string>, file?: Buffer, fieldsFirst = true, type = 'image/png'): FormData {

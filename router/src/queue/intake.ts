@@ -97,8 +97,9 @@ export class JobIntake {
       return;
     }
     if (!recordFailed) return;
-    const record = await this.records.get(id).then((r) => (r ? 'there' : 'absent'), () => 'unknown');
-    if (record === 'absent') await this.dispatch.remove(id).catch(() => false);
+    // null: Redis could not say, so the entry stays
+    const record = await this.records.get(id).catch(() => null);
+    if (record === undefined) await this.dispatch.remove(id).catch(() => false);
   }
 
   /**

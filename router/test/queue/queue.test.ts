@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { makePng } from '../../../processor-stub/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../processor-stub/test/contract/http-fixture';
-import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
-import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
+import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForEvent, waitForJob } from '../harness';
+import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
 import { startEmbedded } from '../storage/stores';
 import { freePort } from '../ports';
 
@@ -48,29 +50,6 @@ function routerEnv(prefix: string, processorAddr: string, extra: Record<string, 
 }
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
-
-/** Reads a job's SSE stream until an event's status JSON satisfies `until`. */
-async function waitForEvent(routerUrl: string, id: string, until: (status: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  const abort = new AbortController();
-  const res = await fetch(`${routerUrl}/jobs/${id}/events`, { signal: abort.signal });
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      text += decoder.decode(chunk, { stream: true });
-      const blocks = text.split('\n\n');
-      text = blocks.pop()!;
-      for (const block of blocks) {
-        const data = block.split('\n').find((l) => l.startsWith('data: '));
-        const status = data ? (JSON.parse(data.slice(6)) as Record<string, unknown>) : undefined;
-        if (status && until(status)) return status;
-      }
-    }
-  } finally {
-    abort.abort();
-  }
-  throw new Error(`job ${id}: the event stream ended first`);
-}
 
 describeWithRedis('queued submission (BullMQ on Redis)', () => {
   const prefixes: string[] = [];
@@ -374,7 +353,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       const stall = fixture.nextStall();
       const id = (await submitUrl(edge, {}, 'stall')).json.job_id as string;
       await stall;
-      expect(await waitForEvent(edge.url, id, (s) => s.status === 'processing')).toMatchObject({ status: 'processing' });
+      expect(await waitForEvent(edge.url, id, (_event, s) => s.status === 'processing')).toMatchObject({ status: 'processing' });
       process.kill(-doomed.pid!, 'SIGKILL');
       await exited;
 
@@ -388,6 +367,36 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       await survivor?.stop(100);
       await edge.stop(100);
       await processor.stop(100);
+    }
+  });
+
+  it('completes every job accepted before and after Redis crashes (append-only file on), each once', async () => {
+    const aofDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-redis-aof-'));
+    const redisPort = await freePort();
+    let redis = await startPrivateRedis({ port: redisPort, aofDir });
+    const processorPort = await freePort();
+    const router = await startLocalRouter(routerEnv('crash', `127.0.0.1:${processorPort}`, { REDIS_URL: redis.url }));
+    let processor: LocalProcessor | undefined;
+    const submit = async () => {
+      const res = await submitUrl(router);
+      expect(res.status).toBe(202);
+      return res.json.job_id as string;
+    };
+    try {
+      // The processor is down: every job waits in the queue while Redis dies.
+      const before = [await submit(), await submit(), await submit()];
+      await redis.kill();
+      redis = await startPrivateRedis({ port: redisPort, aofDir });
+      const after = [await submit(), await submit()];
+
+      processor = await startLocalProcessor({ GRPC_PORT: String(processorPort) });
+      for (const id of [...before, ...after]) expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      expect(jobCount(processor)).toBe(5);
+    } finally {
+      await router.stop(100);
+      await processor?.stop(100);
+      await redis.stop();
+      fs.rmSync(aofDir, { recursive: true, force: true });
     }
   });
 
