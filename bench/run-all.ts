@@ -131,11 +131,14 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
     const runId = `${Date.now().toString(36)}-${process.pid}`;
     const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream` };
     const services = script.group();
-    // Also on Ctrl-C, when this section's own clean-up below never runs: a run leaves no keys.
-    let keysDeleted = false;
-    script.afterServices(async () => {
-      if (!keysDeleted) log(`redis: ${(await cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream])).map((c) => `${c.prefix} ${c.deleted} deleted`).join('; ')}`);
-    });
+    // Once, after the routers stop: here at the end of the section, or on Ctrl-C by the script's clean-up.
+    let deleting: ReturnType<typeof cleanRedis> | undefined;
+    const deleteKeys = () =>
+      (deleting ??= cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream]).then((cleanup) => {
+        log(`redis: ${cleanup.map((c) => `${c.prefix} ${c.deleted} deleted, ${c.remaining} left`).join('; ')}`);
+        return cleanup;
+      }));
+    script.afterServices(deleteKeys);
     const probe = new Redis(o.api.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
     try {
       await probe.connect();
@@ -147,10 +150,8 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
       record.api = await runApi({ ...o.api, runs: o.runs, prefixes, tempDir: dir, services, log, check });
     } finally {
       await stopAll(services);
-      const cleanup = await cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream]);
-      keysDeleted = true;
+      const cleanup = await deleteKeys();
       if (record.api) record.api.redisCleanup = cleanup;
-      log(`redis: ${cleanup.map((c) => `${c.prefix} ${c.deleted} deleted, ${c.remaining} left`).join('; ')}`);
     }
   });
 

@@ -91,7 +91,10 @@ export class BenchScript {
       return 0;
     }
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(signal, () => {
+      // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by
+      // tsx), and a second signal without a handler would end it in the middle of its clean-up.
+      process.on(signal, () => {
+        if (this.interrupted) return;
         this.interrupted = true;
         this.log(`${signal}: stopping services and removing what the run made`);
         void this.cleanup().finally(() => process.exit(130));
