@@ -6,3 +6,4 @@ export * from './grpc-http';
 export * from './http-shapes';
 export * from './spec-validate';
 export * from './service-kit';
+export * from './chunk-codec';

@@ -22,8 +22,6 @@ export interface RouterConfig {
   maxFileBytes: number;
   /** Size of each encoded SubmitJob chunk message (`UPLOAD_CHUNK_SIZE`, default 1 MiB, the fastest measured). */
   chunkBytes: number;
-  /** Longest a partly filled chunk waits for more bytes before it is sent anyway (`UPLOAD_CHUNK_MAX_WAIT_MS`; 0: never). */
-  chunkMaxWaitMs: number;
   /** Deadline of unary gRPC calls (`GRPC_DEADLINE_MS`, default 5000). */
   grpcDeadlineMs: number;
   /** Hosts or CIDRs image_url may reach although private (`IMAGE_URL_ALLOWLIST`, comma list). */
@@ -106,7 +104,6 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     processorHttpUrl: (env.PROCESSOR_HTTP_URL || 'http://127.0.0.1:8000').replace(/\/$/, ''),
     maxFileBytes: int(env, 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
     chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 1024 * 1024, 1024, 4 * 1024 * 1024 - 1024),
-    chunkMaxWaitMs: int(env, 'UPLOAD_CHUNK_MAX_WAIT_MS', 10, 0, 60_000),
     grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 1),
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
-import { ChunkPool, imageChunks } from '../src/upload/chunker';
+import { ChunkPool, Downstream, imageChunks } from '../src/upload/chunker';
 
-/* Re-cutting uploads into chunk messages: sizes, the image check, and the flush of a chunk that waits too long. */
+/* Re-cutting uploads into chunk messages: sizes, the image check, and the flush of a partly filled chunk to an idle downstream. */
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
 
 function nextOrStuck<T>(it: AsyncIterator<T>, ms = 2000): Promise<IteratorResult<T> | 'stuck'> {
@@ -26,10 +26,26 @@ describe('imageChunks', () => {
     await expect(imageChunks(source, 1000).next()).rejects.toMatchObject({ status: 415 });
   });
 
-  it('sends a partly filled chunk once it has waited maxWaitMs, and keeps filling otherwise', async () => {
+  /** A downstream whose idleness the test sets. */
+  function downstream(initially: boolean): Downstream & { setIdle(idle: boolean): void } {
+    let idle = initially;
+    const waiters: (() => void)[] = [];
+    return {
+      get idle() {
+        return idle;
+      },
+      whenIdle: () => (idle ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+      setIdle(now: boolean) {
+        idle = now;
+        if (now) for (const resolve of waiters.splice(0)) resolve();
+      },
+    };
+  }
+
+  it('hands a partly filled chunk to an idle downstream as soon as the source has nothing more, and keeps filling otherwise', async () => {
     const source = new PassThrough();
     const pool = new ChunkPool(1000, 2);
-    const chunks = imageChunks(source, 1000, pool, 20);
+    const chunks = imageChunks(source, 1000, { pool, downstream: downstream(true) });
     source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
     const first = await nextOrStuck(chunks);
     expect(first).not.toBe('stuck');
@@ -46,7 +62,18 @@ describe('imageChunks', () => {
     expect(await chunks.next()).toMatchObject({ done: true });
   });
 
-  it('without maxWaitMs holds a partly filled chunk until it is full or the stream ends', async () => {
+  it('holds a partly filled chunk while the downstream is busy and hands it out when it turns idle', async () => {
+    const source = new PassThrough();
+    const busy = downstream(false);
+    const chunks = imageChunks(source, 1000, { downstream: busy });
+    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    const pending = chunks.next();
+    expect(await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 100, 'stuck'))])).toBe('stuck');
+    busy.setIdle(true);
+    expect(((await pending).value as Buffer).length).toBe(316);
+  });
+
+  it('without a downstream holds a partly filled chunk until it is full or the stream ends', async () => {
     const source = new PassThrough();
     const chunks = imageChunks(source, 1000);
     source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
@@ -55,7 +82,7 @@ describe('imageChunks', () => {
 
   it('leaves the stream to others when the consumer stops early', async () => {
     const source = new PassThrough();
-    const chunks = imageChunks(source, 100, undefined, 5);
+    const chunks = imageChunks(source, 100, { downstream: downstream(true) });
     source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(200, 1)]));
     await chunks.next();
     await chunks.return(undefined);

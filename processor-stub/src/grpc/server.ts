@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ProcessorServiceService, ProcessorServiceServer, SubmitJobRequest } from '@artorizer/contract';
+import { ProcessorServiceDefinition, ProcessorServiceServer } from '@artorizer/contract';
 import { Processor } from '../core/processor';
 import { Logger } from '../logger';
 import { downloadArtifact } from './handlers/download-artifact';
@@ -50,40 +50,12 @@ export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: 
     cancelJob: cancelJob(processor, log),
     downloadArtifact: downloadArtifact(processor, log, chunkBytes),
   };
-  server.addService(withZeroCopyChunks(ProcessorServiceService), impl);
+  server.addService(ProcessorServiceDefinition, impl);
   const health = new HealthImplementation({ '': 'SERVING', 'artorizer.v1.ProcessorService': 'SERVING' });
   health.addToServer(server);
   addReflection(server, DESCRIPTOR_SETS.map((file) => fs.readFileSync(file)));
   announceStreamWindow(server);
   return { server, health };
-}
-
-/**
- * SubmitJob's request decoder without the copy of the image bytes: the generated decoder
- * copies every chunk (`Buffer.from(reader.bytes())`), though grpc-js hands each message over
- * in a buffer of its own that nothing else keeps. A message that is exactly one `chunk`
- * field (what clients send for the image) becomes a view of that buffer; anything else
- * (the spec, unknown fields, repeated fields) goes through the generated decoder.
- */
-export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
-  const CHUNK_TAG = (2 << 3) | 2; // field 2, length-delimited
-  if (message.length > 1 && message[0] === CHUNK_TAG) {
-    let length = 0;
-    let pos = 1;
-    for (let shift = 0; shift < 35 && pos < message.length; shift += 7) {
-      const byte = message[pos++];
-      length += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) {
-        if (pos + length === message.length) return { payload: { $case: 'chunk', chunk: message.subarray(pos) } };
-        break;
-      }
-    }
-  }
-  return SubmitJobRequest.decode(message);
-}
-
-function withZeroCopyChunks(service: typeof ProcessorServiceService): typeof ProcessorServiceService {
-  return { ...service, submitJob: { ...service.submitJob, requestDeserialize: decodeSubmitJobRequest } };
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   JobSpec,
   ProcessorServiceClient,
   SubmitJobRequest,
+  createProcessorClient,
   SubmitJobResponse,
   WatchJobResponse,
 } from '@artorizer/contract';
@@ -41,6 +42,10 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 60_000,
   'grpc.keepalive_timeout_ms': 20_000,
   'grpc.max_receive_message_length': 8 * 1024 * 1024,
+  // grpc-js keeps messages that fit this buffer for transparent retries and calls their write
+  // callbacks before they are sent; SubmitJob chunks are sent from reused buffers, so a write
+  // callback must mean the bytes are gone (an upload cut by a lost connection is answered 503).
+  'grpc.per_rpc_retry_buffer_size': 0,
 };
 
 const HealthClientCtor = makeGenericClientConstructor(healthService, 'Health');
@@ -70,7 +75,7 @@ export class ProcessorPool {
   ) {
     this.endpoints = addresses.map((address) => ({
       address,
-      client: new ProcessorServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS),
+      client: createProcessorClient(address, credentials.createInsecure(), CHANNEL_OPTIONS),
       health: new HealthClientCtor(address, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as HealthClient,
     }));
   }

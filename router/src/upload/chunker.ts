@@ -1,30 +1,46 @@
 import { Readable } from 'node:stream';
+import { allocChunkBuffer, isChunkBuffer } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
 import { SNIFF_BYTES, sniffImageType } from './sniff';
 
 /**
- * Re-cuts an upload into chunks of `size` bytes (the last may be shorter) and checks the
- * first bytes are an image (415 otherwise). Pulling from it is what applies backpressure.
+ * The consumer's side of flushing: whether everything handed out so far has been sent, and a
+ * wake-up for when it has.
+ */
+export interface Downstream {
+  readonly idle: boolean;
+  /** Resolves the next time `idle` turns true (at once when it is). */
+  whenIdle(): Promise<void>;
+}
+
+export interface ChunkOptions {
+  /** Buffers to cut into; the consumer gives each chunk back once it no longer needs it. */
+  pool?: ChunkPool;
+  /**
+   * With a downstream, a partly filled chunk is handed out as soon as the source has nothing
+   * more for the moment and the downstream is idle: the next hop is never left waiting for a
+   * chunk to fill (on loopback a 1 MiB upload would otherwise cross it store-and-forward, and
+   * on a slow link every chunk would), while a busy downstream lets chunks grow to `size`.
+   */
+  downstream?: Downstream;
+}
+
+/**
+ * Re-cuts an upload into chunks of at most `size` bytes and checks the first bytes are an
+ * image (415 otherwise). Pulling from it is what applies backpressure.
  *
- * Each byte is copied at most once: pieces are copied into a fresh `size`-byte buffer that is
+ * Each byte is copied at most once: pieces are copied into a `size`-byte buffer that is
  * handed out when full (never concatenated and re-sliced), and a whole chunk that lies inside
  * one piece is handed out as a view of it. The chunks are the consumer's to keep, unless it
- * passes a `pool` and gives chunks back to it once it no longer needs them (they are then
- * refilled).
- *
- * With `maxWaitMs`, a partly filled chunk is handed out anyway once its first byte has waited
- * that long for the rest: on a slow upload big chunks would otherwise turn the relay into
- * store-and-forward, chunk by chunk (a 1 MiB chunk takes 84 ms to arrive at 100 Mbit/s),
- * while on a fast one they fill long before and the big chunks' lower cost per byte stays.
+ * passes a `pool`.
  */
-export async function* imageChunks(source: Readable, size: number, pool?: ChunkPool, maxWaitMs = 0): AsyncGenerator<Buffer> {
-  const cutter = new Cutter(size, pool);
+export async function* imageChunks(source: Readable, size: number, options: ChunkOptions = {}): AsyncGenerator<Buffer> {
+  const cutter = new Cutter(size, options.pool);
   let head: Buffer[] = [];
   let headBytes = 0;
   for (;;) {
-    const waitMs = maxWaitMs > 0 && cutter.heldSince !== undefined ? cutter.heldSince + maxWaitMs - performance.now() : undefined;
-    const piece = await nextPiece(source, waitMs);
-    if (piece === WAITED_ENOUGH) {
+    const piece = await nextPiece(source, cutter.holding ? options.downstream : undefined);
+    if (piece === FLUSH) {
       yield cutter.rest()!;
       continue;
     }
@@ -47,14 +63,15 @@ export async function* imageChunks(source: Readable, size: number, pool?: ChunkP
   if (rest) yield rest;
 }
 
-const WAITED_ENOUGH = Symbol('waited enough');
+const FLUSH = Symbol('flush');
 
 /**
- * What the stream has buffered, or the next bytes to arrive; null at the end; WAITED_ENOUGH
- * when nothing came within `waitMs`. Nothing is left listening or reading once it returns, so
- * the caller may stop at any point and leave the stream to someone else (e.g. to drain it).
+ * What the stream has buffered, or the next bytes to arrive; null at the end; FLUSH when the
+ * stream has nothing for now and `downstream` (given while part of a chunk is held) is idle.
+ * Nothing is left listening or reading once it returns, so the caller may stop at any point
+ * and leave the stream to someone else (e.g. to drain it).
  */
-async function nextPiece(stream: Readable, waitMs: number | undefined): Promise<Buffer | null | typeof WAITED_ENOUGH> {
+async function nextPiece(stream: Readable, downstream: Downstream | undefined): Promise<Buffer | null | typeof FLUSH> {
   for (;;) {
     const piece = stream.read() as Buffer | null;
     if (piece !== null) return piece;
@@ -62,19 +79,21 @@ async function nextPiece(stream: Readable, waitMs: number | undefined): Promise<
     if (stream.readableEnded) return null;
     // destroyed before its end (the client went away): the file is incomplete, never a whole one
     if (stream.destroyed) throw Object.assign(new Error('the file stream closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-    if (waitMs !== undefined && waitMs <= 0) return WAITED_ENOUGH;
-    const woke = await new Promise<'more' | typeof WAITED_ENOUGH>((resolve, reject) => {
+    if (downstream?.idle) return FLUSH;
+    const woke = await new Promise<'more' | typeof FLUSH>((resolve, reject) => {
+      let settled = false;
       const more = () => settle(() => resolve('more'));
       const fail = (err: Error) => settle(() => reject(err));
-      const timer = waitMs === undefined ? undefined : setTimeout(() => settle(() => resolve(WAITED_ENOUGH)), waitMs);
       const settle = (then: () => void) => {
-        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         stream.off('readable', more).off('end', more).off('close', more).off('error', fail);
         then();
       };
       stream.on('readable', more).on('end', more).on('close', more).on('error', fail);
+      void downstream?.whenIdle().then(() => settle(() => resolve(FLUSH)));
     });
-    if (woke === WAITED_ENOUGH) return WAITED_ENOUGH;
+    if (woke === FLUSH) return FLUSH;
   }
 }
 
@@ -95,23 +114,21 @@ export class ChunkPool {
   take(): Buffer {
     const reused = this.spare.pop();
     if (reused) return reused;
-    // its own ArrayBuffer (never a slice of Node's shared pool), which identifies it in give()
-    const fresh = Buffer.allocUnsafeSlow(this.size);
+    // with room for the gRPC message header in front, so the chunk is sent without a copy
+    const fresh = allocChunkBuffer(this.size);
     this.own.add(fresh.buffer);
     return fresh;
   }
 
   /** Hands a chunk back: a buffer of this pool, or a short chunk cut from the start of one. */
   give(chunk: Buffer): void {
-    if (this.own.has(chunk.buffer) && chunk.byteOffset === 0 && this.spare.length < this.keep) this.spare.push(Buffer.from(chunk.buffer, 0, this.size));
+    if (this.own.has(chunk.buffer) && isChunkBuffer(chunk) && this.spare.length < this.keep) this.spare.push(Buffer.from(chunk.buffer, chunk.byteOffset, this.size));
   }
 }
 
 class Cutter {
   private chunk?: Buffer;
   private filled = 0;
-  /** performance.now() when the chunk being filled got its first byte. */
-  heldSince?: number;
 
   constructor(
     private readonly size: number,
@@ -127,7 +144,6 @@ class Cutter {
         continue;
       }
       this.chunk ??= this.pool?.size === this.size ? this.pool.take() : Buffer.allocUnsafe(this.size);
-      if (this.filled === 0) this.heldSince = performance.now();
       const copied = piece.copy(this.chunk, this.filled, offset, Math.min(piece.length, offset + this.size - this.filled));
       this.filled += copied;
       offset += copied;
@@ -135,10 +151,14 @@ class Cutter {
         const full = this.chunk;
         this.chunk = undefined;
         this.filled = 0;
-        this.heldSince = undefined;
         yield full;
       }
     }
+  }
+
+  /** Whether part of a chunk is waiting for more bytes. */
+  get holding(): boolean {
+    return this.filled > 0;
   }
 
   /** What is left after the last piece: the short last chunk, or nothing. */
@@ -147,7 +167,6 @@ class Cutter {
     const last = this.chunk.subarray(0, this.filled);
     this.chunk = undefined;
     this.filled = 0;
-    this.heldSince = undefined;
     return last;
   }
 }

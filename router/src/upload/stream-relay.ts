@@ -3,11 +3,11 @@ import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { ClientWritableStream } from '@grpc/grpc-js';
-import { FieldError, Job, JobSpec, SubmitJobRequest, jobSpecFromFields } from '@artorizer/contract';
+import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields } from '@artorizer/contract';
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
-import { ChunkPool, imageChunks } from './chunker';
+import { ChunkPool, Downstream, imageChunks } from './chunker';
 import { isAcceptableDeclaredType } from './sniff';
 import { Spool, spoolFile } from './spool';
 
@@ -50,7 +50,6 @@ export interface StreamRelayDeps {
   metrics: Metrics;
   maxFileBytes: number;
   chunkBytes: number;
-  chunkMaxWaitMs: number;
   spoolDir?: string;
 }
 
@@ -64,17 +63,10 @@ interface Upload {
   abandoned?: boolean;
 }
 
-/**
- * Image bytes per chunk message, so that the encoded SubmitJobRequest (a 1-byte tag, the
- * length varint, the bytes) is exactly `chunkBytes`. The generated encoder writes into a
- * buffer it doubles from 128 bytes: a 256 KiB payload (262,148 bytes encoded) would get a
- * 512 KiB zero-filled buffer per message, a 262,140-byte payload gets exactly 256 KiB.
- */
+/** Image bytes per chunk message, so that the encoded SubmitJobRequest is at most `chunkBytes`. */
 export function payloadBytes(chunkBytes: number): number {
-  const varintBytes = (n: number) => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
-  const encoded = (payload: number) => 1 + varintBytes(payload) + payload;
-  let payload = chunkBytes - 1 - varintBytes(chunkBytes);
-  while (encoded(payload + 1) <= chunkBytes) payload++;
+  let payload = chunkBytes - CHUNK_HEADER_ROOM;
+  while (encodedChunkBytes(payload + 1) <= chunkBytes) payload++;
   return payload;
 }
 
@@ -210,7 +202,8 @@ class StreamRelay {
     this.upload.done.catch(() => undefined);
     // chunk buffers are reused once grpc-js has serialized them (their write callback)
     const buffers = new ChunkPool(payloadBytes(this.deps.chunkBytes), MESSAGES_IN_FLIGHT + 1);
-    await this.send(withImage(spec, info), imageChunks(stream, buffers.size, buffers, this.deps.chunkMaxWaitMs), this.upload, buffers);
+    const sending = new InFlight();
+    await this.send(withImage(spec, info), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
     if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
   }
 
@@ -219,22 +212,15 @@ class StreamRelay {
    * MESSAGES_IN_FLIGHT written chunks wait to be sent. Once the call has ended (the processor
    * answered or the call was cancelled) the rest of the file is read and dropped.
    */
-  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload, buffers?: ChunkPool): Promise<void> {
+  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload, sending = new InFlight(), buffers?: ChunkPool): Promise<void> {
     const { call, done } = upload;
     let ended = false;
-    let wake: (() => void) | undefined;
-    const resume = () => {
-      const resolve = wake;
-      wake = undefined;
-      resolve?.();
-    };
     const finish = () => {
       ended = true;
-      resume();
+      sending.interrupt();
     };
     done.then(finish, finish);
-    void this.failed.then(resume);
-    let inFlight = 0;
+    void this.failed.then(() => sending.interrupt());
     call.write({ payload: { $case: 'spec', spec } });
     this.deps.metrics.inflightUploads.inc();
     try {
@@ -245,15 +231,13 @@ class StreamRelay {
           buffers?.give(chunk);
           continue;
         }
-        inFlight++;
+        sending.add();
+        // the callback comes once grpc-js is done with the bytes (retries buffer nothing, see the pool)
         call.write({ payload: { $case: 'chunk', chunk } }, () => {
           buffers?.give(chunk);
-          inFlight--;
-          resume();
+          sending.sent();
         });
-        while (inFlight >= MESSAGES_IN_FLIGHT && !ended && this.failure === undefined) {
-          await new Promise<void>((resolve) => (wake = resolve));
-        }
+        while (sending.count >= MESSAGES_IN_FLIGHT && !ended && this.failure === undefined) await sending.change();
       }
     } finally {
       this.deps.metrics.inflightUploads.dec();
@@ -276,6 +260,47 @@ class StreamRelay {
     await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, file, upload);
     upload.call.end();
     return upload.done;
+  }
+}
+
+/** Chunk messages written to the call and not yet sent: what the send loop and the chunker wait on. */
+class InFlight implements Downstream {
+  count = 0;
+  private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+
+  get idle(): boolean {
+    return this.count === 0;
+  }
+
+  add(): void {
+    this.count++;
+  }
+
+  sent(): void {
+    this.count--;
+    this.wake(this.waiters);
+    if (this.count === 0) this.wake(this.idleWaiters);
+  }
+
+  /** Wakes every waiter, e.g. when the call has ended and nothing will be sent any more. */
+  interrupt(): void {
+    this.wake(this.waiters);
+    this.wake(this.idleWaiters);
+  }
+
+  /** Resolves at the next change of `count` (or interrupt). */
+  change(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private wake(list: (() => void)[]): void {
+    for (const resolve of list.splice(0, list.length)) resolve();
   }
 }
 

@@ -1,0 +1,114 @@
+import { ChannelCredentials, ClientOptions, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { ProcessorServiceClient, ProcessorServiceService, SubmitJobRequest } from '../gen/artorizer/v1/artorizer';
+
+/**
+ * SubmitJob's image chunks without the generated codec's copies.
+ *
+ * The generated encoder copies each chunk twice before grpc-js frames it (into its growing
+ * writer, then `Buffer.from` of the result), and the generated decoder copies it once more
+ * (`Buffer.from(reader.bytes())`). A message that is exactly one `chunk` field is a 1-byte
+ * tag, a length varint and the bytes, so both ends can do without: a chunk held in a buffer
+ * from `allocChunkBuffer` gets its tag and length written into the room kept in front of it
+ * and is handed to grpc-js as it is; on the receiving side such a message becomes a view of
+ * the buffer grpc-js assembled for it (nothing else keeps that buffer). Every other message
+ * goes through the generated codec.
+ */
+
+/** field 2 (`chunk`), wire type 2 (length-delimited) */
+const CHUNK_TAG = (2 << 3) | 2;
+/** The tag and the longest length varint a chunk under 4 GiB needs. */
+export const CHUNK_HEADER_ROOM = 11;
+const FRAME_HEADER_ROOM = Symbol.for('grpc-js.frameHeaderRoom');
+
+const withRoom = new WeakSet<ArrayBufferLike>();
+
+/** A buffer for `payloadBytes` of image bytes with room for the message header in front. */
+export function allocChunkBuffer(payloadBytes: number): Buffer {
+  // its own ArrayBuffer (never a slice of Node's shared pool): the room in front is ours
+  const whole = Buffer.allocUnsafeSlow(CHUNK_HEADER_ROOM + payloadBytes);
+  withRoom.add(whole.buffer);
+  return whole.subarray(CHUNK_HEADER_ROOM);
+}
+
+/** Whether `chunk` starts where `allocChunkBuffer` put the bytes (a whole or shortened chunk buffer). */
+export function isChunkBuffer(chunk: Uint8Array): boolean {
+  return withRoom.has(chunk.buffer) && chunk.byteOffset === CHUNK_HEADER_ROOM;
+}
+
+function varintLength(n: number): number {
+  let length = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    length++;
+  }
+  return length;
+}
+
+function writeHeader(target: Buffer, at: number, length: number): void {
+  target[at++] = CHUNK_TAG;
+  let n = length;
+  while (n >= 0x80) {
+    target[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  target[at] = n;
+}
+
+/** Bytes of an encoded chunk message carrying `payloadBytes` of image. */
+export function encodedChunkBytes(payloadBytes: number): number {
+  return 1 + varintLength(payloadBytes) + payloadBytes;
+}
+
+export function encodeSubmitJobRequest(message: SubmitJobRequest): Buffer {
+  if (message.payload?.$case !== 'chunk') {
+    const encoded = SubmitJobRequest.encode(message).finish();
+    return Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  }
+  const chunk = message.payload.chunk;
+  const header = 1 + varintLength(chunk.length);
+  // only the room of a chunk buffer: in front of any other view could be someone else's bytes
+  if (isChunkBuffer(chunk)) {
+    const start = CHUNK_HEADER_ROOM - header;
+    const framed = Buffer.from(chunk.buffer, start, header + chunk.length);
+    writeHeader(framed, 0, chunk.length);
+    (framed as Buffer & { [FRAME_HEADER_ROOM]?: boolean })[FRAME_HEADER_ROOM] = true;
+    return framed;
+  }
+  const framed = Buffer.allocUnsafe(header + chunk.length);
+  writeHeader(framed, 0, chunk.length);
+  framed.set(chunk, header);
+  return framed;
+}
+
+export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
+  if (message.length > 1 && message[0] === CHUNK_TAG) {
+    let length = 0;
+    let pos = 1;
+    for (let shift = 0; shift < 35 && pos < message.length; shift += 7) {
+      const byte = message[pos++];
+      length += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) {
+        if (pos + length === message.length) return { payload: { $case: 'chunk', chunk: message.subarray(pos) } };
+        break;
+      }
+    }
+  }
+  return SubmitJobRequest.decode(message);
+}
+
+/** The service definition with SubmitJob's request codec replaced by the one above (both ends). */
+export const ProcessorServiceDefinition: typeof ProcessorServiceService = {
+  ...ProcessorServiceService,
+  submitJob: { ...ProcessorServiceService.submitJob, requestSerialize: encodeSubmitJobRequest, requestDeserialize: decodeSubmitJobRequest },
+};
+
+const ChunkCodecClient = makeGenericClientConstructor(ProcessorServiceDefinition, 'artorizer.v1.ProcessorService') as unknown as new (
+  address: string,
+  credentials: ChannelCredentials,
+  options?: Partial<ClientOptions>,
+) => ProcessorServiceClient;
+
+/** A ProcessorService client whose SubmitJob chunks are encoded without copies. */
+export function createProcessorClient(address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): ProcessorServiceClient {
+  return new ChunkCodecClient(address, credentials, options);
+}
