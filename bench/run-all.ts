@@ -30,7 +30,9 @@ import { BenchScript } from './lib/script';
 import { runSerialization } from './lib/serialization';
 import { REPO_ROOT, Service } from './lib/stack';
 import { LOOPBACK } from './lib/topology';
-import { ContenderPlan, startTransferStack } from './lib/transfer-stack';
+import { BUCKET, ContenderPlan, startTransferStack } from './lib/transfer-stack';
+import { nginxUnavailable } from './lib/nginx';
+import { RgwStore, rgwUnavailable, startRgw } from '../scripts/rgw/rgw';
 import { concurrencyRows, transferRows } from './lib/transfer-summary';
 
 const script = new BenchScript('bench', teardownAll);
@@ -40,21 +42,35 @@ async function stopAll(services: Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.stop()));
 }
 
-const TRANSFER_PLANS: ContenderPlan[] = [
-  { label: 'floor', kind: 'floor' },
-  { label: 'legacy', kind: 'legacy' },
-  { label: 'stream', kind: 'stream' },
-  { label: 's3', kind: 's3' },
-  { label: 'direct', kind: 'direct' },
-];
+/** The transfer section's contenders; nginx and the Ceph RGW ones where this machine has them. */
+function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
+  return [
+    { label: 'floor', kind: 'floor' },
+    ...(withNginx ? [{ label: 'nginx', kind: 'nginx' as const }] : []),
+    { label: 'legacy', kind: 'legacy' },
+    { label: 'stream', kind: 'stream' },
+    { label: 's3', kind: 's3' },
+    { label: 'direct', kind: 'direct' },
+    { label: 'default', kind: 'default' },
+    ...(withRgw ? [{ label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const }, { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const }] : []),
+  ];
+}
+
+/** The concurrency section's contenders. */
+const CONCURRENCY_LABELS = ['legacy', 'stream', 's3', 'direct', 'default'];
 
 /** Transfer, bound and concurrency share one stack (store, processor, one router per mode). */
 async function runTransferSections(record: RunRecord, o: RunOptions, dir: string, timed: <T>(s: Section, fn: () => Promise<T>) => Promise<T | undefined>): Promise<void> {
   const want = (s: Section) => o.sections.includes(s);
   if (!want('transfer') && !want('bound') && !want('concurrency')) return;
   const [small, large] = o.boundSizes;
+  const nginxMissing = nginxUnavailable();
+  const rgwMissing = want('transfer') ? await rgwUnavailable() : 'not needed';
+  if (nginxMissing) log(`no nginx contender: ${nginxMissing}`);
+  if (want('transfer') && rgwMissing) log(`no Ceph RGW contenders: ${rgwMissing}`);
+  const transferContenders = transferPlans(!nginxMissing, !rgwMissing);
   const plans: ContenderPlan[] = [
-    ...TRANSFER_PLANS.filter((p) => want('transfer') || (want('concurrency') && ['legacy', 'stream', 's3'].includes(p.kind))),
+    ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label))),
     ...(want('bound') ? [{ label: `s3-${small}`, kind: 's3' as const }, { label: `s3-${large}`, kind: 's3' as const }] : []),
   ];
   const sizes = new Set<number>([...(want('transfer') ? o.sizes : []), ...(want('bound') ? o.boundSizes : []), ...(want('concurrency') ? [o.concurrency.sizeMiB] : [])]);
@@ -62,8 +78,14 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
   const services = script.group();
+  let rgw: RgwStore | undefined;
   try {
-    const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir: dir, maxBytes, services, log });
+    if (plans.some((p) => p.store === 'rgw')) {
+      log('starting Ceph RGW');
+      rgw = await startRgw(BUCKET);
+      script.afterServices(() => rgw!.stop());
+    }
+    const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir: dir, maxBytes, services, rgwEnv: rgw?.env, log });
     const byLabel = (label: string) => stack.contenders.find((c) => c.label === label)!;
     const memoryMethods = [...new Set([stack.processorMethod, ...stack.contenders.flatMap((c) => (c.routerMethod ? [c.routerMethod] : []))])];
     const serviceInfo = [
@@ -73,7 +95,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     ];
     await timed('transfer', async () => {
       if (!want('transfer')) return;
-      const contenders = TRANSFER_PLANS.map((p) => byLabel(p.label));
+      const contenders = transferContenders.map((p) => byLabel(p.label));
       const samples = await runRounds(stack, { section: 'transfer', groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))), runs: o.runs, files, settleTimeoutMs: 120_000, log, check });
       record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer') };
     });
@@ -88,13 +110,14 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     });
     await timed('concurrency', async () => {
       if (!want('concurrency')) return;
-      const contenders = ['legacy', 'stream', 's3'].map(byLabel);
+      const contenders = CONCURRENCY_LABELS.map(byLabel);
       const samples = await runConcurrency(stack, contenders, { runs: o.runs, uploads: o.concurrency.uploads, file: files.get(o.concurrency.sizeMiB)!, sizeMiB: o.concurrency.sizeMiB, log, check });
       record.concurrency = { samples, rows: concurrencyRows(samples) };
     });
   } finally {
     log('stopping the transfer stack');
     await stopAll(services);
+    await rgw?.stop();
     for (const f of fs.readdirSync(dir)) if (f.startsWith('bench-')) fs.rmSync(path.join(dir, f), { force: true });
     fs.rmSync(path.join(dir, 's3'), { recursive: true, force: true });
     fs.rmSync(path.join(dir, 'processor-work'), { recursive: true, force: true });

@@ -2,16 +2,19 @@ import { writeTestFile } from './files';
 import { JobSample } from './job-sample';
 import { createLab, removeStaleNamespaces, unavailableReason } from './netns';
 import { runRounds } from './rounds';
+import { nginxUnavailable } from './nginx';
 import { Service } from './stack';
 import { TransferRow, transferRows } from './transfer-summary';
 import { ContenderPlan, startTransferStack } from './transfer-stack';
 
 export const NET_PLANS: ContenderPlan[] = [
   { label: 'floor', kind: 'floor' },
+  { label: 'nginx', kind: 'nginx' },
   { label: 'legacy', kind: 'legacy' },
   { label: 'stream', kind: 'stream' },
   { label: 's3', kind: 's3' },
   { label: 'direct', kind: 'direct' },
+  { label: 'default', kind: 'default' },
 ];
 
 export interface NetSection {
@@ -54,7 +57,8 @@ export async function runNet(o: {
     o.log(`constrained links: namespaces ${Object.values(lab.namespaces).join(', ')} and ${lab.switchNs}, ${o.rateMbit} Mbit/s per link`);
     const files = new Map(o.sizes.map((size) => [size, writeTestFile(o.tempDir, size)]));
     const maxBytes = Math.max(256, Math.ceil(Math.max(...o.sizes)) + 1) * 1024 * 1024;
-    const stack = await startTransferStack({ topology: lab.topology, plans: NET_PLANS, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
+    const plans = nginxUnavailable() ? NET_PLANS.filter((p) => p.kind !== 'nginx') : NET_PLANS;
+    const stack = await startTransferStack({ topology: lab.topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
     const contenders = stack.contenders;
     const samples = await runRounds(stack, {
       section: 'constrained',

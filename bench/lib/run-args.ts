@@ -11,7 +11,7 @@ bench/results/latest.json and docs/benchmarks.md (--smoke: bench/results/smoke.j
   --smoke                  CI check: 1 MiB, one run per transfer mode, 1 s API runs, short
                            serialization; exits non-zero if any mode does not get its 202
   --runs N                 measured runs per contender (default 5; smoke 1)
-  --sizes 1,10,50          transfer sizes in MiB (smoke 1)
+  --sizes 1,10,50,200      transfer sizes in MiB (smoke 1)
   --sections a,b           any of ${SECTIONS.join(', ')} (default all; smoke: serialization, transfer, api)
   --api-seconds 10         length of each max-rate run (smoke 1)
   --latency-seconds 10     length of each latency run (smoke 1)
@@ -60,7 +60,7 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   if (!Number.isInteger(runs)) throw new Error('--runs: an integer');
   return {
     smoke,
-    sizes: list(values.sizes ?? (smoke ? '1' : '1,10,50'), 'sizes'),
+    sizes: list(values.sizes ?? (smoke ? '1' : '1,10,50,200'), 'sizes'),
     runs,
     sections: sections as Section[],
     boundSizes: [20, 200],

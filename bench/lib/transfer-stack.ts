@@ -1,18 +1,28 @@
 import path from 'node:path';
 import { EMBEDDED_CREDENTIALS } from '../../scripts/store/embedded-store';
 import { MemMethod, detectMethod, readStatus } from './memory';
+import { startNginx } from './nginx';
 import { Processor, Service, Store, settleStarts, startProcessor, startRouter, startStore } from './stack';
 import { Topology } from './topology';
 
-export type ContenderKind = 'floor' | 'legacy' | 'stream' | 's3' | 'direct';
+export type ContenderKind = 'floor' | 'nginx' | 'legacy' | 'stream' | 's3' | 'direct' | 'default';
 
-/** What to start: `floor` needs no router, the others one router each (TRANSFER_MODE = kind). */
+/**
+ * What to start: `floor` needs no router, `nginx` is nginx in front of the processor's HTTP
+ * API, `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
+ * the others one router each with TRANSFER_MODE = kind.
+ */
 export interface ContenderPlan {
   label: string;
   kind: ContenderKind;
+  /** The object store this contender's router uses: the embedded one (default) or Ceph RGW. */
+  store?: 'embedded' | 'rgw';
   /** Extra router environment. */
   env?: Record<string, string>;
 }
+
+/** Kinds whose router talks to an object store. */
+export const STORE_KINDS: readonly ContenderKind[] = ['s3', 'direct', 'default'];
 
 export interface Contender extends ContenderPlan {
   /** Upload URL: the router's POST /protect, or the processor's POST /v1/jobs for the floor. */
@@ -62,10 +72,12 @@ export async function startTransferStack(options: {
   maxBytes: number;
   services: Service[];
   processorEnv?: Record<string, string>;
+  /** Ceph RGW, for contenders with `store: 'rgw'`. */
+  rgwEnv?: Record<string, string>;
   log: (message: string) => void;
 }): Promise<TransferStack> {
   const { topology: t, plans, services } = options;
-  const needStore = plans.some((p) => p.kind === 's3' || p.kind === 'direct');
+  const needStore = plans.some((p) => STORE_KINDS.includes(p.kind) && p.store !== 'rgw');
   let store: Store | undefined;
   let storeEndpoint: string | undefined;
   if (needStore) {
@@ -93,17 +105,25 @@ export async function startTransferStack(options: {
   const processorUrl = `http://${t.processorIp}:${processor.httpPort}`;
   options.log(`processor pid ${processor.service.pid}, gRPC ${processor.grpcPort}, HTTP ${processor.httpPort}, memory via ${processorMethod}`);
 
+  const storeOf = (p: ContenderPlan): Record<string, string> => {
+    if (!STORE_KINDS.includes(p.kind)) return {};
+    if (p.store !== 'rgw') return s3;
+    if (!options.rgwEnv) throw new Error(`${p.label}: no Ceph RGW was started`);
+    return options.rgwEnv;
+  };
   const routerPlans = plans.filter((p) => p.kind !== 'floor');
   const routers = await settleStarts(
     routerPlans.map((p) => {
+      if (p.kind === 'nginx') return startNginx({ dir: options.tempDir, host: t.router, bind: t.bind, upstream: `${t.processorIp}:${processor.httpPort}` }).then((r) => ({ ...r, env: {} }));
       const env: Record<string, string> = {
         HOST: t.bind,
-        TRANSFER_MODE: p.kind,
+        // `default` leaves the mode to the router, as `make up` does
+        ...(p.kind === 'default' ? {} : { TRANSFER_MODE: p.kind }),
         PROCESSOR_ADDR: `${t.processorIp}:${processor.grpcPort}`,
         PROCESSOR_HTTP_URL: processorUrl,
         MAX_FILE_SIZE: String(options.maxBytes),
         SHUTDOWN_GRACE_MS: '1000',
-        ...(p.kind === 's3' || p.kind === 'direct' ? s3 : {}),
+        ...storeOf(p),
         ...p.env,
       };
       return startRouter(p.label, env, t.router).then((r) => ({ ...r, env }));
@@ -113,6 +133,10 @@ export async function startTransferStack(options: {
   const contenders = plans.map((p): Contender => {
     if (p.kind === 'floor') return { ...p, url: `${processorUrl}/v1/jobs`, base: processorUrl, fileField: 'file' };
     const r = routers[routerPlans.indexOf(p)];
+    if (p.kind === 'nginx') {
+      const base = `http://${t.routerIp}:${r.port}`;
+      return { ...p, url: `${base}/v1/jobs`, base, fileField: 'file', router: r.service, routerMethod: detectMethod(r.service.pid), routerIdleKiB: readStatus(r.service.pid).rssKiB };
+    }
     const base = `http://${t.routerIp}:${r.port}`;
     return { ...p, url: `${base}/protect`, base, fileField: 'image', router: r.service, routerMethod: detectMethod(r.service.pid), routerEnv: r.env, routerIdleKiB: readStatus(r.service.pid).rssKiB };
   });

@@ -28,6 +28,8 @@ export interface TransferRow {
   routerAboveRestMiB: Summary;
   processorGrowthMiB: Summary;
   routerCpuMs: Summary;
+  /** The router's CPU per MiB of the file (nginx: its worker's). */
+  routerCpuMsPerMiB: Summary;
   processorCpuMs: Summary;
   otherCpuPercent: Summary;
   /** Peak RSS growth of the router's first (warm-up) job: a process that had not done this before. */
@@ -88,6 +90,7 @@ export function transferRows(samples: readonly JobSample[], section: string): Tr
         routerAboveRestMiB: aboveRest(mine.filter((s) => s.contender === label), routed),
         processorGrowthMiB: summarize(xs.map((s) => s.processor.growthKiB / 1024)),
         routerCpuMs: summarize(routed.map((s) => s.router!.cpuMs)),
+        routerCpuMsPerMiB: summarize(routed.map((s) => s.router!.cpuMs / (s.fileBytes / MIB))),
         processorCpuMs: summarize(xs.map((s) => s.processor.cpuMs)),
         otherCpuPercent: summarize(xs.map((s) => s.cpu.otherShare * 100).filter(Number.isFinite)),
         coldRouterGrowthMiB: cold ? cold.growthKiB / 1024 : undefined,

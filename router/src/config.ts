@@ -40,8 +40,12 @@ export interface RouterConfig {
   presignExpirySeconds: number;
   /** Lifetime of direct-upload URLs from POST /uploads (`UPLOAD_URL_EXPIRY_SECONDS`, default 600). */
   uploadUrlExpirySeconds: number;
-  /** In `auto` mode, uploads declaring at least this many bytes go through the store (`AUTO_S3_THRESHOLD`). */
-  autoS3ThresholdBytes: number;
+  /**
+   * In `auto` mode, uploads declaring at least this many bytes go through the store
+   * (`AUTO_S3_THRESHOLD`); unset (the default): none do while a processor serves, because
+   * `make bench` measures `stream` faster than `s3` at every size it tries (its "auto" table).
+   */
+  autoS3ThresholdBytes?: number;
   /** Days before uploads and artifacts expire from the store (`OBJECT_RETENTION_DAYS`, default 1). */
   retentionDays: number;
   /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
@@ -113,7 +117,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     s3Reference,
     presignExpirySeconds: int(env, 'PRESIGN_EXPIRY_SECONDS', 900, 1, 7 * 24 * 3600),
     uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
-    autoS3ThresholdBytes: int(env, 'AUTO_S3_THRESHOLD', 8 * 1024 * 1024, 0),
+    autoS3ThresholdBytes: env.AUTO_S3_THRESHOLD ? int(env, 'AUTO_S3_THRESHOLD', 0, 0) : undefined,
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'artorizer',

@@ -18,11 +18,18 @@ type Path = 'stream' | 's3' | 'legacy';
 /** Largest JSON body of POST /protect (the metadata fields; the image is never in it). */
 const JSON_BODY_LIMIT = 1024 * 1024;
 
-/** Which path a multipart upload takes; `auto` goes through the store from the threshold up. */
+/**
+ * Which path a multipart upload takes. `auto` streams to a processor, the fastest path at
+ * every size measured; it stores the upload and queues the job when no processor serves and
+ * there is a queue to hold it (so the client gets its 202 through an outage), and from
+ * AUTO_S3_THRESHOLD up when that is set.
+ */
 export function pathFor(req: IncomingMessage, deps: SubmitDeps): Path {
   const { mode, autoS3ThresholdBytes } = deps.config;
   if (mode === 'legacy' || mode === 'stream') return mode;
   if (mode === 's3' || mode === 'direct') return 's3';
+  if (deps.queue && deps.breaker?.open) return 's3';
+  if (autoS3ThresholdBytes === undefined) return 'stream';
   const declared = Number(req.headers['content-length'] ?? NaN);
   return Number.isFinite(declared) && declared >= autoS3ThresholdBytes ? 's3' : 'stream';
 }

@@ -101,6 +101,34 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
+  it('in auto mode stores and queues a multipart upload while no processor serves, and streams it once one does', async () => {
+    const store = await startEmbedded('artorizer-auto-outage');
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const router = await startLocalRouter(routerEnv(prefix('auto'), address, store.env));
+    let processor: LocalProcessor | undefined;
+    try {
+      const queued = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
+      expect(queued.status).toBe(202);
+      const id = ((await queued.json()) as { job_id: string }).job_id;
+      expect(await store.keys('uploads/')).toHaveLength(1);
+      expect(await status(router, id)).toMatchObject({ status: 'queued' });
+
+      processor = await startLocalProcessor({ GRPC_PORT: String(port), ...store.env });
+      expect(await waitForJob(router.url, id)).toMatchObject({ status: 'completed' });
+      // the breaker has closed (the job was dispatched): the next upload goes to the processor, nothing more is stored
+      const streamed = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
+      expect(streamed.status).toBe(202);
+      const metrics = await (await fetch(`${router.url}/metrics`)).text();
+      expect(metrics).toMatch(/router_bytes_relayed_total\{mode="stream"\} [1-9]/);
+      expect(await store.keys('uploads/')).toHaveLength(1);
+    } finally {
+      await router.stop(100);
+      await processor?.stop(100);
+      await store.stop();
+    }
+  });
+
   it('lets any router instance answer for any job, and survives a router restart', async () => {
     const p = prefix('instances');
     const processorPort = await freePort();
