@@ -62,6 +62,8 @@ router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_
 	$(TSX) router/src/main.ts
 
 bench: install ## the benchmark suite on loopback: writes bench/results/latest.json and docs/benchmarks.md
+	scripts/nginx/install.sh
+	scripts/rgw/install.sh
 	$(TSX) bench/run-all.ts
 
 bench-smoke: install ## one small run of every benchmark, to prove the suite works (CI)

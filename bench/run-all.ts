@@ -236,7 +236,7 @@ async function runAll(o: RunOptions): Promise<void> {
 function routerDefaults(): RunRecord['routerDefaults'] {
   const plain = loadRouterConfig({});
   const store = loadRouterConfig({ S3_ENDPOINT: 'http://127.0.0.1:1' }).store;
-  return { chunkBytes: plain.chunkBytes, s3PartBytes: store?.partBytes ?? Number.NaN, s3QueueSize: store?.queueSize ?? Number.NaN };
+  return { chunkBytes: plain.chunkBytes, s3PartBytes: store?.partBytes ?? Number.NaN, s3QueueSize: store?.queueSize ?? Number.NaN, autoS3ThresholdBytes: plain.autoS3ThresholdBytes ?? null };
 }
 
 function fixedSeconds(s: number): string {

@@ -6,6 +6,7 @@ import { FieldSet, SerializationResult } from './serialization';
 import { Summary, fixed, spread, summarize } from './stats';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
 import { Verdict, designVerdicts, targetVerdicts } from './verdicts';
+import { autoTable, defaultPathVerdicts } from './default-path';
 
 /**
  * docs/benchmarks.md, written from one run's record: every figure below is computed from
@@ -22,6 +23,10 @@ const MODE_NOTES: Record<string, string> = {
   stream: 'router TRANSFER_MODE=stream: relays the multipart file into a gRPC SubmitJob stream as it arrives',
   s3: 'router TRANSFER_MODE=s3: streams the file into an S3 multipart upload, then SubmitJobByReference (presigned GET)',
   direct: 'POST /uploads, PUT to the presigned URL (client → store), POST /protect {upload_id}: the router never sees the bytes',
+  default: 'the router as `make up` starts it: no TRANSFER_MODE (so `auto`), the embedded store configured',
+  nginx: 'nginx (one worker) as a streaming reverse proxy in front of the processor’s HTTP API (`proxy_request_buffering off`): what a standard engine doing the router’s hop costs; its worker is measured in the router columns',
+  's3-rgw': 'as `s3`, with Ceph RGW (scripts/rgw/start.sh, memstore) as the store instead of the embedded s3rver',
+  'direct-rgw': 'as `direct`, with Ceph RGW as the store',
 };
 
 export function transferTable(rows: readonly TransferRow[], withLink: boolean): string[] {
@@ -30,14 +35,14 @@ export function transferTable(rows: readonly TransferRow[], withLink: boolean): 
     const mine = rows.filter((r) => r.sizeMiB === size);
     out.push(`**${size} MiB** (n = ${mine[0].timeMs.n} per mode)`, '');
     out.push(
-      `| mode | time to 202, ms | × floor | × legacy | 202 + job ended at the processor, ms | router bytes in / out per job, MiB${withLink ? ' | router link rx / tx per job, MiB' : ''} | router peak RSS growth, MiB | router peak RSS above its resting RSS, MiB | processor peak RSS growth, MiB | CPU ms router / processor |`,
-      `|---|---|---|---|---|---|${withLink ? '---|' : ''}---|---|---|---|`,
+      `| mode | time to 202, ms | × floor | × legacy | 202 + job ended at the processor, ms | router bytes in / out per job, MiB${withLink ? ' | router link rx / tx per job, MiB' : ''} | router peak RSS growth, MiB | router peak RSS above its resting RSS, MiB | processor peak RSS growth, MiB | CPU ms router / processor | router CPU ms per MiB |`,
+      `|---|---|---|---|---|---|${withLink ? '---|' : ''}---|---|---|---|---|`,
     );
     for (const r of mine) {
       const io = r.routerInMiB.n ? `${fixed(r.routerInMiB.median, 2)} / ${fixed(r.routerOutMiB.median, 2)}` : '– (no router)';
       const link = withLink ? ` ${r.linkRxMiB.n ? `${fixed(r.linkRxMiB.median, 2)} / ${fixed(r.linkTxMiB.median, 2)}` : '–'} |` : '';
       out.push(
-        `| ${r.contender} | ${spread(r.timeMs, 1)} | ${ratio(r.vsFloor)} | ${ratio(r.vsLegacy)} | ${orDash(r.jobEndMs, 1)} | ${io} |${link} ${orDash(r.routerGrowthMiB, 1)} | ${orDash(r.routerAboveRestMiB, 1)} | ${spread(r.processorGrowthMiB, 1)} | ${r.routerCpuMs.n ? fixed(r.routerCpuMs.median, 0) : '–'} / ${fixed(r.processorCpuMs.median, 0)} |`,
+        `| ${r.contender} | ${spread(r.timeMs, 1)} | ${ratio(r.vsFloor)} | ${ratio(r.vsLegacy)} | ${orDash(r.jobEndMs, 1)} | ${io} |${link} ${orDash(r.routerGrowthMiB, 1)} | ${orDash(r.routerAboveRestMiB, 1)} | ${spread(r.processorGrowthMiB, 1)} | ${r.routerCpuMs.n ? fixed(r.routerCpuMs.median, 0) : '–'} / ${fixed(r.processorCpuMs.median, 0)} | ${r.routerCpuMsPerMiB.n ? fixed(r.routerCpuMsPerMiB.median, 1) : '–'} |`,
       );
     }
     out.push('');
@@ -184,7 +189,8 @@ export function renderDocs(record: RunRecord): string {
       stream: ` (gRPC messages of UPLOAD_CHUNK_SIZE = ${d.chunkBytes} bytes, the default)`,
       s3: ` (parts of S3_PART_SIZE = ${d.s3PartBytes} bytes, ${d.s3QueueSize} at a time, the defaults)`,
     };
-    for (const [mode, note] of Object.entries(MODE_NOTES)) out.push(`- \`${mode}\`: ${note}${extra[mode] ?? ''}`);
+    const present = new Set(record.transfer.rows.map((r) => r.contender));
+    for (const [mode, note] of Object.entries(MODE_NOTES)) if (present.has(mode)) out.push(`- \`${mode}\`: ${note}${extra[mode] ?? ''}`);
     out.push(
       '',
       'In `s3` and `direct` the processor is given a reference and fetches the image after the 202 (when the job runs); in the other modes it holds the bytes at the 202. The column "202 + job ended" adds the time until the processor had ended the job (fetched the image and found it undecodable), polled every 5 ms, so it compares when the processor actually had the bytes.',
@@ -245,9 +251,26 @@ export function renderDocs(record: RunRecord): string {
   } else {
     out.push('Not run in this run (the `net` section was not selected).', '');
   }
+  out.push(...defaultPathSection(record));
   out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
   out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
   return out.join('\n');
+}
+
+function defaultPathSection(record: RunRecord): string[] {
+  const out = ['## 6. The default path (`make up`)', ''];
+  if (record.transfer) {
+    out.push(
+      "Auto's choice, derived from section 1: the median time to the 202 of `stream` beside `s3` at each size, on the embedded store (what `make up` has) and on Ceph RGW (a real engine, same run). `auto` takes the faster path; the router's default `AUTO_S3_THRESHOLD` is checked against it below.",
+      '',
+      '| upload | stream, ms | s3 (embedded s3rver), ms | s3 (Ceph RGW), ms | faster |',
+      '|---|---|---|---|---|',
+      ...autoTable(record.transfer.rows).map((r) => `| ${r.sizeMiB} MiB | ${fixed(r.streamMs, 1)} | ${fixed(r.s3Ms, 1)} | ${Number.isFinite(r.s3RgwMs) ? fixed(r.s3RgwMs, 1) : '–'} | ${r.faster} |`),
+      '',
+    );
+  }
+  out.push(...verdictTable(defaultPathVerdicts(record), 'project target'));
+  return out;
 }
 
 function notes(record: RunRecord): string[] {

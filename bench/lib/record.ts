@@ -49,7 +49,7 @@ export interface RunRecord {
   /** Wall time of each section, seconds. */
   sectionSeconds: Partial<Record<Section, number>>;
   /** Router settings the benchmark leaves at their defaults, read from router/src/config.ts at the start. */
-  routerDefaults: { chunkBytes: number; s3PartBytes: number; s3QueueSize: number };
+  routerDefaults: { chunkBytes: number; s3PartBytes: number; s3QueueSize: number; autoS3ThresholdBytes: number | null };
   /** The code (commit and working-tree changes) when each section started: it may change during a run. */
   sectionCode: Partial<Record<Section, CodeState>>;
   serialization?: SerializationResult;

@@ -17,7 +17,7 @@ export interface Verdict {
 }
 
 /** 'not measured' when a figure the decision rests on is missing (NaN), else held / did not hold. */
-function judge(figures: readonly number[], ok: boolean): Outcome {
+export function judge(figures: readonly number[], ok: boolean): Outcome {
   if (figures.some((f) => !Number.isFinite(f))) return 'not measured';
   return ok ? 'held' : 'did not hold';
 }
