@@ -12,6 +12,12 @@ export interface ProcessorConfig {
   httpPort: number;
   /** Largest accepted image in bytes (`MAX_IMAGE_SIZE`, default 256 MiB). */
   maxImageBytes: number;
+  /**
+   * Largest accepted image in pixels (`MAX_IMAGE_PIXELS`, default 100,000,000): checked from the
+   * header before decoding, so a decompression bomb fails its job instead of exhausting memory.
+   * A job holds about two copies of 3-4 bytes per pixel at its peak.
+   */
+  maxImagePixels: number;
   /** Jobs processed at once (`PROCESSOR_CONCURRENCY`, default 2). */
   concurrency: number;
   /** Jobs waiting beyond which submits get RESOURCE_EXHAUSTED (`MAX_QUEUED_JOBS`, default 1000). */
@@ -41,6 +47,7 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
     grpcPort: int(env, 'GRPC_PORT', 50051, 0, 65535),
     httpPort: int(env, 'HTTP_PORT', 8000, -1, 65535),
     maxImageBytes: int(env, 'MAX_IMAGE_SIZE', 256 * 1024 * 1024, 1),
+    maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1),
     concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
     maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),
     workDir: env.PROCESSOR_WORK_DIR || path.join(os.tmpdir(), `artorizer-processor-${process.pid}`),

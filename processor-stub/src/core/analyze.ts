@@ -7,13 +7,18 @@ import {
   ProcessorOutcome,
 } from '@artorizer/contract';
 import { computeHashes } from '../image/hashes';
-import { decodeRaw } from '../image/decode';
+import { DecodedImage } from '../image/decoded-image';
 import { extractStegano } from '../image/stegano';
 import { IngestedFile } from './ingest';
 
 /** A file sharp cannot decode; the job fails with INVALID_IMAGE. */
 export class InvalidImageError extends Error {
   override name = 'InvalidImageError';
+}
+
+/** An image with more pixels than MAX_IMAGE_PIXELS (a decompression bomb, say); the job fails with TOO_LARGE. */
+export class TooManyPixelsError extends Error {
+  override name = 'TooManyPixelsError';
 }
 
 const DEFAULT_PROCESSORS = [
@@ -24,16 +29,25 @@ const DEFAULT_PROCESSORS = [
   AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO,
 ];
 
-/** Reads the facts every job needs (format, size, hash) and fails on non-images. */
-export async function describeImage(file: IngestedFile): Promise<ImageInfo> {
+/**
+ * Reads the facts every job needs (format, size, hash) from the header alone, and fails on
+ * non-images and on images over `maxPixels` before anything is decoded.
+ */
+export async function describeImage(file: IngestedFile, maxPixels: number): Promise<ImageInfo> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(file.path).metadata();
+    // Header only; the pixel count is checked below against our own limit, with a clear error.
+    meta = await sharp(file.path, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new InvalidImageError(`the file is not a decodable image: ${(err as Error).message}`);
   }
   if (!meta.format || !meta.width || !meta.height) {
     throw new InvalidImageError('the file is not a decodable image: no format or dimensions');
+  }
+  if (meta.width * meta.height > maxPixels) {
+    throw new TooManyPixelsError(
+      `the image is ${meta.width}x${meta.height} (${meta.width * meta.height} pixels), over this processor's limit of ${maxPixels} pixels (MAX_IMAGE_PIXELS)`,
+    );
   }
   return {
     format: meta.format,
@@ -57,19 +71,18 @@ export function requestedProcessors(options: AnalysisOptions): AnalysisProcessor
   return [...new Set(chosen)];
 }
 
-/** Runs the requested analysis processors over the original image. */
-export async function analyzeImage(file: IngestedFile, image: ImageInfo, options: AnalysisOptions): Promise<Analysis> {
+/** Runs the requested analysis processors over the original image's pixels. */
+export async function analyzeImage(decoded: DecodedImage, image: ImageInfo, options: AnalysisOptions): Promise<Analysis> {
   const wanted = new Set(requestedProcessors(options));
   const has = (p: AnalysisProcessor) => wanted.has(p);
-  const hashes = await computeHashes(file.path, {
+  const which = {
     average: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
     perceptual: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
     difference: has(AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH),
     block: has(AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH),
-  });
-  const existing = has(AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO)
-    ? extractStegano(await decodeRaw(file.path))
-    : null;
+  };
+  const hashes = Object.values(which).some(Boolean) ? await computeHashes(await decoded.pixels(), which) : {};
+  const existing = has(AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO) ? extractStegano(await decoded.pixels()) : null;
   const outcomes: ProcessorOutcome[] = [...wanted].map((processor) =>
     processor === AnalysisProcessor.ANALYSIS_PROCESSOR_TINEYE
       ? { processor, ran: false, reason: 'TinEye needs an API key (TINEYE_API_KEY); none is configured on this processor' }

@@ -1,4 +1,5 @@
 import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import fs from 'node:fs';
 import { ImageReference } from '@artorizer/contract';
 
 /** Where a processor with an object store puts its artifacts: `jobs/<job id>/<name>`. */
@@ -12,9 +13,12 @@ export class ArtifactStore {
     return `jobs/${jobId}/${name}`;
   }
 
-  async put(jobId: string, name: string, data: Buffer, contentType: string): Promise<ImageReference> {
+  /** Uploads the file at `path` (`size` bytes) without reading it into memory. */
+  async put(jobId: string, name: string, path: string, size: number, contentType: string): Promise<ImageReference> {
     const key = this.key(jobId, name);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: data, ContentType: contentType }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: fs.createReadStream(path), ContentLength: size, ContentType: contentType }),
+    );
     return { location: { $case: 's3', s3: { bucket: this.bucket, key, endpoint: '', region: '' } } };
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   ArtifactInfo,
@@ -8,12 +9,13 @@ import {
   JobState,
   withDefaults,
 } from '@artorizer/contract';
-import { InvalidImageError, analyzeImage, describeImage } from './analyze';
+import { InvalidImageError, TooManyPixelsError, analyzeImage, describeImage } from './analyze';
 import { FetchError, fetchReference } from './fetch-reference';
 import { IngestedFile } from './ingest';
 import { JobRecord } from './job-record';
 import { JobStore } from './job-store';
-import { protectImage } from './protect';
+import { PROTECTED_NAMES, protectImage } from './protect';
+import { DecodedImage } from '../image/decoded-image';
 import { Workspace } from './workspace';
 import { ArtifactStore } from './artifact-store';
 import { Logger } from '../logger';
@@ -22,6 +24,8 @@ export interface PipelineDeps {
   store: JobStore;
   workspace: Workspace;
   maxImageBytes: number;
+  /** Images with more pixels fail before they are decoded (MAX_IMAGE_PIXELS). */
+  maxImagePixels: number;
   fetchTimeoutMs: number;
   s3?: S3Client;
   /** Set when the processor writes artifacts to an object store. */
@@ -30,7 +34,7 @@ export interface PipelineDeps {
 }
 
 /** Artifacts go to the store under these names. */
-export const STORED_ARTIFACT_NAMES = ['protected.png', 'analysis.json'];
+export const STORED_ARTIFACT_NAMES = [...PROTECTED_NAMES, 'analysis.json'];
 
 class StoreFailed extends Error {}
 
@@ -47,13 +51,20 @@ const CONTENT_TYPES: Record<string, string> = {
 
 class JobCancelled extends Error {}
 
-async function writeArtifact(deps: PipelineDeps, record: JobRecord, variant: string, name: string, contentType: string, data: Buffer): Promise<void> {
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(fs.createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/** Records a file already in the job's folder as an artifact, and copies it to the object store if there is one. */
+async function addArtifact(deps: PipelineDeps, record: JobRecord, variant: string, name: string, contentType: string): Promise<void> {
   const path = deps.workspace.jobFile(record.id, name);
-  await fs.writeFile(path, data);
+  const { size } = await fs.promises.stat(path);
   let location: ArtifactInfo['location'];
   if (deps.artifacts) {
     try {
-      location = await deps.artifacts.put(record.id, name, data, contentType);
+      location = await deps.artifacts.put(record.id, name, path, size, contentType);
     } catch (err) {
       throw new StoreFailed(`writing ${variant} to the object store failed: ${(err as Error).name}`, { cause: err });
     }
@@ -61,8 +72,8 @@ async function writeArtifact(deps: PipelineDeps, record: JobRecord, variant: str
   const info: ArtifactInfo = {
     variant,
     contentType,
-    sizeBytes: data.length,
-    sha256: createHash('sha256').update(data).digest('hex'),
+    sizeBytes: size,
+    sha256: await sha256Of(path),
     location,
   };
   record.artifacts.set(variant, { info, path });
@@ -96,11 +107,12 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     if (record.source.kind === 'reference') step(JobStage.JOB_STAGE_FETCHING);
     const file = await obtainImage(deps, record, signal);
     step(JobStage.JOB_STAGE_DECODING);
-    const image = await describeImage(file);
+    const image = await describeImage(file, deps.maxImagePixels);
+    const decoded = new DecodedImage(file.path, deps.maxImagePixels);
     step(JobStage.JOB_STAGE_ANALYZING);
-    const analysis = await analyzeImage(file, image, spec.analysis);
+    const analysis = await analyzeImage(decoded, image, spec.analysis);
     step(JobStage.JOB_STAGE_PROTECTING);
-    const protection = await protectImage(file.path, spec.protection, spec.analysis.maxStageDim || 512);
+    const protection = await protectImage(decoded, image.format, spec.protection, (name) => deps.workspace.jobFile(record.id, name));
     step(JobStage.JOB_STAGE_STORING);
     const original: ArtifactInfo = {
       variant: 'original',
@@ -111,9 +123,10 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     };
     if (record.source.kind === 'reference' && record.source.reference.location?.$case === 's3') original.location = record.source.reference;
     record.artifacts.set('original', { info: original, path: file.path });
-    if (protection.png) await writeArtifact(deps, record, 'protected', 'protected.png', 'image/png', protection.png);
+    if (protection.output) await addArtifact(deps, record, 'protected', protection.output.name, protection.output.contentType);
     const report = { job_id: record.id, analysis, layers: protection.layers };
-    await writeArtifact(deps, record, 'analysis', 'analysis.json', 'application/json', Buffer.from(JSON.stringify(report, null, 2)));
+    await fs.promises.writeFile(deps.workspace.jobFile(record.id, 'analysis.json'), JSON.stringify(report, null, 2));
+    await addArtifact(deps, record, 'analysis', 'analysis.json', 'application/json');
     if (signal.aborted) throw new JobCancelled();
     record.result = {
       jobId: record.id,
@@ -137,6 +150,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
 }
 
 function failure(err: unknown): { reason: JobErrorReason; message: string } {
+  if (err instanceof TooManyPixelsError) return { reason: JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, message: err.message };
   if (err instanceof InvalidImageError) return { reason: JobErrorReason.JOB_ERROR_REASON_INVALID_IMAGE, message: err.message };
   if (err instanceof FetchError) return { reason: err.reason, message: err.message };
   if (err instanceof StoreFailed) return { reason: JobErrorReason.JOB_ERROR_REASON_STORE_FAILED, message: err.message };

@@ -37,7 +37,7 @@ export class Processor {
   ) {
     this.workspace = new Workspace(config.workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, fetchTimeoutMs: config.fetchTimeoutMs, s3, artifacts: this.artifacts, log };
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 

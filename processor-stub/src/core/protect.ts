@@ -1,7 +1,9 @@
 import { LayerOutcome, LayerStatus, ProtectionLayer, ProtectionOptions } from '@artorizer/contract';
-import { RawImage, decodeRaw, encodePng } from '../image/decode';
-import { embedStegano, extractStegano } from '../image/stegano';
-import { embedWatermark, extractWatermark } from '../image/watermark';
+import fs from 'node:fs/promises';
+import { OutputFormat, decodeRaw, writeImage } from '../image/decode';
+import { DecodedImage } from '../image/decoded-image';
+import { embedSteganoInPlace, extractStegano } from '../image/stegano';
+import { embedWatermarkInPlace, extractWatermark } from '../image/watermark';
 
 /** Why each layer this processor cannot perform honestly is skipped. */
 const SKIP_REASONS: Partial<Record<ProtectionLayer, string>> = {
@@ -19,41 +21,51 @@ const SKIP_REASONS: Partial<Record<ProtectionLayer, string>> = {
     'a C2PA manifest must be signed with a certificate; none is configured on this processor',
 };
 
+/** The protected image as written to the job's folder. */
+export interface ProtectedOutput {
+  path: string;
+  /** Artifact name: `protected.png` or `protected.jpg`. */
+  name: string;
+  contentType: string;
+}
+
 export interface Protection {
   layers: LayerOutcome[];
-  /** The protected image as PNG, or undefined when no layer was applied. */
-  png?: Buffer;
+  /** Undefined when no layer was applied. */
+  output?: ProtectedOutput;
   verifiedWatermarkText: string;
   verifiedSteganoMessage: string;
 }
+
+/** Names the protected image can have, for clean-up. */
+export const PROTECTED_NAMES = ['protected.png', 'protected.jpg'];
+
+const OUTPUTS: Record<OutputFormat, { name: string; contentType: string }> = {
+  png: { name: 'protected.png', contentType: 'image/png' },
+  jpeg: { name: 'protected.jpg', contentType: 'image/jpeg' },
+};
 
 function outcome(layer: ProtectionLayer, status: LayerStatus, reason: string): LayerOutcome {
   return { layer, status, reason };
 }
 
-/**
- * Applies the requested layers to a working copy no larger than `maxStageDim`, in a fixed
- * order (watermark before the LSB stegano layer, which must come last to stay exact), then
- * reads the marks back from the encoded PNG to prove they are recoverable.
- */
-export async function protectImage(file: string, options: ProtectionOptions, maxStageDim: number): Promise<Protection> {
+/** Applies the layers to the full-resolution pixels in place, in a fixed order (LSB stegano last, to stay exact). */
+async function applyLayers(decoded: DecodedImage, options: ProtectionOptions): Promise<LayerOutcome[]> {
   const requested = options.includeProtection ? [...new Set(options.layers)].sort((a, b) => a - b) : [];
   const layers: LayerOutcome[] = [];
-  let raw: RawImage | undefined;
   for (const layer of requested) {
     const skip = SKIP_REASONS[layer];
     if (skip) {
       layers.push(outcome(layer, LayerStatus.LAYER_STATUS_SKIPPED, skip));
       continue;
     }
-    raw ??= await decodeRaw(file, maxStageDim);
+    const raw = await decoded.pixels();
     try {
       if (layer === ProtectionLayer.PROTECTION_LAYER_INVISIBLE_WATERMARK) {
-        const text = options.watermark?.text || 'artscraper';
-        raw = embedWatermark(raw, text, options.watermark?.strength ?? 0.5);
+        embedWatermarkInPlace(raw, watermarkText(options), options.watermark?.strength ?? 0.5);
         layers.push(outcome(layer, LayerStatus.LAYER_STATUS_APPLIED, 'blind block-DC watermark carrying watermark_text'));
       } else if (layer === ProtectionLayer.PROTECTION_LAYER_STEGANO_EMBED) {
-        raw = embedStegano(raw, options.steganoMessage || 'Protected by artscraper');
+        embedSteganoInPlace(raw, options.steganoMessage || 'Protected by artscraper');
         layers.push(outcome(layer, LayerStatus.LAYER_STATUS_APPLIED, 'LSB steganography carrying stegano_message'));
       } else {
         layers.push(outcome(layer, LayerStatus.LAYER_STATUS_SKIPPED, 'unknown protection layer'));
@@ -62,14 +74,57 @@ export async function protectImage(file: string, options: ProtectionOptions, max
       layers.push(outcome(layer, LayerStatus.LAYER_STATUS_FAILED, (err as Error).message));
     }
   }
-  const applied = layers.some((l) => l.status === LayerStatus.LAYER_STATUS_APPLIED);
-  if (!applied || !raw) return { layers, verifiedWatermarkText: '', verifiedSteganoMessage: '' };
-  const png = await encodePng(raw);
-  const decoded = await decodeRaw(png);
+  return layers;
+}
+
+function watermarkText(options: ProtectionOptions): string {
+  return options.watermark?.text || 'artscraper';
+}
+
+function applied(layers: LayerOutcome[], layer: ProtectionLayer): boolean {
+  return layers.some((l) => l.layer === layer && l.status === LayerStatus.LAYER_STATUS_APPLIED);
+}
+
+/** Reads the marks back from the written file, as a downloader of it would. */
+async function readMarks(file: string): Promise<{ watermark: string; stegano: string }> {
+  const decoded = await decodeRaw(file);
+  return { watermark: extractWatermark(decoded) ?? '', stegano: extractStegano(decoded) ?? '' };
+}
+
+/**
+ * Applies the requested layers to the original's full-resolution pixels and writes the
+ * protected image at the original's dimensions, then reads the marks back from that file.
+ * The output is JPEG (quality 95) when the original is a JPEG without alpha and no LSB layer
+ * was applied, and the watermark survives it; otherwise lossless PNG. See the README.
+ */
+export async function protectImage(
+  decoded: DecodedImage,
+  originalFormat: string,
+  options: ProtectionOptions,
+  fileFor: (name: string) => string,
+): Promise<Protection> {
+  const layers = await applyLayers(decoded, options);
+  if (!layers.some((l) => l.status === LayerStatus.LAYER_STATUS_APPLIED)) {
+    decoded.release();
+    return { layers, verifiedWatermarkText: '', verifiedSteganoMessage: '' };
+  }
+  const watermarked = applied(layers, ProtectionLayer.PROTECTION_LAYER_INVISIBLE_WATERMARK);
+  const raw = await decoded.pixels();
+  const lossyFits = originalFormat === 'jpeg' && raw.channels === 3 && !applied(layers, ProtectionLayer.PROTECTION_LAYER_STEGANO_EMBED);
+  let format: OutputFormat = lossyFits ? 'jpeg' : 'png';
+  await writeImage(raw, format, fileFor(OUTPUTS[format].name));
+  let marks = await readMarks(fileFor(OUTPUTS[format].name));
+  if (format === 'jpeg' && watermarked && marks.watermark !== watermarkText(options)) {
+    await fs.rm(fileFor(OUTPUTS.jpeg.name), { force: true });
+    format = 'png';
+    await writeImage(raw, format, fileFor(OUTPUTS[format].name));
+    marks = await readMarks(fileFor(OUTPUTS[format].name));
+  }
+  decoded.release();
   return {
     layers,
-    png,
-    verifiedWatermarkText: extractWatermark(decoded) ?? '',
-    verifiedSteganoMessage: extractStegano(decoded) ?? '',
+    output: { path: fileFor(OUTPUTS[format].name), ...OUTPUTS[format] },
+    verifiedWatermarkText: marks.watermark,
+    verifiedSteganoMessage: marks.stegano,
   };
 }

@@ -1,5 +1,9 @@
 import sharp from 'sharp';
 
+// Each file is decoded once per job: libvips' cache would only keep earlier jobs' pixels in
+// memory and their deleted files open on disk.
+sharp.cache(false);
+
 /** Interleaved 8-bit pixels, row-major, `channels` bytes per pixel. */
 export interface RawImage {
   data: Buffer;
@@ -25,9 +29,10 @@ export function assertRgbImage(raw: RawImage): asserts raw is RawImage & { chann
 /**
  * Decodes an image file or buffer to 8-bit sRGB(A) raw pixels, applying the
  * EXIF orientation and optionally shrinking so that max(width, height) <= maxDim.
+ * `maxPixels` makes sharp refuse, before decoding, an image with more pixels than that.
  */
-export async function decodeRaw(input: string | Buffer, maxDim?: number): Promise<RawImage> {
-  let pipeline = sharp(input).rotate();
+export async function decodeRaw(input: string | Buffer, maxDim?: number, maxPixels?: number): Promise<RawImage> {
+  let pipeline = sharp(input, maxPixels === undefined ? {} : { limitInputPixels: maxPixels }).rotate();
   if (maxDim !== undefined) {
     if (!Number.isInteger(maxDim) || maxDim < 1) throw new Error(`invalid maxDim ${maxDim}`);
     pipeline = pipeline.resize(maxDim, maxDim, { fit: 'inside', withoutEnlargement: true });
@@ -42,12 +47,24 @@ export async function decodeRaw(input: string | Buffer, maxDim?: number): Promis
   return raw;
 }
 
+/** Output encodings the processor writes: PNG is lossless; JPEG at this quality keeps the block watermark. */
+export type OutputFormat = 'png' | 'jpeg';
+export const JPEG_OUTPUT_QUALITY = 95;
+
+function encoderOf(raw: RawImage, format: OutputFormat): sharp.Sharp {
+  assertRgbImage(raw);
+  // Pixels are sRGB after decodeRaw, so the output says so: colour-managed viewers show
+  // what the artist saw, even where the original carried another profile.
+  const image = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).withIccProfile('srgb');
+  return format === 'png' ? image.png() : image.jpeg({ quality: JPEG_OUTPUT_QUALITY, chromaSubsampling: '4:4:4' });
+}
+
 /** Losslessly encodes raw RGB(A) pixels as PNG. */
 export async function encodePng(raw: RawImage): Promise<Buffer> {
-  assertRgbImage(raw);
-  return sharp(raw.data, {
-    raw: { width: raw.width, height: raw.height, channels: raw.channels },
-  })
-    .png()
-    .toBuffer();
+  return encoderOf(raw, 'png').toBuffer();
+}
+
+/** Encodes raw RGB(A) pixels into `file` (JPEG drops alpha onto black; callers choose PNG for alpha). */
+export async function writeImage(raw: RawImage, format: OutputFormat, file: string): Promise<void> {
+  await encoderOf(raw, format).toFile(file);
 }

@@ -2,7 +2,8 @@ import sharp from 'sharp';
 import { decodeRaw, RawImage } from './decode';
 import { blockhashRaw } from './blockhash';
 
-export type HashInput = string | Buffer;
+/** An image file, its encoded bytes, or pixels already decoded by decodeRaw. */
+export type HashInput = string | Buffer | RawImage;
 
 export interface HashSelection {
   average?: boolean;
@@ -101,9 +102,9 @@ function perceptualFromSmall(px: Buffer): string {
   return bitsToHex(Array.from(low, (c) => c > med));
 }
 
-/** Computes the selected hashes from one decode of the image. */
+/** Computes the selected hashes from one decode of the image (none when given its pixels). */
 export async function computeHashes(input: HashInput, which: HashSelection): Promise<ImageHashes> {
-  const raw = await decodeRaw(input);
+  const raw = typeof input === 'string' || Buffer.isBuffer(input) ? await decodeRaw(input) : input;
   const out: ImageHashes = {};
   const needsGrey = which.average || which.difference || which.perceptual;
   const grey = needsGrey ? toGrey(raw) : Buffer.alloc(0);

@@ -41,6 +41,13 @@ function readBytes(data: Buffer, channels: number, firstByte: number, count: num
 
 /** Returns a copy of `raw` with `message` hidden in the colour LSBs. */
 export function embedStegano(raw: RawImage, message: string): RawImage {
+  const copy = { ...raw, data: Buffer.from(raw.data) };
+  embedSteganoInPlace(copy, message);
+  return copy;
+}
+
+/** Hides `message` in the colour LSBs of `raw` itself (no copy of a full-resolution image). */
+export function embedSteganoInPlace(raw: RawImage, message: string): void {
   assertRgbImage(raw);
   const body = Buffer.from(message, 'utf8');
   if (body.length > MAX_STEGANO_BYTES) {
@@ -55,9 +62,7 @@ export function embedStegano(raw: RawImage, message: string): RawImage {
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header);
   header.writeUInt32BE(body.length, MAGIC.length);
-  const data = Buffer.from(raw.data);
-  writeBytes(data, raw.channels, Buffer.concat([header, body]));
-  return { data, width: raw.width, height: raw.height, channels: raw.channels };
+  writeBytes(raw.data, raw.channels, Buffer.concat([header, body]));
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -87,6 +87,13 @@ function blockMeans(raw: RawImage): Float64Array {
 
 /** Returns a watermarked copy of `raw` carrying `text`; strength in [0, 1] trades visibility for robustness. */
 export function embedWatermark(raw: RawImage, text: string, strength: number): RawImage {
+  const copy = { ...raw, data: Buffer.from(raw.data) };
+  embedWatermarkInPlace(copy, text, strength);
+  return copy;
+}
+
+/** Watermarks `raw` itself (no copy of a full-resolution image); see embedWatermark. */
+export function embedWatermarkInPlace(raw: RawImage, text: string, strength: number): void {
   assertRgbImage(raw);
   const step = watermarkStep(strength);
   const bits = encodeFrame(Buffer.from(text, 'utf8'));
@@ -97,7 +104,7 @@ export function embedWatermark(raw: RawImage, text: string, strength: number): R
         `bytes, text is ${(bits.length - FRAME_OVERHEAD_BITS) / 8} bytes`,
     );
   }
-  const data = Buffer.from(raw.data);
+  const data = raw.data;
   const { order, dither } = layout(blocks);
   const offsets = new Int32Array(PIXELS);
   const rgb = new Uint8ClampedArray(PIXELS * 3);
@@ -108,7 +115,6 @@ export function embedWatermark(raw: RawImage, text: string, strength: number): R
     embedBitInBlock(rgb, bits[p % bits.length], dither[block] * step, step);
     for (let k = 0; k < PIXELS; k++) for (let c = 0; c < 3; c++) data[offsets[k] + c] = rgb[k * 3 + c];
   }
-  return { data, width: raw.width, height: raw.height, channels: raw.channels };
 }
 
 /** Soft majority vote for the first `count` bits of a `length`-bit frame repeated over `soft`. */

@@ -19,3 +19,11 @@ export async function makePng(width = 320, height = 240, seed = 1): Promise<Buff
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** A photograph-like JPEG (the test picture with grain, so it compresses like a photo). */
+export async function makeJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  return sharp(await makePng(width, height, seed))
+    .composite([{ input: { create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 0, sigma: 12 } } }, blend: 'add' }])
+    .jpeg({ quality: 92 })
+    .toBuffer();
+}

@@ -11,7 +11,7 @@ import {
 } from '@artorizer/contract';
 import { ContractClient, grpcError, specFor, status } from './client';
 import { startHttpFixture, HttpFixture } from './http-fixture';
-import { makePng, sha256 } from './images';
+import { makeJpeg, makePng, sha256 } from './images';
 import { EXTERNAL_ADDR, Target, startTarget } from './target';
 
 /*
@@ -90,6 +90,32 @@ describe('SubmitJob', () => {
 
     const report = await client.download(job.jobId, 'analysis');
     expect(JSON.parse(report.data.toString('utf8'))).toHaveProperty('analysis');
+  });
+
+  it('protects a photograph at its full resolution and reads the watermark back from the output', async () => {
+    const photo = await makeJpeg(1920, 1280);
+    const job = await client.submit(specFor({ watermark_text: 'full-size' }), photo);
+    expect((await client.waitForEnd(job.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+    const { result } = await client.getResult(job.jobId);
+    expect(result!.verifiedWatermarkText).toBe('full-size');
+    const protectedImage = await client.download(job.jobId, 'protected');
+    const meta = await sharp(protectedImage.data).metadata();
+    expect({ width: meta.width, height: meta.height }).toEqual({ width: 1920, height: 1280 });
+    expect(meta.format).toBe(protectedImage.info.contentType === 'image/jpeg' ? 'jpeg' : 'png');
+    // The reference processor keeps a JPEG a JPEG when its marks survive that (see the README).
+    if (target.local) expect(protectedImage.info.contentType).toBe('image/jpeg');
+  });
+
+  it('writes a lossless PNG at the original dimensions when the LSB layer is applied', async () => {
+    const photo = await makeJpeg(1600, 1200, 2);
+    const job = await client.submit(specFor({ enable_stegano_embed: true, stegano_message: 'exact bits' }), photo);
+    expect((await client.waitForEnd(job.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+    const { result } = await client.getResult(job.jobId);
+    expect(result!.verifiedSteganoMessage).toBe('exact bits');
+    const protectedImage = await client.download(job.jobId, 'protected');
+    expect(protectedImage.info.contentType).toBe('image/png');
+    const meta = await sharp(protectedImage.data).metadata();
+    expect({ format: meta.format, width: meta.width, height: meta.height }).toEqual({ format: 'png', width: 1600, height: 1200 });
   });
 
   it('rejects image bytes sent before the spec with INVALID_ARGUMENT', async () => {

@@ -437,7 +437,10 @@ export enum JobErrorReason {
   JOB_ERROR_REASON_INVALID_IMAGE = 1,
   /** JOB_ERROR_REASON_FETCH_FAILED - The image could not be fetched from its reference. */
   JOB_ERROR_REASON_FETCH_FAILED = 2,
-  /** JOB_ERROR_REASON_TOO_LARGE - The fetched image exceeds the processor's size limit. */
+  /**
+   * JOB_ERROR_REASON_TOO_LARGE - The image exceeds the processor's size limit: its bytes, or its pixel
+   * count from the header (the reference processor's MAX_IMAGE_PIXELS).
+   */
   JOB_ERROR_REASON_TOO_LARGE = 3,
   /** JOB_ERROR_REASON_INTEGRITY - The fetched bytes do not match the declared size or sha256. */
   JOB_ERROR_REASON_INTEGRITY = 4,
@@ -538,8 +541,9 @@ export interface AnalysisOptions {
   /** Query TinEye (`enable_tineye`); needs a key on the processor. */
   enableTineye: boolean;
   /**
-   * Largest side, in pixels, of the working copy used by the protection
-   * stages (`max_stage_dim`, 128-4096, default 512 when 0).
+   * The original API's `max_stage_dim` (128-4096, default 512 when 0), kept
+   * for compatibility. Protection layers are applied to the full-resolution
+   * image and the output keeps the original's dimensions whatever this says.
    */
   maxStageDim: number;
 }

@@ -1,0 +1,70 @@
+import zlib from 'node:zlib';
+import sharp from 'sharp';
+import { JobErrorReason, JobState } from '@artorizer/contract';
+import { crc32 } from '../../src/image/crc32';
+import { ContractClient, specFor } from '../contract/client';
+import { makePng } from '../contract/images';
+import { Target, startTarget } from '../contract/target';
+
+/* MAX_IMAGE_PIXELS: images over it fail before they are decoded, with TOO_LARGE. */
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+/** A decompression bomb's header: a small file that declares width x height RGB pixels. */
+function bombPng(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = zlib.deflateSync(Buffer.alloc((width * 3 + 1) * 64));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', rows), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
+async function failure(client: ContractClient, image: Buffer) {
+  const job = await client.submit(specFor(), image);
+  const end = await client.waitForEnd(job.jobId);
+  return { state: end.state, error: end.error };
+}
+
+describe('MAX_IMAGE_PIXELS', () => {
+  let target: Target;
+  let client: ContractClient;
+
+  afterEach(async () => {
+    client.close();
+    await target.stop();
+  });
+
+  it('fails a 40000x40000 bomb with TOO_LARGE under the default limit, before decoding it, and goes on serving', async () => {
+    target = await startTarget();
+    client = new ContractClient(target.address);
+    const bomb = bombPng(40_000, 40_000);
+    expect((await sharp(bomb, { limitInputPixels: false }).metadata()).width).toBe(40_000);
+    const before = process.memoryUsage().rss;
+    expect(await failure(client, bomb)).toMatchObject({
+      state: JobState.JOB_STATE_FAILED,
+      error: { reason: JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, message: expect.stringMatching(/40000x40000.*limit of 100000000 pixels \(MAX_IMAGE_PIXELS\)/) },
+    });
+    // 1.6 gigapixels decoded would be 4.8 GB; refusing from the header costs next to nothing.
+    expect(process.memoryUsage().rss - before).toBeLessThan(200 * 1024 * 1024);
+    const next = await client.submit(specFor(), await makePng());
+    expect((await client.waitForEnd(next.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+  });
+
+  it('applies a configured limit: 1200x900 fails under 1,000,000 pixels, 1000x1000 passes', async () => {
+    target = await startTarget({ MAX_IMAGE_PIXELS: '1000000' });
+    client = new ContractClient(target.address);
+    expect(await failure(client, await makePng(1200, 900))).toMatchObject({
+      state: JobState.JOB_STATE_FAILED,
+      error: { reason: JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, message: expect.stringMatching(/limit of 1000000 pixels/) },
+    });
+    expect((await failure(client, await makePng(1000, 1000))).state).toBe(JobState.JOB_STATE_COMPLETED);
+  });
+});
