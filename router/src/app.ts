@@ -129,23 +129,42 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
   };
 }
 
-/** Lifecycle rules where the store takes them; otherwise an hourly sweep of expired objects. */
-async function startRetention(store: ObjectStore, days: number, log: Logger): Promise<NodeJS.Timeout | undefined> {
-  if (await store.applyLifecycle(days)) return undefined;
+/**
+ * Lifecycle rules where the store takes them, otherwise an hourly sweep of expired objects;
+ * and in every case a sweep of incomplete multipart uploads (at start-up, then every
+ * STORE_SWEEP_INTERVAL_SECONDS), because a lifecycle rule counts in days and Ceph RGW runs
+ * them late: a router killed mid-upload would otherwise leave its parts for a day or more.
+ */
+async function startRetention(store: ObjectStore, config: RouterConfig, log: Logger): Promise<NodeJS.Timeout[]> {
+  const timers: NodeJS.Timeout[] = [];
+  let listable = true;
+  const sweepIncomplete = () =>
+    store
+      .abortIncompleteUploads('uploads/', new Date(Date.now() - config.incompleteUploadTtlSeconds * 1000))
+      .then((aborted) => {
+        if (aborted === undefined && listable) log.info({ bucket: store.bucket }, 'the store cannot list multipart uploads; not sweeping them');
+        listable = aborted !== undefined;
+        if (aborted) log.info({ aborted }, 'aborted incomplete multipart uploads');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'incomplete-upload sweep failed'));
+  void sweepIncomplete();
+  timers.push(setInterval(sweepIncomplete, config.storeSweepIntervalSeconds * 1000).unref());
+  if (await store.applyLifecycle(config.retentionDays)) return timers;
   log.warn({ bucket: store.bucket }, 'the store did not take lifecycle rules (or was unreachable); sweeping expired objects hourly instead');
   const sweep = () =>
     store
-      .sweep(['uploads/', 'jobs/'], new Date(Date.now() - days * 86_400_000))
+      .sweep(['uploads/', 'jobs/'], new Date(Date.now() - config.retentionDays * 86_400_000))
       .then((deleted) => deleted > 0 && log.info({ deleted }, 'swept expired objects'))
       .catch((err: unknown) => log.warn({ err }, 'retention sweep failed'));
-  return setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+  timers.push(setInterval(sweep, SWEEP_INTERVAL_MS).unref());
+  return timers;
 }
 
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
   const metrics = createMetrics();
   const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
   const store = config.store ? new ObjectStore(config.store) : undefined;
-  const sweeper = store ? await startRetention(store, config.retentionDays, log) : undefined;
+  const sweepers = store ? await startRetention(store, config, log) : [];
   const direct: JobBackend =
     config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
@@ -166,7 +185,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       clearTimeout(timer);
       server.closeAllConnections();
       pool.close();
-      clearInterval(sweeper);
+      sweepers.forEach(clearInterval);
       await queueing?.close();
       store?.close();
       log.info('router stopped');

@@ -48,6 +48,14 @@ export interface RouterConfig {
   autoS3ThresholdBytes?: number;
   /** Days before uploads and artifacts expire from the store (`OBJECT_RETENTION_DAYS`, default 1). */
   retentionDays: number;
+  /**
+   * Age after which an incomplete multipart upload under `uploads/` is aborted by the sweep
+   * (`INCOMPLETE_UPLOAD_TTL_SECONDS`, default 7200): what a router killed mid-upload left.
+   * Must exceed the longest upload any router accepts, or the sweep cuts live uploads short.
+   */
+  incompleteUploadTtlSeconds: number;
+  /** How often each router runs that sweep, starting at start-up (`STORE_SWEEP_INTERVAL_SECONDS`, default 600). */
+  storeSweepIntervalSeconds: number;
   /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
   redisUrl?: string;
   /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"). */
@@ -119,6 +127,8 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
     autoS3ThresholdBytes: env.AUTO_S3_THRESHOLD ? int(env, 'AUTO_S3_THRESHOLD', 0, 0) : undefined,
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
+    incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
+    storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'artorizer',
     jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),

@@ -1,8 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
@@ -67,34 +70,43 @@ export class ObjectStore {
   /**
    * Streams `chunks` into a multipart upload (at most `queueSize` parts of `partBytes` in
    * memory), hashing on the way. On failure or abort the multipart upload is aborted and
-   * any completed object deleted, so nothing is left behind.
+   * any completed object deleted before this settles, so nothing is left behind.
    */
   async upload(key: string, chunks: AsyncIterable<Buffer>, contentType: string, signal: AbortSignal): Promise<StoredObject> {
     const hash = createHash('sha256');
     let sizeBytes = 0;
-    async function* hashing(): AsyncGenerator<Buffer> {
+    // lib-storage's own abort() settles done() at once and leaves its part uploaders waiting
+    // on the source; when that source is a hung-up client's, they wait for ever and the
+    // multipart upload is never aborted (RGW listed it long after). Failing the body instead
+    // takes lib-storage's error path: in-flight parts finish, then AbortMultipartUpload, then
+    // done() rejects.
+    const body = new PassThrough();
+    const fail = (err: unknown) => body.destroy(err instanceof Error ? err : new Error('upload aborted'));
+    void (async () => {
       for await (const chunk of chunks) {
         hash.update(chunk);
         sizeBytes += chunk.length;
-        yield chunk;
+        if (!body.write(chunk)) await once(body, 'drain');
       }
-    }
+      body.end();
+    })().catch(fail);
+    const onAbort = () => fail(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: Readable.from(hashing()), ContentType: contentType },
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
       partSize: this.settings.partBytes,
       queueSize: this.settings.queueSize,
       leavePartsOnError: false,
     });
-    const abort = () => void upload.abort().catch(() => undefined);
-    signal.addEventListener('abort', abort, { once: true });
     try {
       await upload.done();
     } catch (err) {
       await this.delete(key);
       throw err;
     } finally {
-      signal.removeEventListener('abort', abort);
+      signal.removeEventListener('abort', onAbort);
     }
     if (signal.aborted) {
       await this.delete(key);
@@ -199,6 +211,33 @@ export class ObjectStore {
       } while (token);
     }
     return deleted;
+  }
+
+  /**
+   * Aborts multipart uploads under `prefix` begun before `cutoff` (what a router killed
+   * mid-upload leaves); returns how many, or undefined when the store cannot list them.
+   */
+  async abortIncompleteUploads(prefix: string, cutoff: Date): Promise<number | undefined> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+      } catch (err) {
+        if ((err as Error).name === 'NotImplemented') return undefined; // s3rver
+        throw err;
+      }
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= cutoff) continue;
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        aborted += 1;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return aborted;
   }
 
   close(): void {

@@ -44,6 +44,7 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
     let failure: unknown;
     let storing: Promise<StoredUpload | undefined> = Promise.resolve(undefined);
     let fileSeen = false;
+    let file: Readable | undefined;
     let settled = false;
     const fail = (err: unknown) => {
       failure ??= err;
@@ -61,6 +62,8 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
         if (upload) await deps.store.delete(upload.object.key);
         req.unpipe(parser);
         req.resume();
+        // Ends what still reads the file (a hung-up client's file never ends by itself).
+        file?.destroy();
         reject(failure);
       });
     };
@@ -70,6 +73,7 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
       stream.on('error', () => undefined);
       if ((name !== 'image' && name !== 'file') || fileSeen) return void stream.resume();
       fileSeen = true;
+      file = stream;
       if (!isAcceptableDeclaredType(info.mimeType)) {
         stream.resume();
         return fail(new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' }));

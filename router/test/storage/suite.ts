@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ObjectStore } from '../../src/storage/object-store';
@@ -6,7 +8,43 @@ import { makePng, sha256 } from '../../../processor-stub/test/contract/images';
 import { specFor } from '../../../processor-stub/test/contract/client';
 import { startHttpFixture } from '../../../processor-stub/test/contract/http-fixture';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
+import { freePort } from '../ports';
 import { TestStore } from './stores';
+
+const REPO_ROOT = path.resolve(__dirname, '../../..');
+const MiB = 1024 * 1024;
+
+/** Polls `check` until it holds or `ms` pass; returns whether it held (a deadline, not a readiness sleep). */
+async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Opens a multipart POST /protect declaring a `fileBytes` image and sends its head; returns the socket. */
+async function openUpload(port: number, fileBytes: number): Promise<net.Socket> {
+  const boundary = 'cut';
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="artist_name"\r\n\r\nJane\r\n--${boundary}\r\nContent-Disposition: form-data; name="artwork_title"\r\n\r\nCut\r\n--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.on('error', () => undefined);
+  const length = head.length + fileBytes + tail.length;
+  socket.write(`POST /protect HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${length}\r\n\r\n${head}`);
+  return socket;
+}
+
+/** Writes `bytes` of image (a PNG signature first) to an open upload, waiting for each write to be taken. */
+async function sendImage(socket: net.Socket, from: number, bytes: number): Promise<void> {
+  for (let at = from; at < from + bytes; at += MiB) {
+    const piece = Buffer.alloc(Math.min(MiB, from + bytes - at), 7);
+    if (at === 0) Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(piece);
+    await new Promise<void>((resolve, reject) => socket.write(piece, (err) => (err ? reject(err) : resolve())));
+  }
+}
 
 /**
  * The storage contract, written once and run against every store (the embedded s3rver and
@@ -144,6 +182,59 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
     expect((await store.keys('uploads/')).filter((k) => !before.includes(k))).toEqual([]);
     expect(await incompleteUploads()).toEqual([]);
   });
+
+  it('aborts the multipart upload within 5 s of a client hanging up anywhere from the start of the upload to just before its end', async () => {
+    const router = await startLocalRouter({ ...store.env, PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 's3', MAX_FILE_SIZE: String(64 * MiB) });
+    const inflight = async () => (await router.metrics.inflightUploads.get()).values[0]?.value ?? 0;
+    try {
+      const before = await store.keys('uploads/');
+      const fileBytes = 40 * MiB;
+      // Cut points in bytes sent: before the first 8 MiB part, just after it, mid-way, and 64 KiB before the end.
+      for (const cut of [1 * MiB, 9 * MiB, 17 * MiB, 30 * MiB, fileBytes - 64 * 1024]) {
+        const socket = await openUpload(router.port, fileBytes);
+        await sendImage(socket, 0, cut);
+        // On the real engine, hang up only once the multipart upload exists (past the first part).
+        if (store.strict && cut > 8 * MiB) expect(await within(10_000, async () => (await incompleteUploads()).length > 0)).toBe(true);
+        socket.destroy();
+        const clean = await within(5000, async () => (await inflight()) === 0 && (await incompleteUploads()).length === 0 && (await store.keys('uploads/')).every((k) => before.includes(k)));
+        expect({ cut, clean, incomplete: await incompleteUploads() }).toEqual({ cut, clean: true, incomplete: [] });
+      }
+    } finally {
+      await router.stop(100);
+    }
+  }, 120_000);
+
+  if (options.strict) {
+    it('aborts what a router killed mid-upload left, by the next router\'s incomplete-upload sweep', async () => {
+      const port = await freePort();
+      const doomed = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['router/src/main.ts'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...store.env, HOST: '127.0.0.1', PORT: String(port), PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 's3', LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+        detached: true,
+      });
+      const exited = new Promise((resolve) => doomed.once('exit', resolve));
+      let sweeper: LocalRouter | undefined;
+      try {
+        const health = async () => (await fetch(`http://127.0.0.1:${port}/health/live`).catch(() => undefined))?.ok === true;
+        expect(await within(30_000, health)).toBe(true);
+        const socket = await openUpload(port, 40 * MiB);
+        await sendImage(socket, 0, 20 * MiB);
+        expect(await within(10_000, async () => (await incompleteUploads()).length > 0)).toBe(true);
+        process.kill(-doomed.pid!, 'SIGKILL');
+        await exited;
+        socket.destroy();
+        // Nothing of the dead router's can abort it; its parts stay until a sweep does.
+        expect((await incompleteUploads()).length).toBe(1);
+
+        sweeper = await startLocalRouter({ ...store.env, PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 's3', INCOMPLETE_UPLOAD_TTL_SECONDS: '1', STORE_SWEEP_INTERVAL_SECONDS: '1' });
+        expect(await within(10_000, async () => (await incompleteUploads()).length === 0)).toBe(true);
+      } finally {
+        if (doomed.exitCode === null && doomed.signalCode === null) process.kill(-doomed.pid!, 'SIGKILL');
+        await sweeper?.stop(100);
+      }
+    }, 120_000);
+  }
 
   it('deletes the upload object when its job is cancelled', async () => {
     // Hold the processor's only worker so the job is still queued when it is cancelled.
