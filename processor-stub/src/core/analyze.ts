@@ -6,9 +6,7 @@ import {
   ImageInfo,
   ProcessorOutcome,
 } from '@artorizer/contract';
-import { computeHashes } from '../image/hashes';
-import { DecodedImage } from '../image/decoded-image';
-import { extractStegano } from '../image/stegano';
+import { HashSelection, ImageHashes } from '../image/hashes';
 import { IngestedFile } from './ingest';
 
 /** A file sharp cannot decode; the job fails with INVALID_IMAGE. */
@@ -71,23 +69,29 @@ export function requestedProcessors(options: AnalysisOptions): AnalysisProcessor
   return [...new Set(chosen)];
 }
 
-/** Runs the requested analysis processors over the original image's pixels. */
-export async function analyzeImage(decoded: DecodedImage, image: ImageInfo, options: AnalysisOptions): Promise<Analysis> {
+/** What the requested analysis needs read from the pixels (hashes, a look for a stegano message). */
+export function pixelAnalysis(options: AnalysisOptions): { hashes: HashSelection; stegano: boolean } {
   const wanted = new Set(requestedProcessors(options));
   const has = (p: AnalysisProcessor) => wanted.has(p);
-  const which = {
-    average: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
-    perceptual: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
-    difference: has(AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH),
-    block: has(AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH),
+  return {
+    hashes: {
+      average: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
+      perceptual: has(AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH),
+      difference: has(AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH),
+      block: has(AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH),
+    },
+    stegano: has(AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO),
   };
-  const hashes = Object.values(which).some(Boolean) ? await computeHashes(await decoded.pixels(), which) : {};
-  const existing = has(AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO) ? extractStegano(await decoded.pixels()) : null;
-  const outcomes: ProcessorOutcome[] = [...wanted].map((processor) =>
+}
+
+/** The analysis result from the header facts and what was read from the pixels. */
+export function buildAnalysis(image: ImageInfo, options: AnalysisOptions, read: { hashes: ImageHashes; existingStegano: string | null }): Analysis {
+  const outcomes: ProcessorOutcome[] = requestedProcessors(options).map((processor) =>
     processor === AnalysisProcessor.ANALYSIS_PROCESSOR_TINEYE
       ? { processor, ran: false, reason: 'TinEye needs an API key (TINEYE_API_KEY); none is configured on this processor' }
       : { processor, ran: true, reason: '' },
   );
+  const { hashes } = read;
   return {
     image,
     hashes: {
@@ -96,7 +100,7 @@ export async function analyzeImage(decoded: DecodedImage, image: ImageInfo, opti
       perceptualHash: hashes.perceptualHash ?? '',
       blockhash: hashes.blockhash ?? '',
     },
-    existingSteganoMessage: existing ?? '',
+    existingSteganoMessage: read.existingStegano ?? '',
     processors: outcomes,
   };
 }

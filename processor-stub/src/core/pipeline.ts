@@ -9,13 +9,14 @@ import {
   JobState,
   withDefaults,
 } from '@artorizer/contract';
-import { InvalidImageError, TooManyPixelsError, analyzeImage, describeImage } from './analyze';
+import { InvalidImageError, TooManyPixelsError, buildAnalysis, describeImage, pixelAnalysis } from './analyze';
 import { FetchError, fetchReference } from './fetch-reference';
 import { IngestedFile } from './ingest';
 import { JobRecord } from './job-record';
 import { JobStore } from './job-store';
-import { PROTECTED_NAMES, protectImage } from './protect';
-import { DecodedImage } from '../image/decoded-image';
+import { PROTECTED_NAMES } from './protect';
+import { UndecodableImageError } from '../image/decoded-image';
+import { PixelPool } from '../image/pixel-thread';
 import { Workspace } from './workspace';
 import { ArtifactStore } from './artifact-store';
 import { Logger } from '../logger';
@@ -27,6 +28,8 @@ export interface PipelineDeps {
   /** Images with more pixels fail before they are decoded (MAX_IMAGE_PIXELS). */
   maxImagePixels: number;
   fetchTimeoutMs: number;
+  /** Threads that do the pixel work off the event loop. */
+  pixels: PixelPool;
   s3?: S3Client;
   /** Set when the processor writes artifacts to an object store. */
   artifacts?: ArtifactStore;
@@ -108,11 +111,21 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     const file = await obtainImage(deps, record, signal);
     step(JobStage.JOB_STAGE_DECODING);
     const image = await describeImage(file, deps.maxImagePixels);
-    const decoded = new DecodedImage(file.path, deps.maxImagePixels);
     step(JobStage.JOB_STAGE_ANALYZING);
-    const analysis = await analyzeImage(decoded, image, spec.analysis);
-    step(JobStage.JOB_STAGE_PROTECTING);
-    const protection = await protectImage(decoded, image.format, spec.protection, (name) => deps.workspace.jobFile(record.id, name));
+    let protecting = false;
+    const enterProtecting = () => {
+      if (protecting || signal.aborted) return;
+      protecting = true;
+      store.enterStage(record, JobStage.JOB_STAGE_PROTECTING);
+    };
+    const work = await deps.pixels.run(
+      { path: file.path, maxPixels: deps.maxImagePixels, ...pixelAnalysis(spec.analysis), protection: spec.protection, originalFormat: image.format, jobDir: deps.workspace.jobDir(record.id) },
+      { signal, onProtecting: enterProtecting },
+    );
+    if (signal.aborted) throw new JobCancelled();
+    enterProtecting();
+    const analysis = buildAnalysis(image, spec.analysis, work);
+    const protection = work.protection;
     step(JobStage.JOB_STAGE_STORING);
     const original: ArtifactInfo = {
       variant: 'original',
@@ -151,7 +164,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
 
 function failure(err: unknown): { reason: JobErrorReason; message: string } {
   if (err instanceof TooManyPixelsError) return { reason: JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, message: err.message };
-  if (err instanceof InvalidImageError) return { reason: JobErrorReason.JOB_ERROR_REASON_INVALID_IMAGE, message: err.message };
+  if (err instanceof InvalidImageError || err instanceof UndecodableImageError) return { reason: JobErrorReason.JOB_ERROR_REASON_INVALID_IMAGE, message: err.message };
   if (err instanceof FetchError) return { reason: err.reason, message: err.message };
   if (err instanceof StoreFailed) return { reason: JobErrorReason.JOB_ERROR_REASON_STORE_FAILED, message: err.message };
   return { reason: JobErrorReason.JOB_ERROR_REASON_INTERNAL, message: 'processing failed inside the processor' };

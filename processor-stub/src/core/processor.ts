@@ -21,6 +21,7 @@ import { JobStore } from './job-store';
 import { STORED_ARTIFACT_NAMES, runJob } from './pipeline';
 import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
+import { PixelPool } from '../image/pixel-thread';
 
 /** The processor's core, shared by the gRPC service and the legacy HTTP API. */
 export class Processor {
@@ -29,6 +30,7 @@ export class Processor {
   private readonly runner: JobRunner;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly artifacts?: ArtifactStore;
+  private readonly pixels: PixelPool;
 
   constructor(
     private readonly config: ProcessorConfig,
@@ -37,7 +39,8 @@ export class Processor {
   ) {
     this.workspace = new Workspace(config.workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, s3, artifacts: this.artifacts, log };
+    this.pixels = new PixelPool(config.concurrency);
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 
@@ -172,6 +175,7 @@ export class Processor {
       }
       await this.runner.settled();
     }
+    await this.pixels.close();
   }
 
   private async sweep(): Promise<void> {

@@ -56,7 +56,7 @@ function encoderOf(raw: RawImage, format: OutputFormat): sharp.Sharp {
   // Pixels are sRGB after decodeRaw, so the output says so: colour-managed viewers show
   // what the artist saw, even where the original carried another profile.
   const image = sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }).withIccProfile('srgb');
-  return format === 'png' ? image.png() : image.jpeg({ quality: JPEG_OUTPUT_QUALITY, chromaSubsampling: '4:4:4' });
+  return format === 'png' ? image.png() : image.jpeg({ quality: JPEG_OUTPUT_QUALITY, chromaSubsampling: '4:4:4', optimiseCoding: false });
 }
 
 /** Losslessly encodes raw RGB(A) pixels as PNG. */

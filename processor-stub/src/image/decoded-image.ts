@@ -1,5 +1,10 @@
 import { RawImage, decodeRaw } from './decode';
 
+/** A file whose header read well but whose pixels do not decode (a truncated or corrupt body). */
+export class UndecodableImageError extends Error {
+  override name = 'UndecodableImageError';
+}
+
 /**
  * A job's full-resolution pixels, decoded at most once for all the stages that read them
  * (hashes, stegano analysis, protection), and dropped as soon as the output is written so
@@ -14,7 +19,9 @@ export class DecodedImage {
   ) {}
 
   pixels(): Promise<RawImage> {
-    this.pending ??= decodeRaw(this.path, undefined, this.maxPixels);
+    this.pending ??= decodeRaw(this.path, undefined, this.maxPixels).catch((err: unknown) => {
+      throw new UndecodableImageError(`the image could not be decoded: ${(err as Error).message}`, { cause: err });
+    });
     return this.pending;
   }
 
