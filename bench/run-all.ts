@@ -7,6 +7,7 @@
  *   concurrency    16 simultaneous 10 MiB uploads per mode
  *   api            max rate and latency at half of it (autocannon + open-loop pacer), Redis-backed
  *   net            the transfer table over 100 Mbit/s links between network namespaces
+ *   photo          one processor on a ~50 MB photograph (JPEG, 8000x6000) at full resolution
  * Full runs write bench/results/latest.json and docs/benchmarks.md; --smoke writes
  * bench/results/smoke.json only; a run of some sections only writes bench/results/partial.json.
  */
@@ -21,6 +22,7 @@ import { renderDocs } from './lib/docs';
 import { MIB, writeTestFile } from './lib/files';
 import { codeState, machineInfo } from './lib/machine';
 import { runNet } from './lib/net-run';
+import { runPhoto } from './lib/photo-run';
 import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
@@ -181,6 +183,10 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
   await timed('net', async () => {
     record.net = await runNet({ sizes: o.sizes, runs: o.runs, rateMbit: o.net.rateMbit, tempDir: dir, services: script.group(), log, check });
     if ('skipped' in record.net) log(`constrained links skipped: ${record.net.skipped}`);
+  });
+
+  await timed('photo', async () => {
+    record.photo = await runPhoto({ ...o.photo, runs: o.runs, tempDir: dir, services: script.group(), log, check });
   });
 }
 

@@ -5,14 +5,16 @@ import { RunRecord } from './record';
 import { FieldSet, SerializationResult } from './serialization';
 import { Summary, fixed, spread, summarize } from './stats';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
-import { Verdict, designVerdicts, targetVerdicts } from './verdicts';
+import { Verdict, designVerdicts, photoVerdicts, targetVerdicts } from './verdicts';
 import { autoTable, defaultPathVerdicts } from './default-path';
+import { PhotoSection } from './photo-run';
 
 /**
  * docs/benchmarks.md, written from one run's record: every figure below is computed from
  * `record`, none is typed in.
  */
 
+const MIB_BYTES = 1024 * 1024;
 const ratio = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : '–');
 const orDash = (s: Summary, digits: number) => (s.n === 0 ? '–' : spread(s, digits));
 /** "0.21× (0.08–0.24)" */
@@ -177,7 +179,7 @@ export function renderDocs(record: RunRecord): string {
     '- Peak RSS growth: the kernel’s high-water mark (VmHWM, reset through /proc/<pid>/clear_refs before each job) minus RSS just before; of the node process that serves, not its tsx launcher. It counts only pages newly made resident: memory a process already held from an earlier job is reused without growth.',
     '- Router peak RSS above its resting RSS: the same peak minus the lowest RSS the router had while idle in that section (right after start-up, or just before any of its jobs, warm-up included). Unlike the growth it includes memory held on from earlier jobs (each router serves all its jobs of a section): what the router occupies at the peak beyond its idle floor.',
     '- Router bytes in / out: /proc/<pid>/io rchar / wchar of the router during the job (every read/write call; on these paths only sockets): on loopback this is what crosses its network interfaces.',
-    '- Test images: a PNG signature followed by random bytes (MiB = 2^20 bytes). The router and processor accept them by their magic bytes; the job then fails as undecodable, quickly, so processing does not compete with the next upload. The benchmark waits (outside the timing) until each job has ended.',
+    '- Test images (sections 1, 2 and 5): a PNG signature followed by random bytes (MiB = 2^20 bytes). The router and processor accept them by their magic bytes; the job then fails as undecodable, quickly, so processing does not compete with the next upload. The benchmark waits (outside the timing) until each job has ended.',
     '- Client: curl, one process per request, for every mode (multipart fields before the file; `direct` is three curl requests whose `time_total`s are added). The 2-core machine runs client, router, processor, store and the benchmark at once, so absolute figures are low and noisy; the side-by-side ratios are the result.',
     '',
   );
@@ -252,6 +254,7 @@ export function renderDocs(record: RunRecord): string {
     out.push('Not run in this run (the `net` section was not selected).', '');
   }
   out.push(...defaultPathSection(record));
+  out.push(...photoSection(record));
   out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
   out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
   return out.join('\n');
@@ -271,6 +274,48 @@ function defaultPathSection(record: RunRecord): string[] {
   }
   out.push(...verdictTable(defaultPathVerdicts(record), 'project target'));
   return out;
+}
+
+const seconds = (s: Summary) => spread({ ...s, median: s.median / 1000, min: s.min / 1000, max: s.max / 1000 }, 1);
+
+function photoTable(p: PhotoSection): string[] {
+  const specs: Record<string, string> = { defaults: 'defaults (invisible watermark)', stegano: '`enable_stegano_embed=true` (watermark + LSB stegano)' };
+  return [
+    '| spec | protected image | its size, MiB (× original) | upload start → job completed, s | of which processing (processor’s clock), s | processor CPU, s | longest wait for a status answer, s | processor peak RSS, MiB | peak RSS growth, MiB | peak RSS above resting, MiB | ÷ one copy of the pixels | marks read back |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...p.rows.map(
+      (r) =>
+        `| ${specs[r.spec] ?? r.spec} | ${r.contentTypes.join(', ')} ${r.outputSizes.map((d) => d.replace('x', '×')).join(', ')} | ${spread(r.outputMiB, 1)} (${fixed(r.outputVsInput.median, 2)}×) | ${seconds(r.totalMs)} | ${seconds(r.processingMs)} | ${seconds(r.processorCpuMs)} | ${seconds(r.longestPollMs)} | ${spread(r.peakMiB, 0)} | ${spread(r.growthMiB, 0)} | ${spread(r.aboveRestMiB, 0)} | ${spread(r.aboveRestCopies, 2)} | watermark ${r.watermarkVerified}/${r.n}${r.steganoExpected ? `, stegano ${r.steganoVerified}/${r.steganoExpected}` : ''} |`,
+    ),
+    '',
+  ];
+}
+
+function photoSection(record: RunRecord): string[] {
+  const p = record.photo;
+  if (!p) return ['## 7. Processing a photograph at full resolution', '', 'Not run in this run (the `photo` section was not selected).', ''];
+  const { width, height, bytes } = p.photo;
+  const pixels = width * height;
+  const worst = Math.max(...p.rows.map((r) => r.aboveRestMiB.median));
+  const n = p.rows[0]?.n ?? 0;
+  return [
+    `## 7. Processing a ${fixed(bytes / MIB_BYTES, 0)} MiB photograph at full resolution`,
+    '',
+    `A photograph-like JPEG made by the run (\`bench/lib/photo.ts\`: ${p.photo.recipe}): ${width}×${height} (${fixed(pixels / 1e6, 1)} Mpx), ${fixed(bytes / MIB_BYTES, 1)} MiB (${fixed(bytes / 1e6, 1)} MB), made in ${fixed(p.photo.generateMs / 1000, 1)} s and deleted afterwards. ` +
+      `One reference processor of its own, at its defaults (MAX_IMAGE_SIZE ${fixed(p.limits.maxImageBytes / MIB_BYTES, 0)} MiB, MAX_IMAGE_PIXELS ${p.limits.maxImagePixels}, PROCESSOR_CONCURRENCY ${p.limits.concurrency}; only its ports and work folder are set), with nothing else of the benchmark running. ` +
+      `curl posts the photograph to its HTTP API (\`POST /v1/jobs\`) with two specs, alternating per round after one warm-up of each: median (min–max) over ${n} job${n === 1 ? '' : 's'} per spec.`,
+    '',
+    `The processor’s window (peak RSS through clear_refs as above, CPU) opens before the upload and closes when the benchmark sees the job completed (GET /v1/jobs/:id every ${p.pollMs} ms, each on a new connection), so it spans receiving the file, the analysis (hashes, stegano detection), the layers, encoding, reading the marks back from the written file and hashing the artifacts. ` +
+      'The longest wait for a status answer is the slowest of those GETs: how long the processor served no request at all during the job. ' +
+      'Then, outside the window, the result and the protected image are downloaded, its sha256 checked against the result and its dimensions read with sharp; the run fails if they differ from the original’s or if a mark asked for was not read back.',
+    '',
+    ...photoTable(p),
+    `One copy of the decoded pixels: ${width} × ${height} × 3 bytes = ${fixed(p.pixelCopyMiB, 0)} MiB. The processor’s resting RSS (its lowest, at start-up or before a job): ${fixed(p.restingKiB / 1024, 0)} MiB. ` +
+      `Its first job, into the fresh process (the warm-up, ${p.cold.spec}): peak RSS ${fixed(p.cold.peakMiB, 0)} MiB, growth ${fixed(p.cold.growthMiB, 0)} MiB, ${fixed(p.cold.aboveRestMiB, 0)} MiB above resting. ` +
+      `Scaled linearly to MAX_IMAGE_PIXELS (${p.limits.maxImagePixels} pixels, ${fixed(p.limits.maxImagePixels / pixels, 2)}× this photograph’s), the larger median peak above resting would be about ${fixed((worst * p.limits.maxImagePixels) / pixels, 0)} MiB: an extrapolation, not a measurement, and high, since it scales the process’s fixed overheads too.`,
+    '',
+    ...verdictTable(photoVerdicts(record), 'claim (README.md)'),
+  ];
 }
 
 function notes(record: RunRecord): string[] {

@@ -3,6 +3,7 @@ import { ConcurrencySample } from './concurrency';
 import { JobSample } from './job-sample';
 import { CodeState, MachineInfo } from './machine';
 import { NetSection, NetSkipped } from './net-run';
+import { PhotoSection } from './photo-run';
 import { SerializationResult } from './serialization';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
 
@@ -16,9 +17,11 @@ export interface RunOptions {
   serialization: { reps: number; targetMs: number };
   api: { connections: number; maxSeconds: number; latencySeconds: number; warmupSeconds: number; pacerWarmupSeconds: number; redisUrl: string };
   net: { rateMbit: number };
+  /** The generated photograph's dimensions (section `photo`). */
+  photo: { width: number; height: number };
 }
 
-export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'api', 'net'] as const;
+export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'api', 'net', 'photo'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface ServiceInfo {
@@ -58,6 +61,7 @@ export interface RunRecord {
   concurrency?: { samples: ConcurrencySample[]; rows: ConcurrencyRow[] };
   api?: ApiSection;
   net?: NetSection | NetSkipped;
+  photo?: PhotoSection;
   errors: { section: Section; message: string }[];
   /** Lines the services logged at warn or above. */
   serviceLogs: { label: string; lines: string[] }[];

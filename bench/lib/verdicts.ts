@@ -207,3 +207,57 @@ export function targetVerdicts(record: RunRecord): Verdict[] {
   }
   return out;
 }
+
+/** The processor on a photograph at full resolution (section `photo`), against what README.md says of it. */
+export function photoVerdicts(record: RunRecord): Verdict[] {
+  const p = record.photo;
+  if (!p) return [{ claim: 'the protected image has the original’s dimensions', measured: 'not measured in this run', outcome: 'not measured', rule: '' }];
+  const measured = p.samples.filter((s) => s.phase === 'measured');
+  const size = `${p.photo.width}×${p.photo.height}`;
+  const sameSize = measured.filter((s) => s.output.width === p.photo.width && s.output.height === p.photo.height);
+  const outSizes = [...new Set(measured.map((s) => `${s.output.width}×${s.output.height}`))];
+  const counted = (ok: boolean): Outcome => (measured.length === 0 ? 'not measured' : ok ? 'held' : 'did not hold');
+  const defaults = p.rows.find((r) => r.spec === 'defaults');
+  const jpeg = measured.filter((s) => s.spec === 'defaults');
+  const jpegOk = jpeg.filter((s) => s.output.contentType === 'image/jpeg');
+  const sizeRatio = defaults?.outputVsInput.median ?? Number.NaN;
+  const watermarks = p.rows.reduce((n, r) => n + r.watermarkVerified, 0);
+  const steganos = p.rows.reduce((n, r) => n + r.steganoVerified, 0);
+  const steganoExpected = p.rows.reduce((n, r) => n + r.steganoExpected, 0);
+  const copies = p.rows.map((r) => r.aboveRestCopies.median);
+  const longestPoll = Math.max(...measured.map((s) => s.longestPollMs));
+  return [
+    {
+      claim: 'the protected image has the original’s dimensions',
+      measured: `original ${size}; protected ${outSizes.join(', ')} in ${sameSize.length} of ${measured.length} measured jobs (both specs)`,
+      outcome: counted(sameSize.length === measured.length),
+      rule: 'held if every measured job’s downloaded protected image (read with sharp) has the original’s width and height',
+    },
+    {
+      claim: 'the marks are read back from the written file at full resolution',
+      measured: `watermark_text in ${watermarks} of ${measured.length} jobs; stegano_message in ${steganos} of the ${steganoExpected} jobs that embed it`,
+      outcome: counted(watermarks === measured.length && steganos === steganoExpected),
+      rule: 'held if verified_watermark_text (and verified_stegano_message where stegano-embed was asked for) equals what was embedded in every measured job',
+    },
+    {
+      claim: 'a JPEG original without an LSB layer comes back as a JPEG about the size it was',
+      measured: `defaults: ${jpegOk.length} of ${jpeg.length} outputs image/jpeg (${defaults?.contentTypes.join(', ') ?? '–'}), ${fixed(defaults?.outputMiB.median ?? Number.NaN, 1)} MiB for a ${fixed(p.photo.bytes / (1024 * 1024), 1)} MiB original (${x(sizeRatio)})`,
+      outcome: judge([sizeRatio], jpeg.length > 0 && jpegOk.length === jpeg.length && sizeRatio >= 0.75 && sizeRatio <= 1.33),
+      rule: 'held if every measured defaults job returns image/jpeg and the median output size is within 0.75×–1.33× of the original’s',
+    },
+    {
+      claim: 'the processor keeps answering while a job works on its pixels (worker thread)',
+      measured: `longest wait for a status answer during a job: ${fixed(longestPoll / 1000, 2)} s over ${measured.length} jobs`,
+      outcome: counted(longestPoll < 500),
+      rule: 'held if no status request made while a measured job ran waited 0.5 s or more for its answer',
+    },
+    {
+      claim: 'a job’s peak stays under four copies of its decoded pixels above the processor’s resting memory',
+      measured:
+        `processor peak RSS above its resting RSS, in copies of the ${fixed(p.pixelCopyMiB, 0)} MiB of decoded pixels (${size} × 3 bytes): ` +
+        p.rows.map((r) => `${r.spec} ${fixed(r.aboveRestMiB.median, 0)} MiB = ${x(r.aboveRestCopies.median)}`).join(', '),
+      outcome: judge(copies.length ? copies : [Number.NaN], copies.every((c) => c <= 4)),
+      rule: 'held if the median peak above resting is at most 4 copies for each spec (the pixels, the output read back, the hashes’ grey copy and the pixel thread itself)',
+    },
+  ];
+}
