@@ -1,4 +1,5 @@
 import { Env, envInt } from '@artorizer/contract';
+import { parsePolicyList } from '@artorizer/net-guard';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -24,6 +25,12 @@ export interface ProcessorConfig {
   maxQueuedJobs: number;
   /** Where job files live (`PROCESSOR_WORK_DIR`, default a fresh folder under the OS temp dir). */
   workDir: string;
+  /**
+   * Hosts, IPs or CIDR ranges that image URLs may reach although private (`IMAGE_URL_ALLOWLIST`,
+   * comma-separated, default none; the object store's host is always allowed). Checked when each
+   * connection is made, redirects included.
+   */
+  imageUrlAllowlist: string[];
   /** Timeout for fetching a referenced image (`FETCH_TIMEOUT_MS`, default 30000). */
   fetchTimeoutMs: number;
   /** How long finished jobs are kept (`JOB_RETENTION_SECONDS`, default 86400). */
@@ -51,6 +58,7 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
     concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
     maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),
     workDir: env.PROCESSOR_WORK_DIR || path.join(os.tmpdir(), `artorizer-processor-${process.pid}`),
+    imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     fetchTimeoutMs: int(env, 'FETCH_TIMEOUT_MS', 30_000, 1),
     jobRetentionMs: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1) * 1000,
     downloadChunkBytes: int(env, 'DOWNLOAD_CHUNK_SIZE', 256 * 1024, 1024, 3 * 1024 * 1024),

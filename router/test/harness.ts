@@ -14,7 +14,7 @@ export type LocalProcessor = RunningProcessor & { workDir: string; address: stri
 export async function startLocalProcessor(env: Record<string, string> = {}): Promise<LocalProcessor> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-test-'));
   const running = await startProcessor(
-    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', PROCESSOR_WORK_DIR: workDir, FETCH_TIMEOUT_MS: '5000', ...env }),
+    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', PROCESSOR_WORK_DIR: workDir, FETCH_TIMEOUT_MS: '5000', IMAGE_URL_ALLOWLIST: '127.0.0.1', ...env }),
     processorLog,
   );
   return Object.assign(running, {

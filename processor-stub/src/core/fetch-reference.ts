@@ -1,4 +1,7 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Readable } from 'node:stream';
+import { AddressPolicy, guardedLookup, literalAddress } from '@artorizer/net-guard';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ImageReference, JobErrorReason } from '@artorizer/contract';
 import { ProcessorError, failedPrecondition, invalidArgument } from './errors';
@@ -20,7 +23,19 @@ export interface FetchOptions extends IngestLimits {
   signal: AbortSignal;
   /** Client for S3 references; absent when the processor has no object store. */
   s3?: S3Client;
+  /** Which addresses HTTP references may be fetched from, checked on every connection. */
+  addresses: AddressPolicy;
 }
+
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/**
+ * One message for every way an HTTP reference fails before it answers (refused, unreachable,
+ * a forbidden address, DNS): differing messages would map internal ports for an attacker.
+ */
+const UNREACHABLE = 'fetching the image failed: its URL could not be reached or is not allowed';
+
+class Unreachable extends Error {}
 
 /** Checks a reference at submit time, before a job exists. */
 export function checkReference(reference: ImageReference | undefined, hasS3: boolean): ImageReference {
@@ -43,18 +58,47 @@ export function checkReference(reference: ImageReference | undefined, hasS3: boo
   return reference;
 }
 
-async function openHttp(url: string, signal: AbortSignal, maxBytes: number): Promise<AsyncIterable<Uint8Array>> {
-  const res = await fetch(url, { signal, redirect: 'follow' });
-  if (!res.ok || !res.body) {
-    await res.body?.cancel();
-    throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, `fetching the image failed: HTTP ${res.status}`);
+/** A GET whose connection is refused unless every address it reaches is allowed (IP literals included). */
+function get(url: URL, signal: AbortSignal, addresses: AddressPolicy): Promise<http.IncomingMessage> {
+  const literal = literalAddress(url.hostname);
+  if (literal && addresses.refusal(literal) !== undefined) return Promise.reject(new Unreachable());
+  return new Promise((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const req = client.get(url, { signal, lookup: guardedLookup(addresses), headers: { accept: 'image/*' } }, resolve);
+    req.on('error', (err) => reject(signal.aborted ? err : new Unreachable(undefined, { cause: err })));
+  });
+}
+
+/** Follows up to five redirects itself, so that each hop's connection goes through the address check. */
+async function openHttp(url: string, signal: AbortSignal, maxBytes: number, addresses: AddressPolicy): Promise<AsyncIterable<Uint8Array>> {
+  let current = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const res = await get(current, signal, addresses);
+    const status = res.statusCode ?? 0;
+    if (REDIRECT_STATUSES.has(status) && res.headers.location) {
+      res.resume();
+      if (hop >= MAX_REDIRECTS) throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, 'fetching the image failed: too many redirects');
+      let next: URL;
+      try {
+        next = new URL(res.headers.location, current);
+      } catch {
+        throw new Unreachable();
+      }
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Unreachable();
+      current = next;
+      continue;
+    }
+    if (status < 200 || status > 299) {
+      res.resume();
+      throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, `fetching the image failed: HTTP ${status}`);
+    }
+    const length = Number(res.headers['content-length'] ?? NaN);
+    if (Number.isFinite(length) && length > maxBytes) {
+      res.destroy();
+      throw new FetchError(JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, `image is ${length} bytes, over the ${maxBytes} byte limit`);
+    }
+    return res;
   }
-  const length = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(length) && length > maxBytes) {
-    await res.body.cancel();
-    throw new FetchError(JobErrorReason.JOB_ERROR_REASON_TOO_LARGE, `image is ${length} bytes, over the ${maxBytes} byte limit`);
-  }
-  return res.body;
 }
 
 async function openS3(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
@@ -76,7 +120,7 @@ export async function fetchReference(reference: ImageReference, file: string, op
   try {
     const body =
       location.$case === 'http'
-        ? await openHttp(location.http.url, signal, options.maxBytes)
+        ? await openHttp(location.http.url, signal, options.maxBytes, options.addresses)
         : await openS3(options.s3!, location.s3.bucket, location.s3.key, signal);
     return await ingestToFile(body, file, options);
   } catch (err) {
@@ -87,9 +131,7 @@ export async function fetchReference(reference: ImageReference, file: string, op
     }
     if (options.signal.aborted) throw err;
     const timedOut = signal.aborted;
-    throw new FetchError(
-      JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED,
-      timedOut ? `fetching the image timed out after ${options.timeoutMs} ms` : `fetching the image failed: ${(err as Error).message}`,
-    );
+    if (timedOut) throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, `fetching the image timed out after ${options.timeoutMs} ms`);
+    throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, err instanceof Unreachable ? UNREACHABLE : 'fetching the image failed while receiving it');
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
+import { AddressPolicy } from '@artorizer/net-guard';
 import {
   ArtifactInfo,
   JobErrorReason,
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   /** Images with more pixels fail before they are decoded (MAX_IMAGE_PIXELS). */
   maxImagePixels: number;
   fetchTimeoutMs: number;
+  /** Addresses image URLs may be fetched from (IMAGE_URL_ALLOWLIST and the object store's host). */
+  addresses: AddressPolicy;
   /** Threads that do the pixel work off the event loop. */
   pixels: PixelPool;
   s3?: S3Client;
@@ -90,6 +93,7 @@ async function obtainImage(deps: PipelineDeps, record: JobRecord, signal: AbortS
     declaredSize: record.spec.image?.sizeBytes,
     declaredSha256: record.spec.image?.sha256,
     timeoutMs: deps.fetchTimeoutMs,
+    addresses: deps.addresses,
     signal,
     s3: deps.s3,
   });

@@ -22,6 +22,7 @@ import { STORED_ARTIFACT_NAMES, runJob } from './pipeline';
 import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
 import { PixelPool } from '../image/pixel-thread';
+import { AddressPolicy } from '@artorizer/net-guard';
 
 /** The processor's core, shared by the gRPC service and the legacy HTTP API. */
 export class Processor {
@@ -40,7 +41,7 @@ export class Processor {
     this.workspace = new Workspace(config.workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
     this.pixels = new PixelPool(config.concurrency);
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, s3, artifacts: this.artifacts, log };
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 
@@ -181,4 +182,10 @@ export class Processor {
   private async sweep(): Promise<void> {
     for (const record of this.store.evictFinished(this.config.jobRetentionMs)) await this.removeFiles(record);
   }
+}
+
+/** IMAGE_URL_ALLOWLIST, plus the host of the processor's own object store (presigned URLs point there). */
+function fetchPolicy(config: ProcessorConfig): AddressPolicy {
+  const storeHost = config.s3?.endpoint ? new URL(config.s3.endpoint).hostname : undefined;
+  return new AddressPolicy(storeHost ? [...config.imageUrlAllowlist, storeHost.replace(/^\[(.*)\]$/, '$1')] : config.imageUrlAllowlist);
 }

@@ -36,6 +36,8 @@ export async function startTarget(overrides: Record<string, string> = {}): Promi
     MAX_IMAGE_SIZE: String(4 * 1024 * 1024),
     PROCESSOR_WORK_DIR: workDir,
     FETCH_TIMEOUT_MS: '5000',
+    // The suite's image servers listen on loopback, which a processor refuses unless allowed.
+    IMAGE_URL_ALLOWLIST: '127.0.0.1',
     ...overrides,
   });
   const running = await startProcessor(config, logger);

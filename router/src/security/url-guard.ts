@@ -1,6 +1,8 @@
 import { lookup } from 'node:dns/promises';
-import { domainToASCII } from 'node:url';
 import ipaddr from 'ipaddr.js';
+import { Address, AddressPolicy, literalAddress, stripTrailingDot } from '@artorizer/net-guard';
+
+export { parsePolicyList } from '@artorizer/net-guard';
 
 export interface UrlPolicy {
   /** Host names (exact, case-insensitive) or CIDR ranges (e.g. "127.0.0.0/8", "10.1.2.3/32", "::1/128") that are allowed even if private. */
@@ -34,55 +36,26 @@ export class UrlRejectedError extends Error {
   }
 }
 
-type Address = ipaddr.IPv4 | ipaddr.IPv6;
-type Range = [Address, number];
-
-interface Allowlist {
-  names: Set<string>;
-  ranges: Range[];
-}
-
 const DEFAULT_MAX_REDIRECTS = 5;
 const DEFAULT_TIMEOUT_MS = 5000;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata']);
-const METADATA_ADDRESSES = ['169.254.169.254', 'fd00:ec2::254'].map((a) => ipaddr.parse(a).toString());
-const GLOBAL_UNICAST_V6 = ipaddr.IPv6.parseCIDR('2000::/3');
-const NAT64_WELL_KNOWN = ipaddr.IPv6.parseCIDR('64:ff9b::/96');
-const RANGE_LABELS: Record<string, string> = {
-  loopback: 'a loopback',
-  private: 'a private',
-  uniqueLocal: 'a private',
-  linkLocal: 'a link-local',
-  carrierGradeNat: 'a carrier-grade NAT',
-  unspecified: 'an unspecified',
-  multicast: 'a multicast',
-  broadcast: 'a broadcast',
-};
-
-/** Parses IMAGE_URL_ALLOWLIST (comma-separated); throws on an entry that is neither a CIDR, an IP nor a host name. */
-export function parsePolicyList(raw: string | undefined): string[] {
-  const entries = (raw ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
-  compileAllowlist(entries);
-  return entries;
-}
 
 /** Validates syntax and every address the host stands for; returns the parsed URL. */
 export async function checkUrlTarget(url: string, policy: UrlPolicy): Promise<URL> {
   const parsed = parseUrl(url);
-  const allowlist = compileAllowlist(policy.allowlist);
+  const allowlist = new AddressPolicy(policy.allowlist);
   const host = stripTrailingDot(parsed.hostname);
-  if (allowlist.names.has(host)) return parsed;
-  if (METADATA_HOSTS.has(host)) {
+  if (allowlist.allowsName(host)) return parsed;
+  if (allowlist.isMetadataHost(host)) {
     throw new UrlRejectedError('forbidden_host', 'image_url points to a cloud metadata endpoint');
   }
 
   const literal = literalAddress(host);
   const addresses = literal ? [literal] : await resolveHost(host, policy.resolve ?? defaultResolve);
-  for (const address of addresses) assertAllowed(address, allowlist);
+  for (const address of addresses) {
+    const label = allowlist.refusal(address);
+    if (label !== undefined) throw new UrlRejectedError('forbidden_host', `image_url resolves to ${label} address (${address.toString()})`);
+  }
   return parsed;
 }
 
@@ -163,77 +136,3 @@ async function defaultResolve(host: string): Promise<string[]> {
   return results.map((r) => r.address);
 }
 
-function assertAllowed(address: Address, allowlist: Allowlist): void {
-  const unwrapped = ipaddr.process(address.toString());
-  const ranges = { allowed: allowlist.ranges };
-  if (ipaddr.subnetMatch(address, ranges, '') || ipaddr.subnetMatch(unwrapped, ranges, '')) return;
-  const label = forbiddenLabel(address);
-  if (label !== undefined) {
-    throw new UrlRejectedError('forbidden_host', `image_url resolves to ${label} address (${address.toString()})`);
-  }
-}
-
-function forbiddenLabel(address: Address): string | undefined {
-  if (METADATA_ADDRESSES.includes(address.toString())) return 'a cloud metadata';
-  if (address instanceof ipaddr.IPv4) {
-    const range = address.range();
-    return range === 'unicast' ? undefined : (RANGE_LABELS[range] ?? 'a reserved');
-  }
-
-  const embedded = embeddedIPv4(address);
-  if (embedded.length > 0) return embedded.map(forbiddenLabel).find((label) => label !== undefined);
-  const range = address.range();
-  // ipaddr.js calls anything it has no name for "unicast" (e.g. ::7f00:1); only 2000::/3 is actually global.
-  if (range === 'unicast' && address.match(GLOBAL_UNICAST_V6)) return undefined;
-  return RANGE_LABELS[range] ?? 'a reserved';
-}
-
-function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4[] {
-  const p = address.parts;
-  const v4 = (hi: number, lo: number): ipaddr.IPv4 => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
-  switch (address.range()) {
-    case 'ipv4Mapped':
-    case 'rfc6145':
-      return [v4(p[6], p[7])];
-    case 'rfc6052':
-      return address.match(NAT64_WELL_KNOWN) ? [v4(p[6], p[7])] : [];
-    case '6to4':
-      return [v4(p[1], p[2])];
-    case 'teredo':
-      // Teredo carries the server address in clear and the client address bit-inverted.
-      return [v4(p[2], p[3]), v4(~p[6] & 0xffff, ~p[7] & 0xffff)];
-    default:
-      return [];
-  }
-}
-
-function literalAddress(host: string): Address | undefined {
-  if (host.startsWith('[') && host.endsWith(']')) return ipaddr.IPv6.parse(host.slice(1, -1));
-  // The WHATWG parser already rewrote shorthand IPv4 (127.1, 0x7f000001, 2130706433) to dotted quads.
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host);
-  return undefined;
-}
-
-function compileAllowlist(entries: string[]): Allowlist {
-  const allowlist: Allowlist = { names: new Set(), ranges: [] };
-  for (const entry of entries) {
-    if (entry.includes('/')) {
-      if (!ipaddr.isValidCIDR(entry)) throw new Error(`Invalid allowlist CIDR: "${entry}"`);
-      allowlist.ranges.push(ipaddr.parseCIDR(entry));
-      continue;
-    }
-    if (ipaddr.IPv6.isValid(entry)) {
-      allowlist.ranges.push([ipaddr.IPv6.parse(entry), 128]);
-      continue;
-    }
-    const host = stripTrailingDot(domainToASCII(entry));
-    if (host === '') throw new Error(`Invalid allowlist entry: "${entry}"`);
-    if (ipaddr.IPv4.isValidFourPartDecimal(host)) allowlist.ranges.push([ipaddr.IPv4.parse(host), 32]);
-    else allowlist.names.add(host);
-  }
-  return allowlist;
-}
-
-function stripTrailingDot(host: string): string {
-  return host.endsWith('.') ? host.slice(0, -1) : host;
-}
