@@ -21,7 +21,7 @@ export interface ProcessorConfig {
   maxImagePixels: number;
   /** Jobs processed at once (`PROCESSOR_CONCURRENCY`, default 2). */
   concurrency: number;
-  /** Jobs waiting beyond which submits get RESOURCE_EXHAUSTED (`MAX_QUEUED_JOBS`, default 1000). */
+  /** Jobs waiting beyond which submits get UNAVAILABLE, "busy" (`MAX_QUEUED_JOBS`, default 1000). */
   maxQueuedJobs: number;
   /** Where job files live (`PROCESSOR_WORK_DIR`, default a fresh folder under the OS temp dir). */
   workDir: string;

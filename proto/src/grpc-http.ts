@@ -39,6 +39,13 @@ const CLIENT_FACING = new Set<GrpcStatus>([
   GrpcStatus.DEADLINE_EXCEEDED,
 ]);
 
+/**
+ * Codes after which the same call may succeed later or on another processor: the only
+ * retry set (UNAVAILABLE is also a processor's "busy"; RESOURCE_EXHAUSTED, an image over
+ * the size limit, is never retried).
+ */
+export const RETRYABLE_GRPC_CODES: ReadonlySet<GrpcStatus> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
+
 export function isClientFacing(code: GrpcStatus): boolean {
   return CLIENT_FACING.has(code);
 }

@@ -11,6 +11,8 @@ export class FieldError extends Error {
   constructor(
     readonly field: string,
     message: string,
+    /** The field is absent (or blank), as opposed to present and invalid: a later part of a form may still bring it. */
+    readonly missing = false,
   ) {
     super(message);
     this.name = 'FieldError';
@@ -59,12 +61,12 @@ export function normaliseFieldNames(fields: RawFields): RawFields {
 function text(fields: RawFields, name: string, max: number, required = false): string {
   const value = fields[name];
   if (value === undefined || value === null || value === '') {
-    if (required) throw new FieldError(name, `${name} is required`);
+    if (required) throw new FieldError(name, `${name} is required`, true);
     return '';
   }
   if (typeof value !== 'string') throw new FieldError(name, `${name} must be a string`);
   const trimmed = value.trim();
-  if (required && trimmed.length === 0) throw new FieldError(name, `${name} is required`);
+  if (required && trimmed.length === 0) throw new FieldError(name, `${name} is required`, true);
   if (trimmed.length > max) throw new FieldError(name, `${name} must be at most ${max} characters`);
   return trimmed;
 }

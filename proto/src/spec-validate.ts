@@ -4,7 +4,7 @@ import { FieldError, SPEC_LIMITS } from './spec-fields';
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 function checkLength(field: string, value: string, max: number, required: boolean): void {
-  if (required && value.trim().length === 0) throw new FieldError(field, `${field} is required`);
+  if (required && value.trim().length === 0) throw new FieldError(field, `${field} is required`, true);
   if (value.length > max) throw new FieldError(field, `${field} must be at most ${max} characters`);
 }
 
@@ -20,7 +20,7 @@ function checkRange(field: string, value: number | undefined, min: number, max: 
  */
 export function validateJobSpec(spec: JobSpec): void {
   const m = spec.metadata;
-  if (!m) throw new FieldError('metadata', 'metadata is required');
+  if (!m) throw new FieldError('metadata', 'metadata is required', true);
   checkLength('metadata.artist_name', m.artistName, SPEC_LIMITS.artistName, true);
   checkLength('metadata.artwork_title', m.artworkTitle, SPEC_LIMITS.artworkTitle, true);
   checkLength('metadata.artwork_description', m.artworkDescription, SPEC_LIMITS.artworkDescription, false);

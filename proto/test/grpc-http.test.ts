@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { HTTP_STATUS_BY_GRPC_CODE, httpStatusFromGrpc } from '../src';
+import { HTTP_STATUS_BY_GRPC_CODE, RETRYABLE_GRPC_CODES, httpStatusFromGrpc } from '../src';
 
 describe('gRPC to HTTP status table', () => {
   const expected: Record<string, number> = {
@@ -16,5 +16,12 @@ describe('gRPC to HTTP status table', () => {
 
   it.each(codes)('maps %s', (name) => {
     expect(httpStatusFromGrpc(status[name])).toBe(expected[name]);
+  });
+});
+
+describe('RETRYABLE_GRPC_CODES', () => {
+  it('retries a busy or unreachable processor and a deadline, never an image too large', () => {
+    expect([...RETRYABLE_GRPC_CODES].sort()).toEqual([status.DEADLINE_EXCEEDED, status.UNAVAILABLE].sort());
+    expect(RETRYABLE_GRPC_CODES.has(status.RESOURCE_EXHAUSTED)).toBe(false);
   });
 });

@@ -123,6 +123,23 @@ describe('multipart uploads', () => {
     expect(jobCount(processor)).toBe(before);
   });
 
+  it('tells a client of a busy processor 503 with Retry-After, not 413 (a full queue is not an image too large)', async () => {
+    const busy = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1' });
+    const edge = await startLocalRouter({ PROCESSOR_ADDR: busy.address, TRANSFER_MODE: 'stream', MAX_FILE_SIZE: String(MAX), RETRY_AFTER_SECONDS: '7' });
+    try {
+      const stall = fixture.nextStall();
+      await busy.processor.submitReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
+      await stall;
+      expect((await fetch(`${edge.url}/protect`, { method: 'POST', body: form(meta, png) })).status).toBe(202);
+      const res = await fetch(`${edge.url}/protect`, { method: 'POST', body: form(meta, png) });
+      expect({ status: res.status, retryAfter: res.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '7' });
+      expect(((await res.json()) as { error: string }).error).toMatch(/retry later/);
+    } finally {
+      await edge.stop(100);
+      await busy.stop(100);
+    }
+  });
+
   it('answers 400 for too many fields and for a truncated body', async () => {
     const many = form(Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`f${i}`, 'x'])), png);
     expect((await protect(many)).status).toBe(400);

@@ -16,8 +16,14 @@ export const invalidArgument = (message: string) => new ProcessorError(GrpcStatu
 export const notFound = (message: string) => new ProcessorError(GrpcStatus.NOT_FOUND, message);
 export const failedPrecondition = (message: string) =>
   new ProcessorError(GrpcStatus.FAILED_PRECONDITION, message);
-export const resourceExhausted = (message: string) =>
-  new ProcessorError(GrpcStatus.RESOURCE_EXHAUSTED, message);
+/** The image is over the size limit: RESOURCE_EXHAUSTED, which means that and only that here (not retryable). */
+export class ImageTooLargeError extends ProcessorError {
+  constructor(readonly maxBytes: number) {
+    super(GrpcStatus.RESOURCE_EXHAUSTED, `image exceeds the maximum size of ${maxBytes} bytes`);
+    this.name = 'ImageTooLargeError';
+  }
+}
 export const dataLoss = (message: string) => new ProcessorError(GrpcStatus.DATA_LOSS, message);
+/** The processor cannot take work now (shutting down, queue full): UNAVAILABLE, retryable elsewhere or later. */
 export const unavailable = (message: string) => new ProcessorError(GrpcStatus.UNAVAILABLE, message);
 export const cancelled = (message: string) => new ProcessorError(GrpcStatus.CANCELLED, message);

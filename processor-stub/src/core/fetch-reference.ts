@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { AddressPolicy, guardedLookup, literalAddress } from '@artorizer/net-guard';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ImageReference, JobErrorReason } from '@artorizer/contract';
-import { ProcessorError, failedPrecondition, invalidArgument } from './errors';
+import { ImageTooLargeError, ProcessorError, failedPrecondition, invalidArgument } from './errors';
 import { IngestLimits, IngestedFile, ingestToFile } from './ingest';
 
 /** A failed fetch, with the job error reason it maps to. */
@@ -126,7 +126,7 @@ export async function fetchReference(reference: ImageReference, file: string, op
   } catch (err) {
     if (err instanceof FetchError) throw err;
     if (err instanceof ProcessorError) {
-      const reason = err.message.includes('maximum size') ? JobErrorReason.JOB_ERROR_REASON_TOO_LARGE : JobErrorReason.JOB_ERROR_REASON_INTEGRITY;
+      const reason = err instanceof ImageTooLargeError ? JobErrorReason.JOB_ERROR_REASON_TOO_LARGE : JobErrorReason.JOB_ERROR_REASON_INTEGRITY;
       throw new FetchError(reason, err.message);
     }
     if (options.signal.aborted) throw err;

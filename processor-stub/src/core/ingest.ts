@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import { dataLoss, resourceExhausted } from './errors';
+import { ImageTooLargeError, dataLoss } from './errors';
 
 export interface IngestLimits {
   maxBytes: number;
@@ -47,7 +47,7 @@ export async function ingestToFile(
       if (writeError !== undefined) throw writeError;
       size += chunk.length;
       if (size > limits.maxBytes) {
-        throw resourceExhausted(`image exceeds the maximum size of ${limits.maxBytes} bytes`);
+        throw new ImageTooLargeError(limits.maxBytes);
       }
       if (limits.declaredSize && size > limits.declaredSize) {
         throw dataLoss(`received more than the declared ${limits.declaredSize} bytes`);

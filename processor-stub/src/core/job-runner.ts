@@ -1,5 +1,5 @@
 import { JobRecord } from './job-record';
-import { resourceExhausted, unavailable } from './errors';
+import { unavailable } from './errors';
 
 export type RunJob = (record: JobRecord) => Promise<void>;
 
@@ -19,7 +19,7 @@ export class JobRunner {
   checkCapacity(): void {
     if (this.closed) throw unavailable('processor is shutting down');
     if (this.queue.length >= this.maxQueued) {
-      throw resourceExhausted(`processor queue is full (${this.maxQueued} jobs waiting)`);
+      throw unavailable(`processor is busy: its queue is full (${this.maxQueued} jobs waiting); retry later`);
     }
   }
 

@@ -16,6 +16,9 @@ import { Processor } from '../core/processor';
 import { Logger } from '../logger';
 import { receiveMultipart } from './multipart';
 
+/** Retry-After on a 503 (busy or shutting down): about how long a queued job takes to start. */
+const BUSY_RETRY_AFTER_SECONDS = 5;
+
 function specFrom(fields: Record<string, unknown>): JobSpec {
   try {
     return jobSpecFromFields(fields);
@@ -105,6 +108,7 @@ export function createHttpApp(processor: Processor, log: Logger): express.Expres
     }
     if (err instanceof ProcessorError) {
       const field = (err as ProcessorError & { field?: string }).field;
+      if (err.code === GrpcStatus.UNAVAILABLE) res.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
       res.status(httpStatusFromGrpc(err.code)).json({ error: isClientFacing(err.code) ? err.message : 'internal error', field });
       return;
     }

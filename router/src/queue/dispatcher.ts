@@ -1,7 +1,7 @@
 import { Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ImageReference, JobErrorReason, JobSpec, JobState, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
+import { ImageReference, JobErrorReason, JobSpec, JobState, RETRYABLE_GRPC_CODES, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
 import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
 import { isServiceError } from '../http/errors';
@@ -13,7 +13,6 @@ import { HealthBreaker } from './health-breaker';
 import { JobRecords, QueuedJob, isTerminal } from './records';
 
 /** gRPC codes worth another attempt; anything else is permanent and goes to the dead letter. */
-export const RETRYABLE_CODES = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.RESOURCE_EXHAUSTED, GrpcStatus.DEADLINE_EXCEEDED]);
 
 export interface DispatcherOptions {
   redisUrl: string;
@@ -209,7 +208,7 @@ export class Dispatcher {
       return err;
     }
     const message = isServiceError(err) ? `${GrpcStatus[err.code]}: ${err.details}` : (err as Error).message;
-    if (err instanceof Retryable || (isServiceError(err) && RETRYABLE_CODES.has(err.code))) {
+    if (err instanceof Retryable || (isServiceError(err) && RETRYABLE_GRPC_CODES.has(err.code))) {
       await this.records.update(id, { lastError: message });
       return err instanceof Error ? err : new Error(message);
     }

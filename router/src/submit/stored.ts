@@ -1,5 +1,4 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
-import { ImageReference, JobSpec, jobStatusName } from '@artorizer/contract';
+import { ImageReference, JobSpec, RETRYABLE_GRPC_CODES, jobStatusName } from '@artorizer/contract';
 import { CallContext } from '../grpc/processor-pool';
 import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore } from '../storage/object-store';
@@ -50,8 +49,6 @@ async function mayHoldObject(err: unknown, key: string, deps: SubmitDeps): Promi
 
 const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && job.source.key === key;
 
-const RETRYABLE = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.RESOURCE_EXHAUSTED]);
-
 /**
  * Submits an object already in the store by reference. When the submit fails the object is
  * deleted, except, with `keepForRetry`, on a failure the client may retry with the same object.
@@ -62,7 +59,7 @@ async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps
     const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, await reference(store, key, deps), ctx);
     return { job_id: job.jobId, status: jobStatusName(job.state) };
   } catch (err) {
-    if (!(keepForRetry && isServiceError(err) && RETRYABLE.has(err.code))) await store.delete(key);
+    if (!(keepForRetry && isServiceError(err) && RETRYABLE_GRPC_CODES.has(err.code))) await store.delete(key);
     throw err;
   }
 }

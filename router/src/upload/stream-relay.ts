@@ -76,7 +76,7 @@ function tooLarge(max: number): HttpError {
 
 /** Required fields missing is the one spec failure that late fields can still fix. */
 function missingRequired(err: unknown): boolean {
-  return err instanceof FieldError && err.message.endsWith('is required');
+  return err instanceof FieldError && err.missing;
 }
 
 /**

@@ -5263,10 +5263,11 @@ export const DownloadArtifactResponse: MessageFns<DownloadArtifactResponse> = {
  *
  * Errors are gRPC status codes with a readable message: INVALID_ARGUMENT for
  * a malformed request or image, NOT_FOUND for an unknown job or artifact,
- * RESOURCE_EXHAUSTED for an image over the size limit or a full queue,
+ * RESOURCE_EXHAUSTED for an image over the size limit (never retried),
  * FAILED_PRECONDITION for a result asked of an unfinished job, DATA_LOSS when
  * the received bytes do not match the declared size or sha256, UNAVAILABLE
- * when the processor is shutting down or a referenced store is unreachable,
+ * when the processor is busy (its queue is full), shutting down, or a
+ * referenced store is unreachable (retry later or elsewhere),
  * CANCELLED when the client cancelled an upload.
  */
 export type ProcessorServiceService = typeof ProcessorServiceService;

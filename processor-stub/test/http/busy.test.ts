@@ -1,0 +1,48 @@
+import { JobState } from '@artorizer/contract';
+import { ContractClient, grpcError, specFor, status } from '../contract/client';
+import { HttpFixture, startHttpFixture } from '../contract/http-fixture';
+import { makePng } from '../contract/images';
+import { Target, startTarget } from '../contract/target';
+
+/*
+ * A full queue is "busy" (UNAVAILABLE: retry later or elsewhere), told apart from an image over
+ * the size limit (RESOURCE_EXHAUSTED: never worth a retry), on gRPC and on the HTTP API.
+ */
+let target: Target;
+let client: ContractClient;
+let fixture: HttpFixture;
+let png: Buffer;
+
+beforeAll(async () => {
+  png = await makePng();
+  fixture = await startHttpFixture({ 'art.png': png });
+  target = await startTarget({ PROCESSOR_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1', MAX_IMAGE_SIZE: String(png.length + 10) });
+  client = new ContractClient(target.address);
+});
+
+afterAll(async () => {
+  client.close();
+  await target.stop();
+  await fixture.close();
+});
+
+it('answers a full queue with UNAVAILABLE (HTTP 503 with Retry-After), and an oversize image with RESOURCE_EXHAUSTED, as before', async () => {
+  const stall = fixture.nextStall();
+  const running = await client.submitByReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
+  await stall;
+  const queued = await client.submit(specFor(), png);
+
+  const busy = await grpcError(client.submit(specFor(), png));
+  expect({ code: busy.code, details: busy.details }).toEqual({ code: status.UNAVAILABLE, details: expect.stringMatching(/busy.*queue is full.*retry later/) });
+  const form = new FormData();
+  form.append('artist_name', 'A');
+  form.append('artwork_title', 'B');
+  form.append('file', new Blob([png], { type: 'image/png' }), 'art.png');
+  const http = await fetch(`http://127.0.0.1:${target.local!.httpPort}/v1/jobs`, { method: 'POST', body: form });
+  expect({ status: http.status, retryAfter: http.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '5' });
+
+  await client.cancel(running.jobId);
+  expect((await client.waitForEnd(queued.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+  const tooLarge = await grpcError(client.submit(specFor(), Buffer.concat([png, Buffer.alloc(64)])));
+  expect(tooLarge.code).toBe(status.RESOURCE_EXHAUSTED);
+});
