@@ -84,7 +84,10 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   try {
     if (plans.some((p) => p.store === 'rgw')) {
       log('starting Ceph RGW');
-      rgw = await startRgw(BUCKET);
+      // Every RGW contender's upload stays in the store (its job fails as undecodable and nothing
+      // deletes it), so the in-RAM OSD must hold all of them, or it fills and writes block.
+      const rgwBytes = o.sizes.reduce((sum, size) => sum + size * MIB, 0) * 2 * (o.runs + 1);
+      rgw = await startRgw(BUCKET, { memstoreBytes: Math.max(2 * 1024 * MIB, Math.ceil(rgwBytes * 1.25)) });
       script.afterServices(() => rgw!.stop());
     }
     const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir: dir, maxBytes, services, rgwEnv: rgw?.env, log });

@@ -32,8 +32,9 @@ export function s3ClientFor(endpoint: string, credentials: { accessKeyId: string
 }
 
 /** A throwaway single-node Ceph RGW from start.sh, with `bucket` created in it. */
-export async function startRgw(bucket: string): Promise<RgwStore> {
-  const { stdout } = await run(path.join(SCRIPTS, 'start.sh'), [], { timeout: 120_000 });
+export async function startRgw(bucket: string, options: { memstoreBytes?: number } = {}): Promise<RgwStore> {
+  const env = options.memstoreBytes ? { ...process.env, RGW_MEMSTORE_BYTES: String(options.memstoreBytes) } : process.env;
+  const { stdout } = await run(path.join(SCRIPTS, 'start.sh'), [], { timeout: 120_000, env });
   const vars = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
   const credentials = { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY };
   let stopping: Promise<unknown> | undefined;

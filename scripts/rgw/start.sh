@@ -17,7 +17,8 @@
 # killed and DIR removed (set RGW_KEEP_ON_FAILURE=1 to keep DIR for inspection).
 #
 # Environment (optional): RGW_ACCESS_KEY, RGW_SECRET_KEY (fixed defaults below),
-# RGW_START_TIMEOUT (seconds, default 60).
+# RGW_START_TIMEOUT (seconds, default 60), RGW_MEMSTORE_BYTES (the OSD's capacity, held
+# in RAM, default 2 GiB: writes block once it is 98 % full).
 set -euo pipefail
 
 ACCESS_KEY="${RGW_ACCESS_KEY:-AKIAARTORIZERTEST}"
@@ -172,7 +173,7 @@ mon data = $DIR/mon
 [osd]
 osd data = $DIR/osd
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-2147483648}
 osd max object name len = 460
 osd max object namespace len = 64
 osd crush update on start = true
