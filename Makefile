@@ -13,7 +13,7 @@ BUF := $(BIN)/buf
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) net-guard/package.json proto/package.json processor-stub/package.json router/package.json
+node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) net-guard/package.json proto/package.json reference-processor/package.json router/package.json
 	npm ci --no-audit --no-fund
 	touch $@
 
@@ -41,10 +41,10 @@ test: install ## run every test (jest)
 	$(BIN)/jest
 
 test-contract: install ## run the contract suite; CONTRACT_PROCESSOR_ADDR=host:port targets another processor
-	$(BIN)/jest processor-stub/test/contract
+	$(BIN)/jest reference-processor/test/contract
 
 processor: install ## run the reference processor in the foreground (GRPC_PORT 50051, HTTP_PORT 8000)
-	$(TSX) processor-stub/src/main.ts
+	$(TSX) reference-processor/src/main.ts
 
 up: install ## run the whole stack on embedded defaults: processor and router (router on :7000)
 	@scripts/up.sh

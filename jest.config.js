@@ -2,6 +2,6 @@
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
-  testMatch: ['<rootDir>/{net-guard,proto,processor-stub,router}/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{net-guard,proto,reference-processor,router}/test/**/*.test.ts'],
   testTimeout: 30000,
 };

@@ -1,7 +1,7 @@
 // Diagnostic preload (NODE_OPTIONS=--require): in router / processor processes, counts GC
 // events by kind between SIGUSR2 signals (bench/ab.ts sends them around each upload when
 // AB_PROFILE=1) and appends one JSON line per window to $GC_PROBE_DIR/<pid>.gc.
-const match = /router\/src|processor-stub\/src/;
+const match = /router\/src|reference-processor\/src/;
 if (process.argv.some((a) => match.test(a)) && !process.argv.some((a) => a.endsWith('/tsx') || a.endsWith('cli.mjs'))) {
   const { PerformanceObserver, constants } = require('node:perf_hooks');
   const fs = require('node:fs');

@@ -17,7 +17,7 @@ if [[ -z "${S3_ENDPOINT:-}" && -z "${S3_BUCKET:-}" ]]; then
   $TSX scripts/store/main.ts &
   pids+=($!)
 fi
-$TSX processor-stub/src/main.ts &
+$TSX reference-processor/src/main.ts &
 pids+=($!)
 $TSX router/src/main.ts &
 pids+=($!)

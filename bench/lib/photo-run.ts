@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
 import { HttpJobResult, HttpJobStatus, ProtectionLayer, jobSpecFromFields } from '@artorizer/contract';
-import { loadConfig as loadProcessorConfig } from '../../processor-stub/src/config';
+import { loadConfig as loadProcessorConfig } from '../../reference-processor/src/config';
 import { curl } from './client';
 import { CpuShare, cpuShare, jobIdOf } from './job-sample';
 import { MemMethod, ProcWindow, WindowResult, detectMethod, machineTicks, readStatus } from './memory';

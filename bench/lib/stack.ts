@@ -161,7 +161,7 @@ export async function startProcessor(env: Record<string, string>, host?: Host): 
   const service = await startService({
     label: 'processor',
     host,
-    script: 'processor-stub/src/main.ts',
+    script: 'reference-processor/src/main.ts',
     env: { GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     // grpc-js serves on an http2 server, the original HTTP API on a node:http server
     ready: (listens) => listens.some((l) => l.server === 'Http2Server') && listens.some((l) => l.server === 'Server'),

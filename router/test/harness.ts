@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RunningProcessor, startProcessor } from '../../processor-stub/src/app';
-import { loadConfig as loadProcessorConfig } from '../../processor-stub/src/config';
-import { logger as processorLog } from '../../processor-stub/src/logger';
+import { RunningProcessor, startProcessor } from '../../reference-processor/src/app';
+import { loadConfig as loadProcessorConfig } from '../../reference-processor/src/config';
+import { logger as processorLog } from '../../reference-processor/src/logger';
 import { RunningRouter, startRouter } from '../src/app';
 import { loadConfig } from '../src/config';
 import { logger } from '../src/logger';

@@ -1,5 +1,5 @@
-import { makePng } from '../../../processor-stub/test/contract/images';
-import { specFor } from '../../../processor-stub/test/contract/client';
+import { makePng } from '../../../reference-processor/test/contract/images';
+import { specFor } from '../../../reference-processor/test/contract/client';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { startEmbedded } from './stores';
 import { storageSuite } from './suite';
