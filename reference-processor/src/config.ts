@@ -16,7 +16,7 @@ export interface ProcessorConfig {
   /**
    * Largest accepted image in pixels (`MAX_IMAGE_PIXELS`, default 100,000,000): checked from the
    * header before decoding, so a decompression bomb fails its job instead of exhausting memory.
-   * A job holds about two copies of 3-4 bytes per pixel at its peak.
+   * A job's peak is a few copies of its decoded pixels (3-4 bytes each; `make bench` measures it).
    */
   maxImagePixels: number;
   /** Jobs processed at once (`PROCESSOR_CONCURRENCY`, default 2). */

@@ -23,8 +23,7 @@ const SKIP_REASONS: Partial<Record<ProtectionLayer, string>> = {
 
 /** The protected image as written to the job's folder. */
 export interface ProtectedOutput {
-  path: string;
-  /** Artifact name: `protected.png` or `protected.jpg`. */
+  /** Artifact name in the job's folder: `protected.png` or `protected.jpg`. */
   name: string;
   contentType: string;
 }
@@ -85,10 +84,22 @@ function applied(layers: LayerOutcome[], layer: ProtectionLayer): boolean {
   return layers.some((l) => l.layer === layer && l.status === LayerStatus.LAYER_STATUS_APPLIED);
 }
 
-/** Reads the marks back from the written file, as a downloader of it would. */
-async function readMarks(file: string): Promise<{ watermark: string; stegano: string }> {
-  const decoded = await decodeRaw(file);
-  return { watermark: extractWatermark(decoded) ?? '', stegano: extractStegano(decoded) ?? '' };
+interface Marks {
+  watermark: string;
+  stegano: string;
+}
+
+/**
+ * Writes the pixels as `format`, then reads the marks back from the file, as a downloader of
+ * it would. With `releaseFirst` the pixels are let go before the read-back decode, so the two
+ * full-size copies are not held at once.
+ */
+async function writeAndRead(decoded: DecodedImage, format: OutputFormat, fileFor: (name: string) => string, options = { releaseFirst: false }): Promise<Marks> {
+  const file = fileFor(OUTPUTS[format].name);
+  await writeImage(await decoded.pixels(), format, file);
+  if (options.releaseFirst) decoded.release();
+  const written = await decodeRaw(file);
+  return { watermark: extractWatermark(written) ?? '', stegano: extractStegano(written) ?? '' };
 }
 
 /**
@@ -109,21 +120,26 @@ export async function protectImage(
     return { layers, verifiedWatermarkText: '', verifiedSteganoMessage: '' };
   }
   const watermarked = applied(layers, ProtectionLayer.PROTECTION_LAYER_INVISIBLE_WATERMARK);
-  const raw = await decoded.pixels();
-  const lossyFits = originalFormat === 'jpeg' && raw.channels === 3 && !applied(layers, ProtectionLayer.PROTECTION_LAYER_STEGANO_EMBED);
-  let format: OutputFormat = lossyFits ? 'jpeg' : 'png';
-  await writeImage(raw, format, fileFor(OUTPUTS[format].name));
-  let marks = await readMarks(fileFor(OUTPUTS[format].name));
-  if (format === 'jpeg' && watermarked && marks.watermark !== watermarkText(options)) {
-    await fs.rm(fileFor(OUTPUTS.jpeg.name), { force: true });
+  const rgbOnly = (await decoded.pixels()).channels === 3;
+  const lossyFits = originalFormat === 'jpeg' && rgbOnly && !applied(layers, ProtectionLayer.PROTECTION_LAYER_STEGANO_EMBED);
+  let format: OutputFormat = 'jpeg';
+  let marks: Marks | undefined;
+  if (lossyFits) {
+    // The pixels are kept until the JPEG's marks are read: a PNG must be written from them if not.
+    marks = await writeAndRead(decoded, format, fileFor);
+    if (watermarked && marks.watermark !== watermarkText(options)) {
+      await fs.rm(fileFor(OUTPUTS.jpeg.name), { force: true });
+      marks = undefined;
+    }
+  }
+  if (!marks) {
     format = 'png';
-    await writeImage(raw, format, fileFor(OUTPUTS[format].name));
-    marks = await readMarks(fileFor(OUTPUTS[format].name));
+    marks = await writeAndRead(decoded, format, fileFor, { releaseFirst: true });
   }
   decoded.release();
   return {
     layers,
-    output: { path: fileFor(OUTPUTS[format].name), ...OUTPUTS[format] },
+    output: OUTPUTS[format],
     verifiedWatermarkText: marks.watermark,
     verifiedSteganoMessage: marks.stegano,
   };

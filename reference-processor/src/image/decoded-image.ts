@@ -7,11 +7,12 @@ export class UndecodableImageError extends Error {
 
 /**
  * A job's full-resolution pixels, decoded at most once for all the stages that read them
- * (hashes, stegano analysis, protection), and dropped as soon as the output is written so
- * that the read-back decode does not hold two copies at once.
+ * (hashes, stegano analysis, protection, in place), and released once the output is
+ * written, so that the read-back decode does not hold a second full-size copy beside it.
  */
 export class DecodedImage {
   private pending: Promise<RawImage> | undefined;
+  private released = false;
 
   constructor(
     readonly path: string,
@@ -19,6 +20,8 @@ export class DecodedImage {
   ) {}
 
   pixels(): Promise<RawImage> {
+    // Decoding again after a release would hand out the unmarked original as if it were marked.
+    if (this.released) throw new Error('the pixels were released');
     this.pending ??= decodeRaw(this.path, undefined, this.maxPixels).catch((err: unknown) => {
       throw new UndecodableImageError(`the image could not be decoded: ${(err as Error).message}`, { cause: err });
     });
@@ -26,6 +29,7 @@ export class DecodedImage {
   }
 
   release(): void {
+    this.released = true;
     this.pending = undefined;
   }
 }
