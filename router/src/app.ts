@@ -136,19 +136,19 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
  * them late: a router killed mid-upload would otherwise leave its parts for a day or more.
  */
 async function startRetention(store: ObjectStore, config: RouterConfig, log: Logger): Promise<NodeJS.Timeout[]> {
-  const timers: NodeJS.Timeout[] = [];
-  let listable = true;
+  const incomplete = setInterval(() => void sweepIncomplete(), config.storeSweepIntervalSeconds * 1000).unref();
+  const timers = [incomplete];
   const sweepIncomplete = () =>
     store
       .abortIncompleteUploads('uploads/', new Date(Date.now() - config.incompleteUploadTtlSeconds * 1000))
       .then((aborted) => {
-        if (aborted === undefined && listable) log.info({ bucket: store.bucket }, 'the store cannot list multipart uploads; not sweeping them');
-        listable = aborted !== undefined;
-        if (aborted) log.info({ aborted }, 'aborted incomplete multipart uploads');
+        if (aborted === undefined) {
+          clearInterval(incomplete);
+          log.info({ bucket: store.bucket }, 'the store cannot list multipart uploads; not sweeping them');
+        } else if (aborted > 0) log.info({ aborted }, 'aborted incomplete multipart uploads');
       })
       .catch((err: unknown) => log.warn({ err }, 'incomplete-upload sweep failed'));
   void sweepIncomplete();
-  timers.push(setInterval(sweepIncomplete, config.storeSweepIntervalSeconds * 1000).unref());
   if (await store.applyLifecycle(config.retentionDays)) return timers;
   log.warn({ bucket: store.bucket }, 'the store did not take lifecycle rules (or was unreachable); sweeping expired objects hourly instead');
   const sweep = () =>

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { AddressPolicy, guardedLookup, literalAddress } from '@artorizer/net-guard';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -59,12 +60,12 @@ export function checkReference(reference: ImageReference | undefined, hasS3: boo
 }
 
 /** A GET whose connection is refused unless every address it reaches is allowed (IP literals included). */
-function get(url: URL, signal: AbortSignal, addresses: AddressPolicy): Promise<http.IncomingMessage> {
+function get(url: URL, signal: AbortSignal, addresses: AddressPolicy, lookup: LookupFunction): Promise<http.IncomingMessage> {
   const literal = literalAddress(url.hostname);
   if (literal && addresses.refusal(literal) !== undefined) return Promise.reject(new Unreachable());
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
-    const req = client.get(url, { signal, lookup: guardedLookup(addresses), headers: { accept: 'image/*' } }, resolve);
+    const req = client.get(url, { signal, lookup, headers: { accept: 'image/*' } }, resolve);
     req.on('error', (err) => reject(signal.aborted ? err : new Unreachable(undefined, { cause: err })));
   });
 }
@@ -72,8 +73,9 @@ function get(url: URL, signal: AbortSignal, addresses: AddressPolicy): Promise<h
 /** Follows up to five redirects itself, so that each hop's connection goes through the address check. */
 async function openHttp(url: string, signal: AbortSignal, maxBytes: number, addresses: AddressPolicy): Promise<AsyncIterable<Uint8Array>> {
   let current = new URL(url);
+  const lookup = guardedLookup(addresses);
   for (let hop = 0; ; hop++) {
-    const res = await get(current, signal, addresses);
+    const res = await get(current, signal, addresses, lookup);
     const status = res.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status) && res.headers.location) {
       res.resume();
