@@ -7,3 +7,6 @@ export * from './http-shapes';
 export * from './spec-validate';
 export * from './service-kit';
 export * from './chunk-codec';
+export * from './work-dir';
+export * from './file-name';
+export * from './json-limits';

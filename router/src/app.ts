@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { openWorkDir } from '@artorizer/contract';
 import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
@@ -53,6 +54,8 @@ export interface RouterServices {
   queue?: SubmitDeps['queue'];
   breaker?: HealthBreaker;
   backend: JobBackend;
+  /** This process's working folder (spooled uploads). */
+  spoolDir: string;
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
@@ -64,7 +67,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
-  protectRoutes(routes, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker });
+  protectRoutes(routes, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker, spoolDir: services.spoolDir });
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store);
   healthRoutes(routes, config, pool, metrics);
@@ -161,6 +164,8 @@ async function startRetention(store: ObjectStore, config: RouterConfig, log: Log
 }
 
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
+  const workDir = await openWorkDir(config.workRoot);
+  if (workDir.swept > 0) log.info({ swept: workDir.swept, workRoot: config.workRoot }, 'removed the working folders of routers that died');
   const metrics = createMetrics();
   const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
   const store = config.store ? new ObjectStore(config.store) : undefined;
@@ -168,7 +173,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const direct: JobBackend =
     config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
-  const services: RouterServices = { pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const services: RouterServices = { spoolDir: workDir.dir, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = 0;
   server.listen(config.port, config.host);
@@ -188,6 +193,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       sweepers.forEach(clearInterval);
       await queueing?.close();
       store?.close();
+      await workDir.close();
       log.info('router stopped');
     })());
   return { port, metrics, stop };

@@ -1,4 +1,4 @@
-import { Env, envInt } from '@artorizer/contract';
+import { Env, defaultWorkRoot, envInt } from '@artorizer/contract';
 import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';
 
@@ -30,8 +30,13 @@ export interface RouterConfig {
   shutdownGraceMs: number;
   /** Seconds clients are told to wait after a 503 (`RETRY_AFTER_SECONDS`, default 5). */
   retryAfterSeconds: number;
-  /** Directory for spooling uploads whose metadata arrives after the file (`SPOOL_DIR`, default OS temp). */
-  spoolDir?: string;
+  /**
+   * The router's working directory (`WORK_DIR`; `SPOOL_DIR` is its former name), default
+   * `artorizer-router-<uid>` under the OS temp dir: uploads whose metadata arrives after the
+   * file wait there. Each process works in its own folder inside it (mode 0700, files 0600)
+   * and removes, at start, the folders of routers that died.
+   */
+  workRoot: string;
   /** Object store, when `S3_ENDPOINT` or `S3_BUCKET` is set. */
   store?: StoreSettings;
   /** How processors get stored images (`S3_REFERENCE`): a presigned GET URL, or bucket/key for processors with their own credentials. */
@@ -120,7 +125,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
     retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 5, 1),
-    spoolDir: env.SPOOL_DIR || undefined,
+    workRoot: env.WORK_DIR || env.SPOOL_DIR || defaultWorkRoot('router'),
     store,
     s3Reference,
     presignExpirySeconds: int(env, 'PRESIGN_EXPIRY_SECONDS', 900, 1, 7 * 24 * 3600),

@@ -62,7 +62,7 @@ async function submitMultipart(req: Request, deps: SubmitDeps, ctx: CallContext)
   if (deps.breaker?.open) {
     throw new HttpError(503, 'no processor is serving; retry later', { grpc_code: 'UNAVAILABLE' });
   }
-  const outcome = await relayMultipart(req, { ...deps.config, pool: deps.pool, metrics: deps.metrics }, ctx);
+  const outcome = await relayMultipart(req, { ...deps.config, spoolDir: deps.spoolDir, pool: deps.pool, metrics: deps.metrics }, ctx);
   return outcome.kind === 'job' ? { job_id: outcome.job.jobId, status: jobStatusName(outcome.job.state) } : submitByName(outcome.fields, deps, ctx);
 }
 

@@ -16,6 +16,8 @@ export interface SubmitDeps {
   /** Present with REDIS_URL: submits whose image is already stored are queued, not sent. */
   queue?: { records: JobRecords; intake: JobIntake };
   breaker?: HealthBreaker;
+  /** Where uploads whose metadata comes after the file wait (this process's working folder). */
+  spoolDir: string;
 }
 
 /** What POST /protect answers once a processor has the job. */

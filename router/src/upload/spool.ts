@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 /** An upload parked on local disk until its metadata has arrived. */
@@ -12,9 +11,9 @@ export interface Spool {
 }
 
 /** Writes chunks to a fresh temporary file with backpressure; removes it on failure. */
-export async function spoolFile(chunks: AsyncIterable<Buffer>, dir = os.tmpdir()): Promise<Spool> {
+export async function spoolFile(chunks: AsyncIterable<Buffer>, dir: string): Promise<Spool> {
   const file = path.join(dir, `artorizer-spool-${randomUUID()}`);
-  const out = fs.createWriteStream(file, { flags: 'wx' });
+  const out = fs.createWriteStream(file, { flags: 'wx', mode: 0o600 });
   const remove = () => fs.promises.rm(file, { force: true });
   let sizeBytes = 0;
   try {

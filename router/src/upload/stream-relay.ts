@@ -50,7 +50,7 @@ export interface StreamRelayDeps {
   metrics: Metrics;
   maxFileBytes: number;
   chunkBytes: number;
-  spoolDir?: string;
+  spoolDir: string;
 }
 
 /** What a multipart request turned out to be: an accepted upload, or fields only (image_url). */
@@ -153,6 +153,9 @@ class StreamRelay {
       this.req.resume();
       throw toHttpError(err) ?? err;
     } finally {
+      // A failure (a field limit, a hang-up) can end the form while the file is still being
+      // spooled: the spool exists only once that task ends, so wait for it before removing.
+      await this.fileTask;
       if (this.spool) await this.spool.remove();
     }
   }

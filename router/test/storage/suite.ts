@@ -9,20 +9,8 @@ import { specFor } from '../../../reference-processor/test/contract/client';
 import { startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { freePort } from '../ports';
+import { MiB, REPO_ROOT, within } from '../wire';
 import { TestStore } from './stores';
-
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const MiB = 1024 * 1024;
-
-/** Polls `check` until it holds or `ms` pass; returns whether it held (a deadline, not a readiness sleep). */
-async function within(ms: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Opens a multipart POST /protect declaring a `fileBytes` image and sends its head; returns the socket. */
 async function openUpload(port: number, fileBytes: number): Promise<net.Socket> {
