@@ -4,6 +4,7 @@ import {
   ProtectionLayer,
   WatermarkStrategy,
 } from '../gen/artorizer/v1/artorizer';
+import { checkJsonField } from './json-limits';
 import { LAYER_NAMES, PROCESSOR_NAMES, WATERMARK_STRATEGY_NAMES } from './names';
 
 /** A field of the original API that failed validation; becomes a 400. */
@@ -141,6 +142,7 @@ function jsonObject(fields: RawFields, name: string): Record<string, unknown> | 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new FieldError(name, `${name} must be a JSON object`);
   }
+  checkJsonField(name, parsed);
   return parsed as Record<string, unknown>;
 }
 
@@ -151,6 +153,7 @@ function jsonObjectOrArray(fields: RawFields, name: string): unknown {
   if (typeof parsed !== 'object' || parsed === null) {
     throw new FieldError(name, `${name} must be a JSON object or array`);
   }
+  checkJsonField(name, parsed);
   return parsed;
 }
 

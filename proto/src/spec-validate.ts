@@ -1,4 +1,5 @@
 import { JobSpec } from '../gen/artorizer/v1/artorizer';
+import { checkJsonField } from './json-limits';
 import { FieldError, SPEC_LIMITS } from './spec-fields';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -24,6 +25,11 @@ export function validateJobSpec(spec: JobSpec): void {
   checkLength('metadata.artist_name', m.artistName, SPEC_LIMITS.artistName, true);
   checkLength('metadata.artwork_title', m.artworkTitle, SPEC_LIMITS.artworkTitle, true);
   checkLength('metadata.artwork_description', m.artworkDescription, SPEC_LIMITS.artworkDescription, false);
+  if (m.extraMetadata !== undefined) checkJsonField('metadata.extra_metadata', m.extraMetadata);
+  const c2pa = spec.protection?.c2pa;
+  if (c2pa?.assertions !== undefined) checkJsonField('protection.c2pa.assertions', c2pa.assertions);
+  checkLength('protection.c2pa.claim_generator', c2pa?.claimGenerator ?? '', SPEC_LIMITS.shortText, false);
+  checkLength('protection.c2pa.vendor', c2pa?.vendor ?? '', SPEC_LIMITS.shortText, false);
   if (m.tags.length > SPEC_LIMITS.tags) {
     throw new FieldError('metadata.tags', `tags must have at most ${SPEC_LIMITS.tags} entries`);
   }

@@ -3,6 +3,8 @@ import { JobRecords, QueuedJob } from './records';
 
 interface Pending {
   job: QueuedJob;
+  /** The record as written, made before the job joins a batch. */
+  record: Buffer;
   resolve: (created: boolean) => void;
   reject: (err: unknown) => void;
 }
@@ -33,7 +35,15 @@ export class JobIntake {
    */
   add(job: QueuedJob): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ job, resolve, reject });
+      // A record that cannot be written fails its own submit here, never the batch it would join.
+      let record: Buffer;
+      try {
+        record = this.records.serialize(job);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.pending.push({ job, record, resolve, reject });
       if (this.pending.length >= MAX_BATCH) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -56,8 +66,8 @@ export class JobIntake {
   private async write(batch: Pending[]): Promise<void> {
     try {
       const tx = await this.dispatch.transaction();
-      const staged = batch.map(({ job }) => {
-        this.records.stage(tx, job);
+      const staged = batch.map(({ job, record }) => {
+        this.records.stage(tx, job.id, record);
         return this.dispatch.stage(tx, job.id, job.priority);
       });
       await Promise.all(staged);

@@ -67,6 +67,20 @@ local owner = redis.call('GET', KEYS[1])
 return {owner, redis.call('GET', ARGV[3] .. owner)}
 `;
 
+/**
+ * Largest job record: the edge's field limits keep a job's metadata well under it (its JSON
+ * fields at most 64 KiB each); a record is kept for JOB_RETENTION_SECONDS, so this bounds what
+ * one submit can hold in Redis.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024;
+
+export class RecordTooLarge extends Error {
+  constructor(readonly bytes: number) {
+    super(`the job's metadata is too large (${bytes} bytes as a record, limit ${MAX_RECORD_BYTES})`);
+    this.name = 'RecordTooLarge';
+  }
+}
+
 /** Job records in Redis, readable by every router instance, kept for `retentionSeconds`. */
 export class JobRecords {
   constructor(
@@ -93,12 +107,22 @@ export class JobRecords {
   }
 
   /**
-   * Puts the write of a new record on `tx` (see JobIntake); its reply is null when a record
-   * with that id is already there, which is then left as it is. As a Buffer, the record is
-   * not copied again into the command's string: less young-generation garbage per submit.
+   * A new record as it is written: a Buffer, so it is not copied again into the command's
+   * string (less young-generation garbage per submit). Throws RecordTooLarge above
+   * MAX_RECORD_BYTES.
    */
-  stage(tx: IRedisTransaction, job: QueuedJob): void {
-    tx.runCommand('set', [this.key(job.id), Buffer.from(JSON.stringify(job)), 'EX', this.retentionSeconds, 'NX']);
+  serialize(job: QueuedJob): Buffer {
+    const record = Buffer.from(JSON.stringify(job));
+    if (record.length > MAX_RECORD_BYTES) throw new RecordTooLarge(record.length);
+    return record;
+  }
+
+  /**
+   * Puts the write of a new record on `tx` (see JobIntake); its reply is null when a record
+   * with that id is already there, which is then left as it is.
+   */
+  stage(tx: IRedisTransaction, id: string, record: Buffer): void {
+    tx.runCommand('set', [this.key(id), record, 'EX', this.retentionSeconds, 'NX']);
   }
 
   /**

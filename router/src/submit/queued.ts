@@ -1,6 +1,6 @@
 import { JobSpec } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
-import { QueuedJob, QueuedSource, queuedJobToHttp } from '../queue/records';
+import { QueuedJob, QueuedSource, RecordTooLarge, queuedJobToHttp } from '../queue/records';
 import { Accepted, SubmitDeps } from './deps';
 
 export interface Enqueued {
@@ -47,6 +47,7 @@ export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: Subm
     if (!written) throw new Error(`job ${record.id} was written by another submit and is gone`);
     return earlier(written);
   } catch (err) {
+    if (err instanceof RecordTooLarge) throw new HttpError(413, err.message);
     throw new EnqueueFailed(record.id, err);
   }
 }

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DISPATCH_QUEUE, DispatchQueue, queuePriority } from '../../src/queue/dispatch-queue';
 import { EntryTransaction } from '../../src/queue/entry-transaction';
 import { JobIntake } from '../../src/queue/intake';
-import { JobRecords } from '../../src/queue/records';
+import { JobRecords, MAX_RECORD_BYTES, RecordTooLarge } from '../../src/queue/records';
 import { intakeStack } from './intake-stack';
 import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
 
@@ -45,6 +45,21 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
       expect(await redis.ttl(`${prefix}:job:${job.id}`)).toBeGreaterThan(0);
     }
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 50 });
+  });
+
+  it('fails only the submit whose record cannot be written; the thirty sharing its turn are queued', async () => {
+    const good = Array.from({ length: 30 }, () => draft());
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 150_000; i++) deep = [deep];
+    const poisoned = records.draft({ extraMetadata: { deep } }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+    const huge = records.draft({ extraMetadata: { text: 'x'.repeat(MAX_RECORD_BYTES) } }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+    const outcomes = await Promise.allSettled([intake.add(poisoned), ...good.map((job) => intake.add(job)), intake.add(huge)]);
+    expect(outcomes[0].status).toBe('rejected');
+    expect(outcomes.at(-1)).toEqual({ status: 'rejected', reason: expect.any(RecordTooLarge) });
+    expect(outcomes.slice(1, -1)).toEqual(Array(30).fill({ status: 'fulfilled', value: true }));
+    for (const job of good) expect(await records.get(job.id)).toEqual(job);
+    expect(await records.get(poisoned.id)).toBeUndefined();
+    expect(await records.get(huge.id)).toBeUndefined();
   });
 
   it("opens its transactions on the records' connection, which carries BullMQ's add-job commands and none of its others", async () => {
