@@ -41,7 +41,7 @@ describeWithRedis('JSON fields that would harm other requests', () => {
     expect(await post(streaming, deep)).toEqual({ status: 400, json: { error: expect.stringMatching(/nested deeper/), field: 'extra_metadata' } });
     const wide = JSON.stringify({ ...meta, image_url: url, c2pa_assertions: Array(300_000).fill(1) });
     expect(await post(streaming, wide)).toEqual({ status: 400, json: { error: expect.stringMatching(/more than/), field: 'c2pa_assertions' } });
-    const res = await fetch(`${streaming.url}/protect`, { method: 'POST', body: form({ ...meta, extra_metadata: deeplyNested(50) }, await makePng(32, 32, 1)) });
+    const res = await fetch(`${streaming.url}/protect`, { method: 'POST', body: form({ ...meta, extra_metadata: `{"a":${deeplyNested(50)}}` }, await makePng(32, 32, 1)) });
     expect({ status: res.status, body: await res.json() }).toEqual({ status: 400, body: { error: expect.stringMatching(/nested deeper/), field: 'extra_metadata' } });
   });
 
