@@ -116,7 +116,7 @@ async function main(): Promise<void> {
       let proc = processors.get(key);
       if (!proc) {
         proc = await startProcessor({
-          PROCESSOR_WORK_DIR: path.join(tmp, `work-${processors.size}`),
+          WORK_DIR: path.join(tmp, `work-${processors.size}`),
           MAX_IMAGE_SIZE: String(maxBytes),
           PROCESSOR_CONCURRENCY: '16',
           SHUTDOWN_GRACE_MS: '0',

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   try {
     const work = path.join(tmp, 'work');
     // one job at a time and slow processing are not needed: jobs fail fast (not decodable)
-    const proc = await startProcessor({ PROCESSOR_WORK_DIR: work, MAX_IMAGE_SIZE: String(256 * 1024 * 1024), SHUTDOWN_GRACE_MS: '0', PROCESSOR_CONCURRENCY: '1' });
+    const proc = await startProcessor({ WORK_DIR: work, MAX_IMAGE_SIZE: String(256 * 1024 * 1024), SHUTDOWN_GRACE_MS: '0', PROCESSOR_CONCURRENCY: '1' });
     services.push(proc.service);
     for (const chunk of chunkSizes) {
       const { service, port } = await startRouter(`stream-${chunk}`, {

@@ -59,7 +59,7 @@ async function run(options: Options): Promise<void> {
 
   log('starting the processor');
   const processor: Processor = await startProcessor({
-    PROCESSOR_WORK_DIR: workDir,
+    WORK_DIR: workDir,
     MAX_IMAGE_SIZE: String(maxBytes),
     PROCESSOR_CONCURRENCY: '16',
     SHUTDOWN_GRACE_MS: '0',

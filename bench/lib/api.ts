@@ -161,7 +161,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const store = await startStore({ directory: path.join(o.tempDir, 'api-s3'), bucket: BUCKET, bind: '127.0.0.1' });
     services.push(store.service);
     const s3 = storeEnv(`http://127.0.0.1:${store.port}`);
-    const processor = await startProcessor({ PROCESSOR_WORK_DIR: path.join(o.tempDir, 'api-processor'), MAX_QUEUED_JOBS: '1000000', SHUTDOWN_GRACE_MS: '0', ...s3 });
+    const processor = await startProcessor({ WORK_DIR: path.join(o.tempDir, 'api-processor'), MAX_QUEUED_JOBS: '1000000', SHUTDOWN_GRACE_MS: '0', ...s3 });
     services.push(processor.service);
     const common = { PROCESSOR_ADDR: `127.0.0.1:${processor.grpcPort}`, PROCESSOR_HTTP_URL: `http://127.0.0.1:${processor.httpPort}`, REDIS_URL: o.redisUrl, SHUTDOWN_GRACE_MS: '1000' };
     const [queued, stream, bare, barePrototypes] = await settleStarts(

@@ -301,7 +301,7 @@ export async function runPhoto(o: PhotoOptions): Promise<PhotoSection> {
     const inputFormat = (await sharp(file.path).metadata()).format ?? 'unknown';
     const photo = { ...file, format: inputFormat };
     o.log(`photo: ${path.basename(file.path)}, ${(file.bytes / MIB).toFixed(1)} MiB, made in ${(file.generateMs / 1000).toFixed(1)} s`);
-    const env = { PROCESSOR_WORK_DIR: workDir, SHUTDOWN_GRACE_MS: '0' };
+    const env = { WORK_DIR: workDir, SHUTDOWN_GRACE_MS: '0' };
     const started = await startProcessor(env);
     o.services.push(started.service);
     const service = started.service;

@@ -90,7 +90,7 @@ export async function startTransferStack(options: {
   const processor = await startProcessor(
     {
       HOST: t.bind,
-      PROCESSOR_WORK_DIR: path.join(options.tempDir, 'processor-work'),
+      WORK_DIR: path.join(options.tempDir, 'processor-work'),
       MAX_IMAGE_SIZE: String(options.maxBytes),
       PROCESSOR_CONCURRENCY: '16',
       MAX_QUEUED_JOBS: '100000',

@@ -10,3 +10,4 @@ export * from './chunk-codec';
 export * from './work-dir';
 export * from './file-name';
 export * from './json-limits';
+export * from './image-types';

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
+import { openWorkDir } from '@artorizer/contract';
 import { ProcessorConfig } from './config';
 import { createS3Client } from './core/s3-client';
 import { Processor } from './core/processor';
@@ -13,6 +14,8 @@ export interface RunningProcessor {
   grpcPort: number;
   /** Legacy HTTP API port, or undefined when disabled. */
   httpPort: number | undefined;
+  /** This process's own folder under WORK_DIR (`incoming/`, `jobs/`), removed by `stop`. */
+  workDir: string;
   /** Graceful stop: refuse new work, let running jobs finish within the grace period, close. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -21,20 +24,34 @@ export interface RunningProcessor {
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024;
 
 export async function startProcessor(config: ProcessorConfig, log: Logger): Promise<RunningProcessor> {
+  if (config.workRootFromDeprecatedName) log.warn('PROCESSOR_WORK_DIR is deprecated; set WORK_DIR');
+  const workDir = await openWorkDir(config.workRoot);
+  if (workDir.swept > 0) log.info({ swept: workDir.swept, workRoot: config.workRoot }, 'removed the working folders of processors that died');
   const s3 = config.s3 ? createS3Client(config.s3) : undefined;
-  const processor = new Processor(config, log, s3);
-  await processor.start();
-  const { server, health } = createGrpcServer(processor, log, config.downloadChunkBytes, MAX_MESSAGE_BYTES);
-  const grpcPort = await bindGrpc(server, config.host, config.grpcPort);
-
+  const processor = new Processor(config, log, workDir.dir, s3);
+  let grpc: ReturnType<typeof createGrpcServer> | undefined;
+  let grpcPort: number;
   let httpServer: http.Server | undefined;
-  if (config.httpPort >= 0) {
-    httpServer = http.createServer(createHttpApp(processor, log));
-    httpServer.listen(config.httpPort, config.host);
-    await once(httpServer, 'listening');
+  try {
+    await processor.start();
+    grpc = createGrpcServer(processor, log, config.downloadChunkBytes, MAX_MESSAGE_BYTES);
+    grpcPort = await bindGrpc(grpc.server, config.host, config.grpcPort);
+    if (config.httpPort >= 0) {
+      httpServer = http.createServer(createHttpApp(processor, log));
+      httpServer.listen(config.httpPort, config.host);
+      await once(httpServer, 'listening');
+    }
+  } catch (err) {
+    grpc?.server.forceShutdown();
+    httpServer?.close();
+    await processor.shutdown(0);
+    await workDir.close();
+    s3?.destroy();
+    throw err;
   }
+  const { server, health } = grpc;
   const httpPort = httpServer ? (httpServer.address() as AddressInfo).port : undefined;
-  log.info({ grpcPort, httpPort, workDir: config.workDir }, 'processor listening');
+  log.info({ grpcPort, httpPort, workDir: workDir.dir }, 'processor listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceMs) =>
@@ -45,9 +62,9 @@ export async function startProcessor(config: ProcessorConfig, log: Logger): Prom
       await processor.shutdown(graceMs);
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       httpServer?.closeAllConnections();
-      await processor.workspace.destroy();
+      await workDir.close();
       s3?.destroy();
       log.info('processor stopped');
     })());
-  return { processor, grpcPort, httpPort, stop };
+  return { processor, grpcPort, httpPort, workDir: workDir.dir, stop };
 }

@@ -1,7 +1,5 @@
-import { Env, envInt } from '@artorizer/contract';
+import { Env, defaultWorkRoot, envInt } from '@artorizer/contract';
 import { parsePolicyList } from '@artorizer/net-guard';
-import os from 'node:os';
-import path from 'node:path';
 
 /** Processor settings, read from the environment in one place and checked at start-up. */
 export interface ProcessorConfig {
@@ -23,8 +21,15 @@ export interface ProcessorConfig {
   concurrency: number;
   /** Jobs waiting beyond which submits get UNAVAILABLE, "busy" (`MAX_QUEUED_JOBS`, default 1000). */
   maxQueuedJobs: number;
-  /** Where job files live (`PROCESSOR_WORK_DIR`, default a fresh folder under the OS temp dir). */
-  workDir: string;
+  /**
+   * Root of the working directories (`WORK_DIR`; `PROCESSOR_WORK_DIR` is its deprecated name,
+   * read when WORK_DIR is unset; default `$TMPDIR/artorizer-processor-<uid>`). Mode 0700; each
+   * running processor keeps uploads and job files in a folder of its own under it, removed when
+   * it stops, and a start removes the folders of processors that died.
+   */
+  workRoot: string;
+  /** Set when the root came from the deprecated `PROCESSOR_WORK_DIR`, so start-up can say so. */
+  workRootFromDeprecatedName: boolean;
   /**
    * Hosts, IPs or CIDR ranges that image URLs may reach although private (`IMAGE_URL_ALLOWLIST`,
    * comma-separated, default none; the object store's host is always allowed). Checked when each
@@ -44,6 +49,17 @@ export interface ProcessorConfig {
    * references are read from it and artifacts written to `S3_BUCKET` under `jobs/<id>/`.
    */
   s3?: { endpoint?: string; region: string; bucket: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  /**
+   * Key prefixes an S3 reference may name, in `S3_BUCKET` only (`S3_REFERENCE_PREFIXES`,
+   * comma-separated, default `uploads/`, where the router writes uploads). Any other key is
+   * refused: the referenced object is offered back as the job's `original` download.
+   */
+  s3ReferencePrefixes: string[];
+}
+
+function list(value: string | undefined, fallback: string[]): string[] {
+  const items = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return items.length > 0 ? items : fallback;
 }
 
 const int = envInt;
@@ -57,7 +73,8 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
     maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1),
     concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
     maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),
-    workDir: env.PROCESSOR_WORK_DIR || path.join(os.tmpdir(), `artorizer-processor-${process.pid}`),
+    workRoot: env.WORK_DIR || env.PROCESSOR_WORK_DIR || defaultWorkRoot('processor'),
+    workRootFromDeprecatedName: !env.WORK_DIR && Boolean(env.PROCESSOR_WORK_DIR),
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     fetchTimeoutMs: int(env, 'FETCH_TIMEOUT_MS', 30_000, 1),
     jobRetentionMs: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1) * 1000,
@@ -76,5 +93,6 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
                 : undefined,
           }
         : undefined,
+    s3ReferencePrefixes: list(env.S3_REFERENCE_PREFIXES, ['uploads/']),
   };
 }

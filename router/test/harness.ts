@@ -8,17 +8,15 @@ import { RunningRouter, startRouter } from '../src/app';
 import { loadConfig } from '../src/config';
 import { logger } from '../src/logger';
 
-export type LocalProcessor = RunningProcessor & { workDir: string; address: string; httpUrl: string };
+export type LocalProcessor = RunningProcessor & { address: string; httpUrl: string };
 
-/** A real reference processor on free ports, with its own work directory. */
+/** A real reference processor on free ports, with its own work directory (`workDir`, removed when it stops). */
 export async function startLocalProcessor(env: Record<string, string> = {}): Promise<LocalProcessor> {
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-test-'));
   const running = await startProcessor(
-    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', PROCESSOR_WORK_DIR: workDir, FETCH_TIMEOUT_MS: '5000', IMAGE_URL_ALLOWLIST: '127.0.0.1', ...env }),
+    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', WORK_DIR: path.join(os.tmpdir(), 'artorizer-router-tests'), FETCH_TIMEOUT_MS: '5000', IMAGE_URL_ALLOWLIST: '127.0.0.1', ...env }),
     processorLog,
   );
   return Object.assign(running, {
-    workDir,
     address: `127.0.0.1:${running.grpcPort}`,
     httpUrl: `http://127.0.0.1:${running.httpPort}`,
   });

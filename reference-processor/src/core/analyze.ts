@@ -7,6 +7,8 @@ import {
   ProcessorOutcome,
 } from '@artorizer/contract';
 import { HashSelection, ImageHashes } from '../image/hashes';
+import { ACCEPTED_TYPES_TEXT } from '@artorizer/contract';
+import { sniffFile } from '../image/sniff';
 import { IngestedFile } from './ingest';
 
 /** A file sharp cannot decode; the job fails with INVALID_IMAGE. */
@@ -27,11 +29,20 @@ const DEFAULT_PROCESSORS = [
   AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO,
 ];
 
+/** The header facts of a job's image, and its content type as sniffed from its bytes. */
+export interface DescribedImage {
+  info: ImageInfo;
+  contentType: string;
+}
+
 /**
  * Reads the facts every job needs (format, size, hash) from the header alone, and fails on
- * non-images and on images over `maxPixels` before anything is decoded.
+ * non-images (anything that is not a raster type by its first bytes, SVG included) and on
+ * images over `maxPixels` before anything is decoded.
  */
-export async function describeImage(file: IngestedFile, maxPixels: number): Promise<ImageInfo> {
+export async function describeImage(file: IngestedFile, maxPixels: number): Promise<DescribedImage> {
+  const type = await sniffFile(file.path);
+  if (!type) throw new InvalidImageError(`the file is not a decodable image: its bytes are not ${ACCEPTED_TYPES_TEXT}`);
   let meta: sharp.Metadata;
   try {
     // Header only; the pixel count is checked below against our own limit, with a clear error.
@@ -39,15 +50,15 @@ export async function describeImage(file: IngestedFile, maxPixels: number): Prom
   } catch (err) {
     throw new InvalidImageError(`the file is not a decodable image: ${(err as Error).message}`);
   }
-  if (!meta.format || !meta.width || !meta.height) {
-    throw new InvalidImageError('the file is not a decodable image: no format or dimensions');
+  if (meta.format !== type.format || !meta.width || !meta.height) {
+    throw new InvalidImageError(`the file is not a decodable image: no ${type.format} header with dimensions`);
   }
   if (meta.width * meta.height > maxPixels) {
     throw new TooManyPixelsError(
       `the image is ${meta.width}x${meta.height} (${meta.width * meta.height} pixels), over this processor's limit of ${maxPixels} pixels (MAX_IMAGE_PIXELS)`,
     );
   }
-  return {
+  const info: ImageInfo = {
     format: meta.format,
     width: meta.autoOrient?.width ?? meta.width,
     height: meta.autoOrient?.height ?? meta.height,
@@ -58,6 +69,7 @@ export async function describeImage(file: IngestedFile, maxPixels: number): Prom
     sizeBytes: file.sizeBytes,
     sha256: file.sha256,
   };
+  return { info, contentType: type.contentType };
 }
 
 export function requestedProcessors(options: AnalysisOptions): AnalysisProcessor[] {

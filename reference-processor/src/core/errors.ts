@@ -1,4 +1,5 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ACCEPTED_TYPES_TEXT } from '@artorizer/contract';
 
 /** A failure with a gRPC status code and a message written for the client. */
 export class ProcessorError extends Error {
@@ -21,6 +22,21 @@ export class ImageTooLargeError extends ProcessorError {
   constructor(readonly maxBytes: number) {
     super(GrpcStatus.RESOURCE_EXHAUSTED, `image exceeds the maximum size of ${maxBytes} bytes`);
     this.name = 'ImageTooLargeError';
+  }
+}
+/**
+ * The image is not of a type the processor accepts (SVG, or no raster type at all):
+ * INVALID_ARGUMENT over gRPC, 415 on the HTTP API.
+ */
+export class UnsupportedTypeError extends ProcessorError {
+  constructor(declared?: string) {
+    super(
+      GrpcStatus.INVALID_ARGUMENT,
+      declared === undefined
+        ? `the file is not a supported image: only ${ACCEPTED_TYPES_TEXT} are accepted`
+        : `image type ${JSON.stringify(declared.slice(0, 100))} is not accepted: only ${ACCEPTED_TYPES_TEXT} are`,
+    );
+    this.name = 'UnsupportedTypeError';
   }
 }
 export const dataLoss = (message: string) => new ProcessorError(GrpcStatus.DATA_LOSS, message);

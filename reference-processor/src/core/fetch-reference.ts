@@ -7,6 +7,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ImageReference, JobErrorReason } from '@artorizer/contract';
 import { ImageTooLargeError, ProcessorError, failedPrecondition, invalidArgument } from './errors';
 import { IngestLimits, IngestedFile, ingestToFile } from './ingest';
+import { ACCEPTED_TYPES_TEXT } from '@artorizer/contract';
 
 /** A failed fetch, with the job error reason it maps to. */
 export class FetchError extends Error {
@@ -38,8 +39,31 @@ const UNREACHABLE = 'fetching the image failed: its URL could not be reached or 
 
 class Unreachable extends Error {}
 
-/** Checks a reference at submit time, before a job exists. */
-export function checkReference(reference: ImageReference | undefined, hasS3: boolean): ImageReference {
+/** Where S3 references may point: the processor's own bucket, under the prefixes its service writes. */
+export interface S3ReferencePolicy {
+  bucket: string;
+  prefixes: string[];
+}
+
+/**
+ * One answer for every S3 reference outside the policy, whether or not the object exists:
+ * a referenced object is offered back as the job's `original`, so any other key would be a
+ * way to read the bucket, and differing answers a way to probe it.
+ */
+const S3_NOT_ALLOWED = "reference.s3 must name an upload in this processor's bucket (S3_BUCKET, under S3_REFERENCE_PREFIXES)";
+
+/** A key the store could read as another one: empty, `.` or `..` segments, backslashes, control characters. */
+function ambiguousKey(key: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /[\\\u0000-\u001f\u007f]/.test(key) || key.split('/').some((segment) => segment === '' || segment === '.' || segment === '..');
+}
+
+function allowedS3(bucket: string, key: string, policy: S3ReferencePolicy): boolean {
+  return bucket === policy.bucket && !ambiguousKey(key) && policy.prefixes.some((prefix) => key.startsWith(prefix));
+}
+
+/** Checks a reference at submit time, before a job exists; `s3` is undefined without an object store. */
+export function checkReference(reference: ImageReference | undefined, s3: S3ReferencePolicy | undefined): ImageReference {
   const location = reference?.location;
   if (!reference || !location) throw invalidArgument('reference.location is required (http or s3)');
   if (location.$case === 'http') {
@@ -54,7 +78,8 @@ export function checkReference(reference: ImageReference | undefined, hasS3: boo
     }
   } else {
     if (!location.s3.bucket || !location.s3.key) throw invalidArgument('reference.s3 needs bucket and key');
-    if (!hasS3) throw failedPrecondition('this processor has no object store configured (set S3_ENDPOINT)');
+    if (!s3) throw failedPrecondition('this processor has no object store configured (set S3_ENDPOINT)');
+    if (!allowedS3(location.s3.bucket, location.s3.key, s3)) throw invalidArgument(S3_NOT_ALLOWED);
   }
   return reference;
 }
@@ -93,6 +118,10 @@ async function openHttp(url: string, signal: AbortSignal, maxBytes: number, addr
     if (status < 200 || status > 299) {
       res.resume();
       throw new FetchError(JobErrorReason.JOB_ERROR_REASON_FETCH_FAILED, `fetching the image failed: HTTP ${status}`);
+    }
+    if (/^\s*image\/svg\+xml\s*(;|$)/i.test(res.headers['content-type'] ?? '')) {
+      res.destroy();
+      throw new FetchError(JobErrorReason.JOB_ERROR_REASON_INVALID_IMAGE, `the image URL answered with an SVG; only ${ACCEPTED_TYPES_TEXT} images are accepted`);
     }
     const length = Number(res.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length > maxBytes) {

@@ -22,6 +22,8 @@ export type ImageSource =
 export interface StoredArtifact {
   info: ArtifactInfo;
   path: string;
+  /** Name a download of it suggests: the client's (cleaned) file name for the original. */
+  fileName: string;
 }
 
 /** The stages a job walks through, in order; the step number is the index + 1. */

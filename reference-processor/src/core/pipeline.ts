@@ -44,17 +44,6 @@ export const STORED_ARTIFACT_NAMES = [...PROTECTED_NAMES, 'analysis.json'];
 
 class StoreFailed extends Error {}
 
-const CONTENT_TYPES: Record<string, string> = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  tiff: 'image/tiff',
-  avif: 'image/avif',
-  heif: 'image/heif',
-  svg: 'image/svg+xml',
-};
-
 class JobCancelled extends Error {}
 
 async function sha256Of(path: string): Promise<string> {
@@ -82,7 +71,7 @@ async function addArtifact(deps: PipelineDeps, record: JobRecord, variant: strin
     sha256: await sha256Of(path),
     location,
   };
-  record.artifacts.set(variant, { info, path });
+  record.artifacts.set(variant, { info, path, fileName: name });
 }
 
 async function obtainImage(deps: PipelineDeps, record: JobRecord, signal: AbortSignal): Promise<IngestedFile> {
@@ -114,7 +103,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     if (record.source.kind === 'reference') step(JobStage.JOB_STAGE_FETCHING);
     const file = await obtainImage(deps, record, signal);
     step(JobStage.JOB_STAGE_DECODING);
-    const image = await describeImage(file, deps.maxImagePixels);
+    const { info: image, contentType } = await describeImage(file, deps.maxImagePixels);
     step(JobStage.JOB_STAGE_ANALYZING);
     let protecting = false;
     const enterProtecting = () => {
@@ -133,13 +122,13 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     step(JobStage.JOB_STAGE_STORING);
     const original: ArtifactInfo = {
       variant: 'original',
-      contentType: CONTENT_TYPES[image.format] ?? 'application/octet-stream',
+      contentType,
       sizeBytes: file.sizeBytes,
       sha256: file.sha256,
       location: undefined,
     };
     if (record.source.kind === 'reference' && record.source.reference.location?.$case === 's3') original.location = record.source.reference;
-    record.artifacts.set('original', { info: original, path: file.path });
+    record.artifacts.set('original', { info: original, path: file.path, fileName: record.spec.image?.filename || 'original' });
     if (protection.output) await addArtifact(deps, record, 'protected', protection.output.name, protection.output.contentType);
     const report = { job_id: record.id, analysis, layers: protection.layers };
     await fs.promises.writeFile(deps.workspace.jobFile(record.id, 'analysis.json'), JSON.stringify(report, null, 2));
@@ -155,14 +144,22 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     };
     store.finish(record, JobState.JOB_STATE_COMPLETED);
   } catch (err) {
-    if (err instanceof JobCancelled || signal.aborted) {
-      await deps.workspace.removeJob(record.id);
-      await deps.artifacts?.removeJob(record.id, STORED_ARTIFACT_NAMES);
-      return;
-    }
+    // A job that did not complete has nothing to download: its files go now, not at eviction.
+    record.artifacts.clear();
+    await removeJobFiles(deps, record.id);
+    if (err instanceof JobCancelled || signal.aborted) return;
     const error = failure(err);
     if (error.reason === JobErrorReason.JOB_ERROR_REASON_INTERNAL) deps.log.error({ err, jobId: record.id }, 'job failed');
     store.finish(record, JobState.JOB_STATE_FAILED, error);
+  }
+}
+
+async function removeJobFiles(deps: PipelineDeps, jobId: string): Promise<void> {
+  try {
+    await deps.workspace.removeJob(jobId);
+    await deps.artifacts?.removeJob(jobId, STORED_ARTIFACT_NAMES);
+  } catch (err) {
+    deps.log.warn({ err, jobId }, "removing an unfinished job's files failed");
   }
 }
 

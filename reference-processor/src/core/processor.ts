@@ -8,11 +8,12 @@ import {
   JobSpec,
   JobState,
   WatchJobResponse,
+  safeFileName,
   validateJobSpec,
 } from '@artorizer/contract';
 import { ProcessorConfig } from '../config';
 import { Logger } from '../logger';
-import { cancelled, failedPrecondition, invalidArgument, notFound } from './errors';
+import { UnsupportedTypeError, cancelled, failedPrecondition, invalidArgument, notFound } from './errors';
 import { checkReference } from './fetch-reference';
 import { IngestedFile, ingestToFile } from './ingest';
 import { JobRecord, StoredArtifact } from './job-record';
@@ -22,6 +23,7 @@ import { STORED_ARTIFACT_NAMES, runJob } from './pipeline';
 import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
 import { PixelPool } from '../image/pixel-thread';
+import { acceptableDeclaredType } from '@artorizer/contract';
 import { AddressPolicy } from '@artorizer/net-guard';
 
 /** The processor's core, shared by the gRPC service and the legacy HTTP API. */
@@ -36,9 +38,10 @@ export class Processor {
   constructor(
     private readonly config: ProcessorConfig,
     private readonly log: Logger,
+    workDir: string,
     private readonly s3?: S3Client,
   ) {
-    this.workspace = new Workspace(config.workDir);
+    this.workspace = new Workspace(workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
     this.pixels = new PixelPool(config.concurrency);
     const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), s3, artifacts: this.artifacts, log };
@@ -55,7 +58,10 @@ export class Processor {
     return this.config.maxImageBytes;
   }
 
-  /** Validates a spec and returns the job an idempotency key already names, if any. */
+  /**
+   * Validates a spec and returns the job an idempotency key already names, if any. A declared
+   * type that is not a raster image is refused here; the client's file name is kept cleaned.
+   */
   admit(spec: JobSpec | undefined): { spec: JobSpec; existing?: JobRecord } {
     if (!spec) throw invalidArgument('spec is required');
     try {
@@ -63,6 +69,10 @@ export class Processor {
     } catch (err) {
       if (err instanceof FieldError) throw invalidArgument(err.message);
       throw err;
+    }
+    if (spec.image) {
+      if (!acceptableDeclaredType(spec.image.contentType)) throw new UnsupportedTypeError(spec.image.contentType);
+      spec.image.filename = safeFileName(spec.image.filename);
     }
     const existing = this.store.findByIdempotencyKey(spec.idempotencyKey);
     if (!existing) this.runner.checkCapacity();
@@ -102,7 +112,8 @@ export class Processor {
   }
 
   submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
-    const checked = checkReference(reference, Boolean(this.s3));
+    const s3 = this.s3 && this.config.s3 ? { bucket: this.config.s3.bucket, prefixes: this.config.s3ReferencePrefixes } : undefined;
+    const checked = checkReference(reference, s3);
     const record = this.store.create(spec, { kind: 'reference', reference: checked });
     const accepted = record.toJob();
     this.runner.submit(record);

@@ -3,8 +3,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /**
- * The processor's files: uploads land in `incoming/` under a generated name and are
- * moved into `jobs/<id>/` only once complete, so a failed upload leaves nothing behind.
+ * The processor's files, in its own folder under WORK_DIR: uploads land in `incoming/` under a
+ * generated name and are moved into `jobs/<id>/` only once complete, so a failed upload leaves
+ * nothing behind.
  */
 export class Workspace {
   constructor(readonly root: string) {}
@@ -39,9 +40,5 @@ export class Workspace {
 
   async discard(file: string): Promise<void> {
     await fs.rm(file, { force: true });
-  }
-
-  async destroy(): Promise<void> {
-    await fs.rm(this.root, { recursive: true, force: true });
   }
 }

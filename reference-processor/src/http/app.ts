@@ -5,13 +5,15 @@ import {
   FieldError,
   JobSpec,
   JobState,
+  attachmentDisposition,
   httpStatusFromGrpc,
   isClientFacing,
   jobSpecFromFields,
   jobToHttp,
   resultToHttp,
 } from '@artorizer/contract';
-import { ProcessorError, invalidArgument } from '../core/errors';
+import { ProcessorError, UnsupportedTypeError, invalidArgument } from '../core/errors';
+import { sniffFile } from '../image/sniff';
 import { Processor } from '../core/processor';
 import { Logger } from '../logger';
 import { receiveMultipart } from './multipart';
@@ -33,7 +35,10 @@ async function createJob(processor: Processor, req: Request): Promise<{ job_id: 
     const upload = await receiveMultipart(req, processor.workspace, processor.maxImageBytes);
     try {
       if (!upload.file) throw Object.assign(invalidArgument('file is required (multipart field "file")'), { field: 'file' });
-      const { spec, existing } = processor.admit(specFrom(upload.fields));
+      if (!(await sniffFile(upload.file.path))) throw Object.assign(new UnsupportedTypeError(), { field: 'file' });
+      const requested = specFrom(upload.fields);
+      requested.image = { contentType: upload.contentType ?? '', sizeBytes: 0, sha256: '', filename: upload.filename ?? '' };
+      const { spec, existing } = processor.admit(requested);
       if (existing) {
         await processor.workspace.discard(upload.file.path);
         return jobToHttp(existing.toJob());
@@ -90,6 +95,7 @@ export function createHttpApp(processor: Processor, log: Logger): express.Expres
     const artifact = processor.artifact(req.params.id, req.params.variant);
     res.setHeader('Content-Type', artifact.info.contentType);
     res.setHeader('Content-Length', String(artifact.info.sizeBytes));
+    res.setHeader('Content-Disposition', attachmentDisposition(artifact.fileName));
     fs.createReadStream(artifact.path).on('error', next).pipe(res);
   });
 
@@ -109,7 +115,7 @@ export function createHttpApp(processor: Processor, log: Logger): express.Expres
     if (err instanceof ProcessorError) {
       const field = (err as ProcessorError & { field?: string }).field;
       if (err.code === GrpcStatus.UNAVAILABLE) res.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
-      res.status(httpStatusFromGrpc(err.code)).json({ error: isClientFacing(err.code) ? err.message : 'internal error', field });
+      res.status(err instanceof UnsupportedTypeError ? 415 : httpStatusFromGrpc(err.code)).json({ error: isClientFacing(err.code) ? err.message : 'internal error', field });
       return;
     }
     const status = (err as { status?: number }).status;

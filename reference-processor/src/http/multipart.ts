@@ -1,9 +1,10 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { ProcessorError, invalidArgument } from '../core/errors';
+import { ProcessorError, UnsupportedTypeError, invalidArgument } from '../core/errors';
 import { IngestedFile, ingestToFile } from '../core/ingest';
 import { Workspace } from '../core/workspace';
+import { acceptableDeclaredType } from '@artorizer/contract';
 
 export interface MultipartUpload {
   fields: Record<string, string>;
@@ -14,7 +15,10 @@ export interface MultipartUpload {
 
 export const MULTIPART_LIMITS = { fields: 100, fieldSize: 64 * 1024, parts: 110, files: 1 } as const;
 
-/** Reads a multipart body: form fields, and the `file` part streamed to an incoming file. */
+/**
+ * Reads a multipart body: form fields, and the `file` part streamed to an incoming file (not
+ * written at all when its declared type is refused). On any failure the file is removed.
+ */
 export function receiveMultipart(req: IncomingMessage, workspace: Workspace, maxBytes: number): Promise<MultipartUpload> {
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
@@ -52,6 +56,11 @@ export function receiveMultipart(req: IncomingMessage, workspace: Workspace, max
       }
       upload.contentType = info.mimeType;
       upload.filename = info.filename;
+      if (!acceptableDeclaredType(info.mimeType)) {
+        fail(new UnsupportedTypeError(info.mimeType));
+        stream.resume();
+        return;
+      }
       // Keep the part alive when ingest gives up, and drain it, or busboy never finishes.
       const chunks = stream.iterator({ destroyOnReturn: false });
       pending = ingestToFile(chunks, workspace.incomingPath(), { maxBytes }).then(

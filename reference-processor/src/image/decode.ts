@@ -3,6 +3,10 @@ import sharp from 'sharp';
 // Each file is decoded once per job: libvips' cache would only keep earlier jobs' pixels in
 // memory and their deleted files open on disk.
 sharp.cache(false);
+// Inputs are sniffed as raster images before sharp sees them; the loaders of what is not one
+// stay off for any path that forgets to: SVG is markup librsvg renders (and what it links to),
+// VIPS libvips' own format.
+sharp.block({ operation: ['VipsForeignLoadSvg', 'VipsForeignLoadVips'] });
 
 /** Interleaved 8-bit pixels, row-major, `channels` bytes per pixel. */
 export interface RawImage {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import zlib from 'node:zlib';
 import sharp from 'sharp';
+import { crc32 } from '../../src/image/crc32';
 
 /** A deterministic test picture: gradients and shapes, so hashes and marks have texture. */
 export async function makePng(width = 320, height = 240, seed = 1): Promise<Buffer> {
@@ -26,4 +28,23 @@ export async function makeJpeg(width: number, height: number, seed = 1): Promise
     .composite([{ input: { create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 0, sigma: 12 } } }, blend: 'add' }])
     .jpeg({ quality: 92 })
     .toBuffer();
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const out = Buffer.alloc(body.length + 8);
+  out.writeUInt32BE(data.length, 0);
+  body.copy(out, 4);
+  out.writeUInt32BE(crc32(body), body.length + 4);
+  return out;
+}
+
+/** A decompression bomb's header: a small file that declares width x height RGB pixels. */
+export function bombPng(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = zlib.deflateSync(Buffer.alloc((width * 3 + 1) * 64));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', rows), pngChunk('IEND', Buffer.alloc(0))]);
 }

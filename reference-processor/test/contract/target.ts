@@ -13,8 +13,8 @@ import { logger } from '../../src/logger';
 export interface Target {
   address: string;
   maxImageBytes: number;
-  /** Set only for the in-process reference processor: lets tests look inside. */
-  local?: RunningProcessor & { workDir: string };
+  /** Set only for the in-process reference processor: lets tests look inside (`workDir` is its own folder). */
+  local?: RunningProcessor;
   stop(): Promise<void>;
 }
 
@@ -28,13 +28,13 @@ export async function startTarget(overrides: Record<string, string> = {}): Promi
       stop: async () => undefined,
     };
   }
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-contract-'));
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-contract-'));
   const config = loadConfig({
     HOST: '127.0.0.1',
     GRPC_PORT: '0',
     HTTP_PORT: '0',
     MAX_IMAGE_SIZE: String(4 * 1024 * 1024),
-    PROCESSOR_WORK_DIR: workDir,
+    WORK_DIR: workRoot,
     FETCH_TIMEOUT_MS: '5000',
     // The suite's image servers listen on loopback, which a processor refuses unless allowed.
     IMAGE_URL_ALLOWLIST: '127.0.0.1',
@@ -44,7 +44,10 @@ export async function startTarget(overrides: Record<string, string> = {}): Promi
   return {
     address: `127.0.0.1:${running.grpcPort}`,
     maxImageBytes: config.maxImageBytes,
-    local: Object.assign(running, { workDir }),
-    stop: () => running.stop(1000),
+    local: running,
+    stop: async () => {
+      await running.stop(1000);
+      fs.rmSync(workRoot, { recursive: true, force: true });
+    },
   };
 }

@@ -1,31 +1,10 @@
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { JobErrorReason, JobState } from '@artorizer/contract';
-import { crc32 } from '../../src/image/crc32';
 import { ContractClient, specFor } from '../contract/client';
-import { makePng } from '../contract/images';
+import { bombPng, makePng } from '../contract/images';
 import { Target, startTarget } from '../contract/target';
 
 /* MAX_IMAGE_PIXELS: images over it fail before they are decoded, with TOO_LARGE. */
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const out = Buffer.alloc(body.length + 8);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), body.length + 4);
-  return out;
-}
-
-/** A decompression bomb's header: a small file that declares width x height RGB pixels. */
-function bombPng(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const rows = zlib.deflateSync(Buffer.alloc((width * 3 + 1) * 64));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', rows), pngChunk('IEND', Buffer.alloc(0))]);
-}
 
 async function failure(client: ContractClient, image: Buffer) {
   const job = await client.submit(specFor(), image);
