@@ -6,7 +6,8 @@ import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
 import { createExpressServer } from './http/express-server';
 import { useRequestLog } from './http/request-log';
-import { toHttpError } from './http/errors';
+import { requestDeadline } from './http/request-deadline';
+import { HttpError, toHttpError } from './http/errors';
 import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
 import { Logger } from './logger';
@@ -26,6 +27,8 @@ import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';
 import { SubmitDeps } from './submit/deps';
+import { MemoryUploadClaims, RedisUploadClaims, UploadClaims } from './submit/upload-claims';
+import { UploadLabels } from './security/upload-labels';
 
 export interface RunningRouter {
   port: number;
@@ -56,6 +59,8 @@ export interface RouterServices {
   backend: JobBackend;
   /** This process's working folder (spooled uploads). */
   spoolDir: string;
+  uploadLabels: UploadLabels;
+  uploadClaims: UploadClaims;
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
@@ -63,11 +68,12 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   const app = express();
   app.disable('x-powered-by');
   useRequestLog(app, log);
+  app.use(requestDeadline(config.requestTimeoutMs));
   app.use(metricsMiddleware(metrics));
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
-  protectRoutes(routes, { config, pool, metrics, store, queue: services.queue, breaker: services.breaker, spoolDir: services.spoolDir });
+  protectRoutes(routes, { config, ...services });
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store);
   healthRoutes(routes, config, pool, metrics);
@@ -76,7 +82,8 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
     res.status(404).json({ error: 'not found' });
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const httpError = toHttpError(err);
+    // Express fails to decode a malformed percent-encoding in a path parameter with a URIError
+    const httpError = err instanceof URIError ? new HttpError(400, 'malformed percent-encoding in the URL') : toHttpError(err);
     if (res.headersSent) {
       req.log.warn({ err }, 'error after the response started');
       res.destroy();
@@ -119,6 +126,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
   dispatcher?.start();
   return {
     queue: { records, intake: new JobIntake(records, dispatch) },
+    uploadClaims: new RedisUploadClaims(redis, prefix, config.retentionDays * 86_400),
     breaker,
     backend: new QueuedJobBackend(records, dispatch, events, direct, store),
     close: async () => {
@@ -167,15 +175,18 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const workDir = await openWorkDir(config.workRoot);
   if (workDir.swept > 0) log.info({ swept: workDir.swept, workRoot: config.workRoot }, 'removed the working folders of routers that died');
   const metrics = createMetrics();
-  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics);
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs);
   const store = config.store ? new ObjectStore(config.store) : undefined;
   const sweepers = store ? await startRetention(store, config, log) : [];
+  const uploadLabels = new UploadLabels(config.routerSecret);
   const direct: JobBackend =
-    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, store, config.presignExpirySeconds);
+    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadLabels, store, config.presignExpirySeconds);
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
-  const services: RouterServices = { spoolDir: workDir.dir, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
+  const services: RouterServices = { spoolDir: workDir.dir, uploadLabels, uploadClaims, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
-  server.requestTimeout = 0;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.timeout = config.requestIdleTimeoutMs;
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -24,6 +24,15 @@ export interface RouterConfig {
   chunkBytes: number;
   /** Deadline of unary gRPC calls (`GRPC_DEADLINE_MS`, default 5000). */
   grpcDeadlineMs: number;
+  /**
+   * Longest an inbound request may take to arrive whole (`REQUEST_TIMEOUT_MS`, default 1800000:
+   * a 200 MB upload at about 1 Mbit/s); also the deadline of the streaming gRPC calls
+   * (`GRPC_STREAM_DEADLINE_MS`, default the same), an upload relayed while it arrives included.
+   */
+  requestTimeoutMs: number;
+  grpcStreamDeadlineMs: number;
+  /** Longest a connection may stay silent, mid-request or mid-response (`REQUEST_IDLE_TIMEOUT_MS`, default 60000). */
+  requestIdleTimeoutMs: number;
   /** Hosts or CIDRs image_url may reach although private (`IMAGE_URL_ALLOWLIST`, comma list). */
   imageUrlAllowlist: string[];
   /** How long shutdown waits for in-flight requests (`SHUTDOWN_GRACE_MS`, default 30000). */
@@ -61,6 +70,12 @@ export interface RouterConfig {
   incompleteUploadTtlSeconds: number;
   /** How often each router runs that sweep, starting at start-up (`STORE_SWEEP_INTERVAL_SECONDS`, default 600). */
   storeSweepIntervalSeconds: number;
+  /**
+   * Secret the routers sign the upload keys in job labels with (`ROUTER_SECRET`, default a
+   * random one per process): routers behind one load balancer without Redis share it, so a job
+   * cancelled through any of them has its upload deleted.
+   */
+  routerSecret?: string;
   /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
   redisUrl?: string;
   /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"). */
@@ -113,6 +128,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
   if (s3Reference !== 'presigned' && s3Reference !== 'key') throw new Error('S3_REFERENCE must be "presigned" or "key"');
   const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051').split(',').map((a) => a.trim()).filter(Boolean);
   if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
+  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30 * 60 * 1000, 1000);
   return {
     port: int(env, 'PORT', 7000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -122,6 +138,9 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     maxFileBytes: int(env, 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
     chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 1024 * 1024, 1024, 4 * 1024 * 1024 - 1024),
     grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 1),
+    requestTimeoutMs,
+    grpcStreamDeadlineMs: int(env, 'GRPC_STREAM_DEADLINE_MS', requestTimeoutMs, 1000),
+    requestIdleTimeoutMs: int(env, 'REQUEST_IDLE_TIMEOUT_MS', 60_000, 1000),
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
     retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 5, 1),
@@ -134,6 +153,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
     incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
     storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
+    routerSecret: env.ROUTER_SECRET || undefined,
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'artorizer',
     jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),

@@ -16,7 +16,7 @@ import { ObjectStore } from './storage/object-store';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.redisUrl) throw new Error('the dispatcher needs REDIS_URL');
-  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, createMetrics());
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, createMetrics(), config.grpcStreamDeadlineMs);
   const store = config.store ? new ObjectStore(config.store) : undefined;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const records = new JobRecords(redis, `${config.redisPrefix}:`, config.jobRetentionSeconds);

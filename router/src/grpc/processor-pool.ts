@@ -72,6 +72,8 @@ export class ProcessorPool {
     addresses: string[],
     private readonly deadlineMs: number,
     private readonly metrics: Metrics,
+    /** Deadline of the streaming calls: an upload, a download, a watch (`GRPC_STREAM_DEADLINE_MS`). */
+    private readonly streamDeadlineMs = 30 * 60 * 1000,
   ) {
     this.endpoints = addresses.map((address) => ({
       address,
@@ -95,6 +97,10 @@ export class ProcessorPool {
 
   private deadline(): { deadline: Date } {
     return { deadline: new Date(Date.now() + this.deadlineMs) };
+  }
+
+  private streamDeadline(): { deadline: Date } {
+    return { deadline: new Date(Date.now() + this.streamDeadlineMs) };
   }
 
   private pick(): Endpoint {
@@ -127,7 +133,7 @@ export class ProcessorPool {
     const endpoint = this.pick();
     let call!: ClientWritableStream<SubmitJobRequest>;
     const done = new Promise<Job>((resolve, reject) => {
-      call = endpoint.client.submitJob(this.metadata(ctx), (err: ServiceError | null, res?: SubmitJobResponse) => {
+      call = endpoint.client.submitJob(this.metadata(ctx), this.streamDeadline(), (err: ServiceError | null, res?: SubmitJobResponse) => {
         this.record('SubmitJob', err);
         if (err) return reject(err);
         this.remember(res!.job!.jobId, endpoint);
@@ -220,12 +226,12 @@ export class ProcessorPool {
 
   async watch(jobId: string, ctx: CallContext): Promise<ClientReadableStream<WatchJobResponse>> {
     const e = await this.owner(jobId, ctx);
-    return e.client.watchJob({ jobId }, this.metadata(ctx));
+    return e.client.watchJob({ jobId }, this.metadata(ctx), this.streamDeadline());
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ClientReadableStream<DownloadArtifactResponse>> {
     const e = await this.owner(jobId, ctx);
-    return e.client.downloadArtifact({ jobId, variant }, this.metadata(ctx));
+    return e.client.downloadArtifact({ jobId, variant }, this.metadata(ctx), this.streamDeadline());
   }
 
   /** grpc.health.v1 Check on every processor. */

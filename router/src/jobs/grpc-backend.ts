@@ -1,8 +1,9 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { DownloadArtifactResponse, WatchJobResponse, jobToHttp, resultToHttp } from '@artorizer/contract';
+import { DownloadArtifactResponse, WatchJobResponse, attachmentDisposition, jobToHttp, resultToHttp } from '@artorizer/contract';
+import { downloadFileName, servedType } from '../http/download-headers';
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { ObjectStore } from '../storage/object-store';
-import { UPLOAD_KEY_LABEL } from '../submit/deps';
+import { UploadLabels } from '../security/upload-labels';
 import { HttpError, isServiceError } from '../http/errors';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 
@@ -10,6 +11,7 @@ import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } fr
 export class GrpcJobBackend implements JobBackend {
   constructor(
     private readonly pool: ProcessorPool,
+    private readonly uploadLabels: UploadLabels,
     private readonly store?: ObjectStore,
     private readonly presignExpirySeconds = 900,
   ) {}
@@ -30,23 +32,29 @@ export class GrpcJobBackend implements JobBackend {
     }
   }
 
-  /** Cancels the job and deletes the upload object the router made it from. */
+  /** Cancels the job and deletes the upload object a router made it from (its signed label says which). */
   async cancel(jobId: string, ctx: CallContext) {
     const job = await this.pool.cancel(jobId, ctx);
-    const uploadKey = job.labels[UPLOAD_KEY_LABEL];
+    const uploadKey = this.uploadLabels.verifiedKey(job.labels);
     if (this.store && uploadKey) await this.store.delete(uploadKey);
     return jobToHttp(job);
   }
 
-  /** A presigned GET for an artifact the processor wrote to this router's bucket. */
+  /**
+   * A presigned GET for an artifact the processor wrote to this router's bucket, under the
+   * job's own `jobs/<id>/` prefix only: an artifact said to be elsewhere (a by-reference job's
+   * original names whatever key its caller gave) is streamed through the processor instead,
+   * so a caller cannot have the router presign an arbitrary object.
+   */
   private async storedArtifact(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload | undefined> {
     if (!this.store) return undefined;
     const { result } = await this.pool.getResult(jobId, ctx);
     const artifact = result?.artifacts.find((a) => a.variant === variant);
     const location = artifact?.location?.location;
-    if (!artifact || location?.$case !== 's3' || location.s3.bucket !== this.store.bucket) return undefined;
-    const redirect = await this.store.presignGet(location.s3.key, this.presignExpirySeconds);
-    return { redirect, contentType: artifact.contentType, length: artifact.sizeBytes, body: noBytes(), abort: () => undefined };
+    if (!artifact || location?.$case !== 's3' || location.s3.bucket !== this.store.bucket || !location.s3.key.startsWith(`jobs/${jobId}/`)) return undefined;
+    const type = servedType(variant, artifact.contentType);
+    const redirect = await this.store.presignGet(location.s3.key, this.presignExpirySeconds, { contentType: type, disposition: attachmentDisposition(downloadFileName(jobId, variant, type)) });
+    return { redirect, contentType: type, length: artifact.sizeBytes, body: noBytes(), abort: () => undefined };
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload> {

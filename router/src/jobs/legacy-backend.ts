@@ -58,7 +58,7 @@ export class LegacyJobBackend implements JobBackend {
     return {
       contentType: res.headers.get('content-type') ?? 'application/octet-stream',
       length: Number(res.headers.get('content-length') ?? 0),
-      body: res.body as unknown as AsyncIterable<Buffer>,
+      body: asBuffers(res.body as unknown as AsyncIterable<Uint8Array>),
       abort: () => abort.abort(),
     };
   }
@@ -78,4 +78,9 @@ export class LegacyJobBackend implements JobBackend {
       await delay(POLL_MS, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/** fetch's body yields Uint8Arrays; the download route reads Buffers (it sniffs the first). */
+async function* asBuffers(body: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
+  for await (const chunk of body) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

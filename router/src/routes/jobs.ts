@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import express, { Request } from 'express';
 import { JobBackend } from '../jobs/backend';
 import { callContext } from '../http/context';
+import { downloadHeaders, servedType } from '../http/download-headers';
 
 /** How often an idle SSE stream sends a comment so proxies keep it open. */
 const SSE_HEARTBEAT_MS = 15_000;
@@ -25,18 +26,23 @@ export function jobRoutes(router: express.IRouter, backend: JobBackend): void {
   });
 
   router.get('/jobs/:id/download/:variant', async (req, res) => {
-    const download = await backend.download(req.params.id, req.params.variant, callContext(req));
+    const { id, variant } = req.params;
+    const download = await backend.download(id, variant, callContext(req));
     if (download.redirect) {
       res.redirect(302, download.redirect);
       return;
     }
-    res.setHeader('Content-Type', download.contentType);
-    if (download.length > 0) res.setHeader('Content-Length', String(download.length));
     res.on('close', () => {
       if (!res.writableFinished) download.abort();
     });
-    for await (const chunk of download.body) {
-      if (!res.write(chunk)) await once(res, 'drain');
+    const chunks = download.body[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    const head = first.done ? Buffer.alloc(0) : first.value;
+    for (const [name, value] of Object.entries(downloadHeaders(id, variant, servedType(variant, download.contentType, head)))) res.setHeader(name, value);
+    if (download.length > 0) res.setHeader('Content-Length', String(download.length));
+    if (!first.done && !res.write(head)) await once(res, 'drain');
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      if (!res.write(next.value)) await once(res, 'drain');
     }
     res.end();
   });

@@ -8,7 +8,7 @@ import { ObjectStore } from '../storage/object-store';
 import { uploadKeyFor } from '../submit/stored';
 
 /** Content types a direct upload may declare; the bytes are checked again on submit (queued: by the dispatcher). */
-export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/bmp', 'image/avif', 'image/heif'];
+export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif'];
 
 /** Largest JSON body of POST /uploads (a content type, a size and a method). */
 const JSON_BODY_LIMIT = 16 * 1024;

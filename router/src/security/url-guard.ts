@@ -13,6 +13,8 @@ export interface UrlPolicy {
   timeoutMs?: number;
   /** Injected resolver for tests; default dns.promises.lookup with all:true. */
   resolve?: (host: string) => Promise<string[]>;
+  /** How long a host name may take to resolve (default RESOLVE_TIMEOUT_MS). */
+  resolveTimeoutMs?: number;
 }
 
 export type UrlRejectionReason =
@@ -51,7 +53,7 @@ export async function checkUrlTarget(url: string, policy: UrlPolicy): Promise<UR
   }
 
   const literal = literalAddress(host);
-  const addresses = literal ? [literal] : await resolveHost(host, policy.resolve ?? defaultResolve);
+  const addresses = literal ? [literal] : await resolveHost(host, policy.resolve ?? defaultResolve, policy.resolveTimeoutMs ?? RESOLVE_TIMEOUT_MS);
   for (const address of addresses) {
     const label = allowlist.refusal(address);
     if (label !== undefined) throw new UrlRejectedError('forbidden_host', `image_url resolves to ${label} address (${address.toString()})`);
@@ -118,12 +120,22 @@ function parseUrl(url: string): URL {
   return parsed;
 }
 
-async function resolveHost(host: string, resolve: (host: string) => Promise<string[]>): Promise<Address[]> {
+/** How long a host name in image_url may take to resolve before the submit gets its 400. */
+export const RESOLVE_TIMEOUT_MS = 5000;
+
+async function resolveHost(host: string, resolve: (host: string) => Promise<string[]>, timeoutMs: number): Promise<Address[]> {
   let raw: string[];
+  let timer: NodeJS.Timeout | undefined;
+  const slow = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UrlRejectedError('unreachable', `image_url could not be reached: its host name did not resolve within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
   try {
-    raw = await resolve(host);
+    raw = await Promise.race([resolve(host), slow]);
   } catch (err) {
+    if (err instanceof UrlRejectedError) throw err;
     throw new UrlRejectedError('unreachable', 'image_url could not be reached: host not found', { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
   if (raw.length === 0 || !raw.every((a) => ipaddr.isValid(a))) {
     throw new UrlRejectedError('unreachable', 'image_url could not be reached: host not found');

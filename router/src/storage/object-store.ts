@@ -146,8 +146,10 @@ export class ObjectStore {
     return { first: Buffer.concat(parts).subarray(0, bytes), sizeBytes: total, contentType: out.ContentType ?? '' };
   }
 
-  presignGet(key: string, expiresIn: number): Promise<string> {
-    return getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn });
+  /** A presigned GET; `as` sets the type and disposition the store answers with (response-content-* overrides). */
+  presignGet(key: string, expiresIn: number, as?: { contentType: string; disposition: string }): Promise<string> {
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentType: as?.contentType, ResponseContentDisposition: as?.disposition });
+    return getSignedUrl(this.presigner, command, { expiresIn });
   }
 
   /** A presigned PUT that signs the content type and length, so the client must send exactly those. */

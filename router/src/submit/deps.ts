@@ -7,6 +7,8 @@ import { ObjectStore } from '../storage/object-store';
 import { HealthBreaker } from '../queue/health-breaker';
 import { JobIntake } from '../queue/intake';
 import { JobRecords } from '../queue/records';
+import { UploadLabels } from '../security/upload-labels';
+import { UploadClaims } from './upload-claims';
 
 export interface SubmitDeps {
   config: RouterConfig;
@@ -18,6 +20,10 @@ export interface SubmitDeps {
   breaker?: HealthBreaker;
   /** Where uploads whose metadata comes after the file wait (this process's working folder). */
   spoolDir: string;
+  /** Signs the upload key put in a job's labels (see UploadLabels). */
+  uploadLabels: UploadLabels;
+  /** Direct-upload grants, each consumed by one submit. */
+  uploadClaims: UploadClaims;
 }
 
 /** What POST /protect answers once a processor has the job. */
@@ -25,9 +31,6 @@ export interface Accepted {
   job_id: string;
   status: string;
 }
-
-/** The label that names the upload object a job was made from, so cancel can delete it. */
-export const UPLOAD_KEY_LABEL = 'artorizer.upload_key';
 
 export function specOrBadRequest(fields: Record<string, unknown>): JobSpec {
   try {

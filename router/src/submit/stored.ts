@@ -6,7 +6,7 @@ import { StoredUpload } from '../upload/s3-relay';
 import { QueuedJob } from '../queue/records';
 import { EnqueueFailed, Enqueued, enqueueJob } from './queued';
 import { UploadInspection, inspectUpload } from './inspect-upload';
-import { Accepted, SubmitDeps, UPLOAD_KEY_LABEL, specOrBadRequest, storeUnavailable } from './deps';
+import { Accepted, SubmitDeps, specOrBadRequest, storeUnavailable } from './deps';
 
 const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -22,7 +22,7 @@ const INSPECTION_STATUS: Record<Exclude<UploadInspection, { ok: true }>['problem
 async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, keepForRetry: boolean, directUploadId?: string): Promise<Accepted> {
   let enqueued: Enqueued;
   try {
-    enqueued = await enqueueJob({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
+    enqueued = await enqueueJob({ ...spec, labels: { ...spec.labels, ...deps.uploadLabels.labels(key) } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
   } catch (err) {
     if (!keepForRetry && !(await mayHoldObject(err, key, deps))) await store.delete(key);
     throw err;
@@ -56,7 +56,7 @@ const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && 
 async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
   if (deps.queue) return enqueueStored(store, key, spec, deps, keepForRetry);
   try {
-    const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, [UPLOAD_KEY_LABEL]: key } }, await reference(store, key, deps), ctx);
+    const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, ...deps.uploadLabels.labels(key) } }, await reference(store, key, deps), ctx);
     return { job_id: job.jobId, status: jobStatusName(job.state) };
   } catch (err) {
     if (!(keepForRetry && isServiceError(err) && RETRYABLE_GRPC_CODES.has(err.code))) await store.delete(key);
@@ -89,6 +89,18 @@ export async function submitUploadId(uploadId: unknown, fields: Record<string, u
   if (!store) throw new HttpError(400, 'upload_id needs an object store; this router has none', { field: 'upload_id' });
   if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
   const spec = specOrBadRequest(fields);
+  if (!(await deps.uploadClaims.claim(uploadId, spec.idempotencyKey).catch((err: unknown) => Promise.reject(storeUnavailable(err))))) {
+    throw new HttpError(409, 'this upload_id has already been submitted; each upload makes one job (POST /uploads again for another)', { field: 'upload_id' });
+  }
+  try {
+    return await submitClaimedUpload(store, uploadId, spec, deps, ctx);
+  } catch (err) {
+    if (!(err instanceof EnqueueFailed)) await deps.uploadClaims.release(uploadId).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function submitClaimedUpload(store: ObjectStore, uploadId: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
   const key = uploadKeyFor(uploadId);
   if (deps.queue) return enqueueStored(store, key, spec, deps, true, uploadId);
   let inspection: UploadInspection;

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
-import { FieldError, jobSpecFromFields } from '@artorizer/contract';
+import { FieldError, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../grpc/processor-pool';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
@@ -39,7 +39,7 @@ function bufferForm(req: IncomingMessage, maxFileBytes: number): Promise<Buffere
       const parts: Buffer[] = [];
       stream.on('data', (d: Buffer) => parts.push(d));
       stream.on('limit', () => (failure ??= new HttpError(413, `image exceeds the maximum size of ${maxFileBytes} bytes`, { field: 'image' })));
-      stream.on('end', () => (form.file = { data: Buffer.concat(parts), mimeType: info.mimeType, filename: info.filename ?? 'image' }));
+      stream.on('end', () => (form.file = { data: Buffer.concat(parts), mimeType: info.mimeType, filename: safeFileName(info.filename) || 'image' }));
     });
     parser.on('filesLimit', () => (failure ??= new HttpError(400, 'only one image file per request')));
     parser.on('fieldsLimit', () => (failure ??= new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
+import { safeFileName } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore, StoredObject } from '../storage/object-store';
@@ -86,7 +87,7 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
           if ((stream as Readable & { truncated?: boolean }).truncated) {
             failure ??= new HttpError(413, `image exceeds the maximum size of ${deps.maxFileBytes} bytes`, { field: 'image', max_bytes: deps.maxFileBytes });
           }
-          return { object, contentType: info.mimeType, filename: info.filename ?? '' };
+          return { object, contentType: info.mimeType, filename: safeFileName(info.filename) };
         })
         .catch((err: unknown) => {
           failure ??= err;

@@ -3,7 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { ClientWritableStream } from '@grpc/grpc-js';
-import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields } from '@artorizer/contract';
+import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
@@ -308,7 +308,7 @@ class InFlight implements Downstream {
 }
 
 function withImage(spec: JobSpec, info: busboy.FileInfo): JobSpec {
-  return { ...spec, image: { contentType: info.mimeType, sizeBytes: 0, sha256: '', filename: info.filename ?? '' } };
+  return { ...spec, image: { contentType: info.mimeType, sizeBytes: 0, sha256: '', filename: safeFileName(info.filename) } };
 }
 
 function toFieldHttpError(err: unknown): unknown {

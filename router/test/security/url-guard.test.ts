@@ -126,6 +126,13 @@ describe('checkUrlTarget', () => {
       expect(resolve).toHaveBeenCalledWith('images.example');
     });
 
+    it('gives up on a name that does not resolve in time', async () => {
+      const hanging: UrlPolicy = { allowlist: [], resolve: () => new Promise<string[]>(() => undefined), resolveTimeoutMs: 200 };
+      const err = await rejection(checkUrlTarget('http://slow.example/', hanging));
+      expect(err.reason).toBe('unreachable');
+      expect(err.message).toBe('image_url could not be reached: its host name did not resolve within 0.2 s');
+    });
+
     it('reports unresolvable names without internals', async () => {
       const failing: UrlPolicy = {
         allowlist: [],

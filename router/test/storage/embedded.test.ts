@@ -39,3 +39,22 @@ describe('the store going down', () => {
     }
   }, 60_000);
 });
+
+describe('the embedded store at the edge', () => {
+  it("listens on loopback and answers CORS only for the router's origins", async () => {
+    const store = await startEmbedded('artorizer-cors');
+    try {
+      const endpoint = new URL(store.env.S3_ENDPOINT);
+      expect(endpoint.hostname).toBe('127.0.0.1');
+      const preflight = (origin: string) =>
+        fetch(`${store.env.S3_ENDPOINT}/${store.bucket}/uploads/x`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' } });
+      // s3rver answers an allowed preflight with `*` and refuses the others outright
+      expect((await preflight('http://127.0.0.1:7000')).status).toBe(200);
+      const other = await preflight('http://evil.example');
+      expect(other.status).toBe(403);
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await store.stop();
+    }
+  });
+});
