@@ -96,6 +96,8 @@ export function createHttpApp(processor: Processor, log: Logger): express.Expres
     res.setHeader('Content-Type', artifact.info.contentType);
     res.setHeader('Content-Length', String(artifact.info.sizeBytes));
     res.setHeader('Content-Disposition', attachmentDisposition(artifact.fileName));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
     fs.createReadStream(artifact.path).on('error', next).pipe(res);
   });
 

@@ -90,4 +90,6 @@ it('names a download after the artifact when the client gave no usable name', as
   expect(await originalDisposition(job.jobId)).toBe(`attachment; filename="original"; filename*=UTF-8''original`);
   const analysis = await fetch(`${httpUrl}/v1/jobs/${job.jobId}/download/analysis`);
   expect(analysis.headers.get('content-disposition')).toBe(`attachment; filename="analysis.json"; filename*=UTF-8''analysis.json`);
+  expect(analysis.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(analysis.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
 });
