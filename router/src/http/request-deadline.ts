@@ -10,11 +10,16 @@ export function requestDeadline(ms: number) {
   return (req: Request, res: Response, next: NextFunction) => {
     const timer = setTimeout(() => {
       if (req.complete) return;
-      if (!res.headersSent) res.writeHead(408, { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify({ error: `the request did not arrive within ${ms / 1000} s` }));
-      req.socket.destroy();
-    }, ms);
+      if (res.headersSent) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(408, { 'Content-Type': 'application/json', Connection: 'close' }).end(JSON.stringify({ error: `the request did not arrive within ${ms / 1000} s` }));
+      res.once('finish', () => req.socket.destroy());
+    }, ms).unref();
     const done = () => clearTimeout(timer);
-    req.once('end', done).once('close', done);
+    req.once('end', done);
+    res.once('close', done);
     next();
   };
 }
