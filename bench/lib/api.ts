@@ -186,7 +186,8 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       ),
     ) as { upload_id: string; url: string; headers: Record<string, string> };
     await expectStatus(await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: fs.readFileSync(image) }), 200, 'PUT to the store');
-    // Every submit is a new job: no idempotency key.
+    // Every submit is a new job: no idempotency key, and an upload_id of its own (a grant is
+    // consumed by one submit): the load generator puts a fresh UUID in place of this one.
     const submitBody: Record<string, unknown> = { ...CLIENT_FIELDS, upload_id: grant.upload_id };
     delete submitBody.idempotency_key;
     const first = JSON.parse(
@@ -201,7 +202,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
 
     const jsonHeaders = { 'content-type': 'application/json' };
     const targets: Target[] = [
-      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: queued.service },
+      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), freshUuid: grant.upload_id }, server: queued.service },
       { name: 'status', description: 'GET /jobs/:id of a queued job, router with REDIS_URL', request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} }, server: queued.service },
       { name: 'stream', description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor', request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') }, server: stream.service },
       { name: 'bare', description: 'bare Express: POST /protect answers 202 (same JSON body as submit)', request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: bare.service },

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /** Messages between bench/lib/api.ts and the load generator process (bench/lib/load-worker.ts). */
 
 export interface LoadRequest {
@@ -6,6 +8,18 @@ export interface LoadRequest {
   headers: Record<string, string>;
   /** Request body, base64. */
   bodyBase64?: string;
+  /**
+   * A UUID in the body replaced by a fresh one in every request (same length, so the same
+   * Content-Length): for requests that must not repeat, such as an upload_id consumed once.
+   */
+  freshUuid?: string;
+}
+
+/** The request's bytes with `placeholder` (a UUID) replaced by a new random UUID. */
+export function withFreshUuid(bytes: Buffer, at: number): Buffer {
+  const copy = Buffer.from(bytes);
+  copy.write(randomUUID(), at, 'latin1');
+  return copy;
 }
 
 /**

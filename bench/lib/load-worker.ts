@@ -6,7 +6,7 @@
  */
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { LoadJob, LoadResult } from './load-types';
+import { LoadJob, LoadResult, withFreshUuid } from './load-types';
 import { paced } from './pacer';
 
 function write(line: string): void {
@@ -18,6 +18,13 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
+/** autocannon's per-request hook: the body with its placeholder UUID replaced (see LoadRequest.freshUuid). */
+function freshBody(job: LoadJob) {
+  const body = Buffer.from(job.request.bodyBase64 ?? '', 'base64');
+  const at = body.indexOf(job.request.freshUuid!, 0, 'latin1');
+  return <R extends { body?: unknown }>(request: R): R => ({ ...request, body: withFreshUuid(body, at) });
+}
+
 async function withAutocannon(job: LoadJob): Promise<LoadResult> {
   const cpu = process.cpuUsage();
   write(`START ${job.id}`);
@@ -26,6 +33,7 @@ async function withAutocannon(job: LoadJob): Promise<LoadResult> {
     method: job.request.method,
     headers: job.request.headers,
     body: job.request.bodyBase64 ? Buffer.from(job.request.bodyBase64, 'base64') : undefined,
+    requests: job.request.freshUuid ? [{ setupRequest: freshBody(job) }] : undefined,
     connections: job.connections,
     duration: job.durationSec,
     overallRate: job.kind === 'rate' ? job.rate : undefined,

@@ -178,7 +178,8 @@ export async function startRouter(label: string, env: Record<string, string>, ho
     label,
     host,
     script: 'router/src/main.ts',
-    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    // The benchmarks load routers from one address far above any per-address submit limit: off.
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', ...env },
     ready: (listens) => listens.some((l) => l.server === 'Server'),
   });
   return { service, port: service.listens.find((l) => l.server === 'Server')!.port };
