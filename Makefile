@@ -8,7 +8,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 BUF := $(BIN)/buf
 
-.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher store bench bench-smoke bench-net clean
+.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ store: install ## run the embedded S3-compatible store (s3rver) alone: port 9000
 
 router-cluster: install ## run one router per core on the same PORT (node cluster)
 	$(TSX) router/src/cluster-main.ts
+
+api-key: install ## add an API key to API_KEYS_FILE (default ./api-keys) and print its secret once: make api-key NAME=alice [MAX_PRIORITY=10]
+	@$(TSX) router/src/keys-main.ts
 
 dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL; routers with DISPATCHER=off)
 	$(TSX) router/src/dispatcher-main.ts

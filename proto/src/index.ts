@@ -11,3 +11,4 @@ export * from './work-dir';
 export * from './file-name';
 export * from './json-limits';
 export * from './image-types';
+export * from './grpc-tls';

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
 import { openWorkDir } from '@artorizer/contract';
@@ -6,6 +7,7 @@ import { ProcessorConfig } from './config';
 import { createS3Client } from './core/s3-client';
 import { Processor } from './core/processor';
 import { bindGrpc, createGrpcServer } from './grpc/server';
+import { exposureWarnings, grpcTransport, serverCredentials } from './grpc/tls';
 import { createHttpApp } from './http/app';
 import { Logger } from './logger';
 
@@ -18,6 +20,17 @@ export interface RunningProcessor {
   workDir: string;
   /** Graceful stop: refuse new work, let running jobs finish within the grace period, close. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The legacy HTTP API's server: HTTPS with the gRPC certificate and key when `HTTP_TLS=on`,
+ * asking for a client certificate from `GRPC_TLS_CA` when that is set (as gRPC does).
+ */
+function createHttpServer(config: ProcessorConfig, app: http.RequestListener): http.Server {
+  const identity = config.grpcTls?.identity;
+  if (!config.httpTls || !identity) return http.createServer(app);
+  const ca = config.grpcTls?.ca;
+  return https.createServer({ cert: identity.cert, key: identity.key, ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}) }, app);
 }
 
 /** Largest gRPC message accepted: a chunk of up to 4 MiB plus its envelope. */
@@ -35,10 +48,10 @@ export async function startProcessor(config: ProcessorConfig, log: Logger): Prom
   try {
     await processor.start();
     grpc = createGrpcServer(processor, log, config.downloadChunkBytes, MAX_MESSAGE_BYTES);
-    grpcPort = await bindGrpc(grpc.server, config.host, config.grpcPort);
+    grpcPort = await bindGrpc(grpc.server, config.host, config.grpcPort, serverCredentials(config.grpcTls));
     if (config.httpPort >= 0) {
-      httpServer = http.createServer(createHttpApp(processor, log));
-      httpServer.listen(config.httpPort, config.host);
+      httpServer = createHttpServer(config, createHttpApp(processor, log));
+      httpServer.listen(config.httpPort, config.httpHost);
       await once(httpServer, 'listening');
     }
   } catch (err) {
@@ -51,7 +64,9 @@ export async function startProcessor(config: ProcessorConfig, log: Logger): Prom
   }
   const { server, health } = grpc;
   const httpPort = httpServer ? (httpServer.address() as AddressInfo).port : undefined;
-  log.info({ grpcPort, httpPort, workDir: workDir.dir }, 'processor listening');
+  for (const warning of exposureWarnings(config)) log.warn(warning);
+  const grpcTls = grpcTransport(config.grpcTls);
+  log.info({ grpcPort, grpcTls, httpPort, httpTls: config.httpTls, workDir: workDir.dir }, 'processor listening');
 
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceMs) =>

@@ -1,10 +1,19 @@
-import { Env, defaultWorkRoot, envInt } from '@artorizer/contract';
+import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/contract';
 import { parsePolicyList } from '@artorizer/net-guard';
 
 /** Processor settings, read from the environment in one place and checked at start-up. */
 export interface ProcessorConfig {
-  /** Interface both servers bind to (`HOST`, default 0.0.0.0). */
+  /** Interface the gRPC server binds to, and the HTTP API unless `HTTP_HOST` is set (`HOST`, default 0.0.0.0). */
   host: string;
+  /** Interface the legacy HTTP API binds to (`HTTP_HOST`, default `HOST`): loopback keeps it local while gRPC is exposed. */
+  httpHost: string;
+  /**
+   * TLS on the gRPC port (`GRPC_TLS_CERT` + `GRPC_TLS_KEY`), mutual TLS when `GRPC_TLS_CA` is
+   * set too (only clients with a certificate from that CA); unset: plaintext.
+   */
+  grpcTls?: GrpcTls;
+  /** Serve the legacy HTTP API over HTTPS with the gRPC certificate and key (`HTTP_TLS=on`; client certificates required when `GRPC_TLS_CA` is set). */
+  httpTls: boolean;
   /** gRPC port (`GRPC_PORT`, default 50051; 0 picks a free port). */
   grpcPort: number;
   /** Legacy HTTP API port (`HTTP_PORT`, default 8000; 0 picks a free port; -1 disables it). */
@@ -65,8 +74,16 @@ function list(value: string | undefined, fallback: string[]): string[] {
 const int = envInt;
 
 export function loadConfig(env: Env = process.env): ProcessorConfig {
+  const grpcTls = loadGrpcTls(env, 'server');
+  const httpTlsSetting = env.HTTP_TLS || 'off';
+  if (httpTlsSetting !== 'on' && httpTlsSetting !== 'off') throw new Error(`HTTP_TLS must be "on" or "off", got "${httpTlsSetting}"`);
+  const httpTls = httpTlsSetting === 'on';
+  if (httpTls && !grpcTls) throw new Error('HTTP_TLS=on needs GRPC_TLS_CERT and GRPC_TLS_KEY (the HTTP API serves the same certificate)');
   return {
     host: env.HOST || '0.0.0.0',
+    httpHost: env.HTTP_HOST || env.HOST || '0.0.0.0',
+    grpcTls,
+    httpTls,
     grpcPort: int(env, 'GRPC_PORT', 50051, 0, 65535),
     httpPort: int(env, 'HTTP_PORT', 8000, -1, 65535),
     maxImageBytes: int(env, 'MAX_IMAGE_SIZE', 256 * 1024 * 1024, 1),

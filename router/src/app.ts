@@ -1,9 +1,11 @@
 import { once } from 'node:events';
+import http from 'node:http';
 import { openWorkDir } from '@artorizer/contract';
 import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
+import { channelCredentials } from './grpc/tls';
 import { createExpressServer } from './http/express-server';
 import { useRequestLog } from './http/request-log';
 import { requestDeadline } from './http/request-deadline';
@@ -28,7 +30,13 @@ import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';
 import { SubmitDeps } from './submit/deps';
 import { MemoryUploadClaims, RedisUploadClaims, UploadClaims } from './submit/upload-claims';
-import { UploadLabels } from './security/upload-labels';
+import { ExpiringMap } from './submit/expiring-map';
+import { KeyRing } from './security/api-keys';
+import { authenticate } from './http/authenticate';
+import { concurrencyCap, submitRateLimits } from './http/limits';
+import { metricsRoute, requireToken } from './routes/metrics';
+import { mediaType } from './http/media-type';
+import cors from 'cors';
 
 export interface RunningRouter {
   port: number;
@@ -59,8 +67,12 @@ export interface RouterServices {
   backend: JobBackend;
   /** This process's working folder (spooled uploads). */
   spoolDir: string;
-  uploadLabels: UploadLabels;
+  uploadsByJob: ExpiringMap<string>;
   uploadClaims: UploadClaims;
+  /** API keys, when API_KEYS_FILE is set; none means the router is open. */
+  keys?: KeyRing;
+  /** Where rate-limit counters live when several routers share them (the queue's Redis). */
+  rateLimitRedis?: Redis;
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
@@ -70,13 +82,21 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   useRequestLog(app, log);
   app.use(requestDeadline(config.requestTimeoutMs));
   app.use(metricsMiddleware(metrics));
+  if (config.allowedOrigins.length > 0) {
+    app.use(cors({ origin: config.allowedOrigins, exposedHeaders: ['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Location'], maxAge: 600 }));
+  }
+  // /metrics behind its own token answers before the API keys are asked for
+  if (config.metricsToken && config.metricsPort === undefined) app.get('/metrics', requireToken(config.metricsToken), metricsRoute(metrics));
+  app.use(authenticate(services.keys));
+  app.use(limitsFor(config, services));
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
   protectRoutes(routes, { config, ...services });
   jobRoutes(routes, backend);
-  uploadRoutes(routes, config, store);
-  healthRoutes(routes, config, pool, metrics);
+  uploadRoutes(routes, config, store, services.uploadClaims);
+  healthRoutes(routes, config, pool);
+  if (!config.metricsToken && config.metricsPort === undefined) routes.get('/metrics', metricsRoute(metrics));
   app.use(routes);
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
@@ -103,6 +123,27 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   return app;
 }
 
+/**
+ * Rate limits on job and upload creation, and caps on uploads in flight and open event
+ * streams, per API key (per client address on an open router).
+ */
+function limitsFor(config: RouterConfig, services: RouterServices): express.Router {
+  const limits = express.Router();
+  const retry = config.retryAfterSeconds;
+  const uploads = concurrencyCap('uploads', config.maxUploadsPerKey, retry);
+  const perMinute = submitRateLimits({
+    perMinute: config.submitsPerMinute,
+    // an open router has no keys to count: the address gets the per-key limit
+    perAddressPerMinute: services.keys ? config.submitsPerMinutePerAddress : config.submitsPerMinute,
+    redis: services.rateLimitRedis,
+    redisPrefix: config.redisPrefix,
+  });
+  limits.post('/protect', ...perMinute, (req, res, next) => (mediaType(req.headers['content-type']) === 'multipart/form-data' ? uploads(req, res, next) : next()));
+  if (perMinute.length > 0) limits.post('/uploads', ...perMinute);
+  limits.get('/jobs/:id/events', concurrencyCap('event streams', config.maxEventStreamsPerKey, retry));
+  return limits;
+}
+
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 /** With REDIS_URL: job records, the dispatch queue, the health breaker and (inline) the dispatcher. */
@@ -127,6 +168,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
   return {
     queue: { records, intake: new JobIntake(records, dispatch) },
     uploadClaims: new RedisUploadClaims(redis, prefix, config.retentionDays * 86_400),
+    redis,
     breaker,
     backend: new QueuedJobBackend(records, dispatch, events, direct, store),
     close: async () => {
@@ -171,26 +213,42 @@ async function startRetention(store: ObjectStore, config: RouterConfig, log: Log
   return timers;
 }
 
+/** `/metrics` alone on METRICS_PORT (bound to METRICS_HOST), with METRICS_TOKEN when that is set too. */
+async function serveMetrics(config: RouterConfig, metrics: Metrics): Promise<http.Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  if (config.metricsToken) app.use(requireToken(config.metricsToken));
+  app.get('/metrics', metricsRoute(metrics));
+  const server = http.createServer(app);
+  server.listen(config.metricsPort, config.metricsHost);
+  await once(server, 'listening');
+  return server;
+}
+
 export async function startRouter(config: RouterConfig, log: Logger): Promise<RunningRouter> {
   const workDir = await openWorkDir(config.workRoot);
   if (workDir.swept > 0) log.info({ swept: workDir.swept, workRoot: config.workRoot }, 'removed the working folders of routers that died');
   const metrics = createMetrics();
-  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs);
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs, channelCredentials(config.grpcTls));
   const store = config.store ? new ObjectStore(config.store) : undefined;
   const sweepers = store ? await startRetention(store, config, log) : [];
-  const uploadLabels = new UploadLabels(config.routerSecret);
+  const uploadsByJob = new ExpiringMap<string>(config.retentionDays * 86_400_000);
   const direct: JobBackend =
-    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadLabels, store, config.presignExpirySeconds);
+    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
+  const keys = config.apiKeysFile ? new KeyRing(config.apiKeysFile, log) : undefined;
+  if (keys) log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
+  else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
-  const services: RouterServices = { spoolDir: workDir.dir, uploadLabels, uploadClaims, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;
   server.timeout = config.requestIdleTimeoutMs;
   server.listen(config.port, config.host);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, mode: config.mode, processors: config.processorAddrs }, 'router listening');
+  const metricsServer = config.metricsPort !== undefined ? await serveMetrics(config, metrics) : undefined;
+  log.info({ port, mode: config.mode, processors: config.processorAddrs, metricsPort: metricsServer && (metricsServer.address() as AddressInfo).port }, 'router listening');
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceMs) =>
     (stopping ??= (async () => {
@@ -200,6 +258,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       server.closeAllConnections();
+      metricsServer?.close();
+      keys?.close();
       pool.close();
       sweepers.forEach(clearInterval);
       await queueing?.close();

@@ -1,4 +1,4 @@
-import { Env, defaultWorkRoot, envInt } from '@artorizer/contract';
+import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/contract';
 import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';
 
@@ -16,6 +16,12 @@ export interface RouterConfig {
   mode: TransferMode;
   /** Processor gRPC addresses (`PROCESSOR_ADDR`, comma list, default 127.0.0.1:50051), balanced round-robin. */
   processorAddrs: string[];
+  /**
+   * TLS to the processors (`GRPC_TLS_CA`: CAs the processors' certificates are checked against,
+   * the system's roots when unset; `GRPC_TLS_CERT` + `GRPC_TLS_KEY`: this router's client
+   * certificate, for processors that require one); none set means plaintext.
+   */
+  grpcTls?: GrpcTls;
   /** Processor legacy HTTP API base URL (`PROCESSOR_HTTP_URL`, default http://127.0.0.1:8000), used in legacy mode. */
   processorHttpUrl: string;
   /** Largest accepted image in bytes (`MAX_FILE_SIZE`, default 256 MiB). */
@@ -71,11 +77,25 @@ export interface RouterConfig {
   /** How often each router runs that sweep, starting at start-up (`STORE_SWEEP_INTERVAL_SECONDS`, default 600). */
   storeSweepIntervalSeconds: number;
   /**
-   * Secret the routers sign the upload keys in job labels with (`ROUTER_SECRET`, default a
-   * random one per process): routers behind one load balancer without Redis share it, so a job
-   * cancelled through any of them has its upload deleted.
+   * API keys (`API_KEYS_FILE`: `name:sha256hex[:max_priority=N]` a line; `make api-key` adds
+   * one). Unset: the router is open to anyone who reaches it, and says so at start.
    */
-  routerSecret?: string;
+  apiKeysFile?: string;
+  /** Job and upload creations a minute per API key, and per client address on an open router (`RATE_LIMIT_SUBMITS_PER_MINUTE`, default 300; 0 = off). */
+  submitsPerMinute: number;
+  /** With keys, creations a minute per client address, all keys together (`RATE_LIMIT_SUBMITS_PER_MINUTE_PER_ADDRESS`, default 4x the per-key limit). */
+  submitsPerMinutePerAddress: number;
+  /** Multipart uploads in flight at once per key (per address when open), per router (`MAX_CONCURRENT_UPLOADS_PER_KEY`, default 16). */
+  maxUploadsPerKey: number;
+  /** Open event streams per key (per address when open), per router (`MAX_EVENT_STREAMS_PER_KEY`, default 64). */
+  maxEventStreamsPerKey: number;
+  /** Origins browsers may call the API from (`ALLOWED_ORIGINS`, comma list, default none: same origin only). */
+  allowedOrigins: string[];
+  /** `/metrics` needs `Authorization: Bearer METRICS_TOKEN` when set (`METRICS_TOKEN`). */
+  metricsToken?: string;
+  /** Serve `/metrics` on this port instead of the API's (`METRICS_PORT`; bound to `METRICS_HOST`, default 127.0.0.1). */
+  metricsPort?: number;
+  metricsHost: string;
   /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
   redisUrl?: string;
   /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"). */
@@ -129,11 +149,15 @@ export function loadConfig(env: Env = process.env): RouterConfig {
   const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051').split(',').map((a) => a.trim()).filter(Boolean);
   if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
   const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30 * 60 * 1000, 1000);
+  const submitsPerMinute = int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE', 300, 0);
+  // legacy mode re-posts to the original HTTP API, which has no labels to record a job's key in
+  if (env.API_KEYS_FILE && mode === 'legacy') throw new Error('API_KEYS_FILE needs a TRANSFER_MODE that records who owns a job (stream, s3, direct or auto), not legacy');
   return {
     port: int(env, 'PORT', 7000, 0, 65535),
     host: env.HOST || '0.0.0.0',
     mode,
     processorAddrs,
+    grpcTls: loadGrpcTls(env, 'client'),
     processorHttpUrl: (env.PROCESSOR_HTTP_URL || 'http://127.0.0.1:8000').replace(/\/$/, ''),
     maxFileBytes: int(env, 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
     chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 1024 * 1024, 1024, 4 * 1024 * 1024 - 1024),
@@ -153,7 +177,15 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
     incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
     storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
-    routerSecret: env.ROUTER_SECRET || undefined,
+    apiKeysFile: env.API_KEYS_FILE || undefined,
+    submitsPerMinute,
+    submitsPerMinutePerAddress: int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE_PER_ADDRESS', submitsPerMinute * 4, 0),
+    maxUploadsPerKey: int(env, 'MAX_CONCURRENT_UPLOADS_PER_KEY', 16, 1),
+    maxEventStreamsPerKey: int(env, 'MAX_EVENT_STREAMS_PER_KEY', 64, 1),
+    allowedOrigins: (env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    metricsHost: env.METRICS_HOST || '127.0.0.1',
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'artorizer',
     jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),

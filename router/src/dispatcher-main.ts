@@ -2,6 +2,7 @@ import { exitOnSignals } from '@artorizer/contract';
 import { Redis } from 'ioredis';
 import { loadConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
+import { channelCredentials } from './grpc/tls';
 import { logger } from './logger';
 import { createMetrics } from './metrics';
 import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
@@ -16,7 +17,7 @@ import { ObjectStore } from './storage/object-store';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.redisUrl) throw new Error('the dispatcher needs REDIS_URL');
-  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, createMetrics(), config.grpcStreamDeadlineMs);
+  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, createMetrics(), config.grpcStreamDeadlineMs, channelCredentials(config.grpcTls));
   const store = config.store ? new ObjectStore(config.store) : undefined;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
   const records = new JobRecords(redis, `${config.redisPrefix}:`, config.jobRetentionSeconds);
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     logger,
   );
   dispatcher.start();
-  logger.info({ processors: config.processorAddrs }, 'dispatcher running');
+  logger.info({ processors: config.processorAddrs, grpcTls: Boolean(config.grpcTls) }, 'dispatcher running');
   exitOnSignals(async () => {
     breaker.stop();
     await dispatcher.close();

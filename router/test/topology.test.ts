@@ -98,7 +98,7 @@ describe('a processor that is down', () => {
     expect(res.retryAfter).toBe('7');
     const ready = await fetch(`${router.url}/health/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ status: 'not_ready', processors: [{ serving: false }] });
+    expect(await ready.json()).toMatchObject({ status: 'not_ready', processors: { serving: 0 } });
     expect((await fetch(`${router.url}/health/live`)).status).toBe(200);
   });
 });

@@ -39,8 +39,10 @@ const UNREACHABLE = 'fetching the image failed: its URL could not be reached or 
 
 class Unreachable extends Error {}
 
-/** Where S3 references may point: the processor's own bucket, under the prefixes its service writes. */
+/** Where S3 references may point: the processor's own store and bucket, under the prefixes its service writes. */
 export interface S3ReferencePolicy {
+  /** The processor's `S3_ENDPOINT`; undefined for AWS S3 (the SDK's endpoint), where a reference may name none. */
+  endpoint?: string;
   bucket: string;
   prefixes: string[];
 }
@@ -51,6 +53,27 @@ export interface S3ReferencePolicy {
  * way to read the bucket, and differing answers a way to probe it.
  */
 const S3_NOT_ALLOWED = "reference.s3 must name an upload in this processor's bucket (S3_BUCKET, under S3_REFERENCE_PREFIXES)";
+/** A caller may not point the processor at another store: the processor reads with its own credentials. */
+const S3_FOREIGN_ENDPOINT = "reference.s3.endpoint must be empty or this processor's own store (S3_ENDPOINT)";
+
+/** An endpoint URL reduced to what names the store: scheme, host, port and path (no trailing slash). */
+function storeIdentity(endpoint: string): string | undefined {
+  try {
+    const url = new URL(endpoint);
+    if (url.username || url.password || url.search || url.hash) return undefined;
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An empty endpoint means the processor's own; any other must name that same store. */
+function ownEndpoint(endpoint: string, policy: S3ReferencePolicy): boolean {
+  if (endpoint === '') return true;
+  if (!policy.endpoint) return false;
+  const named = storeIdentity(endpoint);
+  return named !== undefined && named === storeIdentity(policy.endpoint);
+}
 
 /** A key the store could read as another one: empty, `.` or `..` segments, backslashes, control characters. */
 function ambiguousKey(key: string): boolean {
@@ -79,6 +102,7 @@ export function checkReference(reference: ImageReference | undefined, s3: S3Refe
   } else {
     if (!location.s3.bucket || !location.s3.key) throw invalidArgument('reference.s3 needs bucket and key');
     if (!s3) throw failedPrecondition('this processor has no object store configured (set S3_ENDPOINT)');
+    if (!ownEndpoint(location.s3.endpoint, s3)) throw invalidArgument(S3_FOREIGN_ENDPOINT);
     if (!allowedS3(location.s3.bucket, location.s3.key, s3)) throw invalidArgument(S3_NOT_ALLOWED);
   }
   return reference;

@@ -112,7 +112,7 @@ export class Processor {
   }
 
   submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
-    const s3 = this.s3 && this.config.s3 ? { bucket: this.config.s3.bucket, prefixes: this.config.s3ReferencePrefixes } : undefined;
+    const s3 = this.s3 && this.config.s3 ? { endpoint: this.config.s3.endpoint, bucket: this.config.s3.bucket, prefixes: this.config.s3ReferencePrefixes } : undefined;
     const checked = checkReference(reference, s3);
     const record = this.store.create(spec, { kind: 'reference', reference: checked });
     const accepted = record.toJob();

@@ -71,10 +71,13 @@ function announceStreamWindow(server: Server): void {
   internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: STREAM_WINDOW_BYTES };
 }
 
-/** Binds and raises each new HTTP/2 session's receive windows so client streams are not throttled. */
-export function bindGrpc(server: Server, host: string, port: number): Promise<number> {
+/**
+ * Binds (plaintext unless `credentials` say TLS) and raises each new HTTP/2 session's receive
+ * windows so client streams are not throttled.
+ */
+export function bindGrpc(server: Server, host: string, port: number, credentials = ServerCredentials.createInsecure()): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
       if (err) reject(err);
       else resolve(bound);
     });

@@ -18,6 +18,7 @@ import { Target, startTarget } from '../contract/target';
  */
 const BUCKET = 'artorizer-refs';
 const GENERIC = "reference.s3 must name an upload in this processor's bucket (S3_BUCKET, under S3_REFERENCE_PREFIXES)";
+const FOREIGN_ENDPOINT = "reference.s3.endpoint must be empty or this processor's own store (S3_ENDPOINT)";
 
 let directory: string;
 let store: EmbeddedStore;
@@ -51,7 +52,7 @@ function storeEnv(extra: Record<string, string> = {}): Record<string, string> {
   return { S3_ENDPOINT: store.endpoint, S3_BUCKET: BUCKET, AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey, ...extra };
 }
 
-const at = (bucket: string, key: string): ImageReference => ({ location: { $case: 's3', s3: { bucket, key, endpoint: '', region: '' } } });
+const at = (bucket: string, key: string, endpoint = ''): ImageReference => ({ location: { $case: 's3', s3: { bucket, key, endpoint, region: '' } } });
 
 describe('S3 references', () => {
   let target: Target;
@@ -99,5 +100,40 @@ describe('S3 references', () => {
     const job = await client.submitByReference(specFor(), at(BUCKET, 'incoming/art.png'));
     expect((await client.waitForEnd(job.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
     expect((await grpcError(client.submitByReference(specFor(), at(BUCKET, 'private/secret.png')))).details).toBe(GENERIC);
+  });
+
+  it('refuses an endpoint other than its own S3_ENDPOINT with INVALID_ARGUMENT, reading nothing', async () => {
+    target = await startTarget(storeEnv());
+    client = new ContractClient(target.address);
+    const own = new URL(store.endpoint);
+    const foreign = [
+      'http://s3.attacker.example:9000',
+      `http://${own.hostname}:${Number(own.port) + 1}`,
+      `https://${own.host}`,
+      `http://user:secret@${own.host}`,
+      `${store.endpoint}/elsewhere`,
+      'not a url',
+    ];
+    for (const endpoint of foreign) {
+      const err = await grpcError(client.submitByReference(specFor(), at(BUCKET, 'uploads/art.png', endpoint)));
+      expect({ endpoint, code: err.code, details: err.details }).toEqual({ endpoint, code: status.INVALID_ARGUMENT, details: FOREIGN_ENDPOINT });
+    }
+    // a foreign endpoint and a foreign bucket together: refused all the same
+    const both = await grpcError(client.submitByReference(specFor(), at('other-bucket', 'uploads/art.png', 'http://s3.attacker.example:9000')));
+    expect(both.code).toBe(status.INVALID_ARGUMENT);
+    expect([...target.local!.processor.store.all()]).toEqual([]);
+    // its own endpoint, spelled out (with or without a trailing slash, any case of the host), is the same store
+    for (const endpoint of [store.endpoint, `${store.endpoint}/`, store.endpoint.replace(own.hostname, own.hostname.toUpperCase())]) {
+      const job = await client.submitByReference(specFor(), at(BUCKET, 'uploads/art.png', endpoint));
+      expect((await client.waitForEnd(job.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+    }
+  });
+
+  it('refuses every endpoint when it has none of its own (AWS S3, only S3_BUCKET set)', async () => {
+    target = await startTarget({ S3_BUCKET: BUCKET, AWS_ACCESS_KEY_ID: 'unused', AWS_SECRET_ACCESS_KEY: 'unused' });
+    client = new ContractClient(target.address);
+    const err = await grpcError(client.submitByReference(specFor(), at(BUCKET, 'uploads/art.png', store.endpoint)));
+    expect({ code: err.code, details: err.details }).toEqual({ code: status.INVALID_ARGUMENT, details: FOREIGN_ENDPOINT });
+    expect([...target.local!.processor.store.all()]).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  ChannelCredentials,
   ClientReadableStream,
   ClientWritableStream,
   Metadata,
@@ -21,10 +22,13 @@ import {
   WatchJobResponse,
 } from '@artorizer/contract';
 import { Metrics } from '../metrics';
+import { ApiKey } from '../security/api-keys';
 
 /** Per-request context carried to the processor. */
 export interface CallContext {
   requestId: string;
+  /** The API key the request came with; undefined on an open router. */
+  key?: ApiKey;
 }
 
 interface Endpoint {
@@ -74,11 +78,13 @@ export class ProcessorPool {
     private readonly metrics: Metrics,
     /** Deadline of the streaming calls: an upload, a download, a watch (`GRPC_STREAM_DEADLINE_MS`). */
     private readonly streamDeadlineMs = 30 * 60 * 1000,
+    /** Of every channel, the health checks' included: `channelCredentials(config.grpcTls)` (grpc/tls.ts). */
+    channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
     this.endpoints = addresses.map((address) => ({
       address,
-      client: createProcessorClient(address, credentials.createInsecure(), CHANNEL_OPTIONS),
-      health: new HealthClientCtor(address, credentials.createInsecure(), CHANNEL_OPTIONS) as unknown as HealthClient,
+      client: createProcessorClient(address, channelCredentials, CHANNEL_OPTIONS),
+      health: new HealthClientCtor(address, channelCredentials, CHANNEL_OPTIONS) as unknown as HealthClient,
     }));
   }
 

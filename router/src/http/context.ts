@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Request } from 'express';
 import { CallContext } from '../grpc/processor-pool';
+import { apiKeyOf } from './authenticate';
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;
 
@@ -11,5 +12,5 @@ export function requestIdFor(headerValue: string | string[] | undefined): string
 }
 
 export function callContext(req: Request): CallContext {
-  return { requestId: String(req.id) };
+  return { requestId: String(req.id), key: apiKeyOf(req) };
 }

@@ -1,9 +1,10 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { DownloadArtifactResponse, WatchJobResponse, attachmentDisposition, jobToHttp, resultToHttp } from '@artorizer/contract';
+import { DownloadArtifactResponse, Job, WatchJobResponse, attachmentDisposition, jobToHttp, resultToHttp } from '@artorizer/contract';
 import { downloadFileName, servedType } from '../http/download-headers';
 import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { ObjectStore } from '../storage/object-store';
-import { UploadLabels } from '../security/upload-labels';
+import { ExpiringMap } from '../submit/expiring-map';
+import { jobNotFound, ownsJob } from '../security/ownership';
 import { HttpError, isServiceError } from '../http/errors';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 
@@ -11,18 +12,26 @@ import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } fr
 export class GrpcJobBackend implements JobBackend {
   constructor(
     private readonly pool: ProcessorPool,
-    private readonly uploadLabels: UploadLabels,
+    private readonly uploadsByJob: ExpiringMap<string>,
     private readonly store?: ObjectStore,
     private readonly presignExpirySeconds = 900,
   ) {}
 
+  /** The job, when the caller's key owns it (404 as for an unknown id otherwise). */
+  private async owned(jobId: string, ctx: CallContext): Promise<Job> {
+    const job = await this.pool.getJob(jobId, ctx);
+    if (!ownsJob(job, ctx.key?.name)) throw jobNotFound(jobId);
+    return job;
+  }
+
   async status(jobId: string, ctx: CallContext) {
-    return jobToHttp(await this.pool.getJob(jobId, ctx));
+    return jobToHttp(await this.owned(jobId, ctx));
   }
 
   async result(jobId: string, ctx: CallContext): Promise<ResultAnswer> {
     try {
       const { job, result } = await this.pool.getResult(jobId, ctx);
+      if (!ownsJob(job!, ctx.key?.name)) throw jobNotFound(jobId);
       return { done: true, body: resultToHttp(job!, result!, (a) => downloadPath(jobId, a.variant)) };
     } catch (err) {
       if (isServiceError(err) && err.code === GrpcStatus.FAILED_PRECONDITION) {
@@ -32,10 +41,11 @@ export class GrpcJobBackend implements JobBackend {
     }
   }
 
-  /** Cancels the job and deletes the upload object a router made it from (its signed label says which). */
+  /** Cancels the job and deletes the upload object this router made it from (see SubmitDeps.uploadsByJob). */
   async cancel(jobId: string, ctx: CallContext) {
+    if (ctx.key) await this.owned(jobId, ctx);
     const job = await this.pool.cancel(jobId, ctx);
-    const uploadKey = this.uploadLabels.verifiedKey(job.labels);
+    const uploadKey = this.uploadsByJob.take(jobId);
     if (this.store && uploadKey) await this.store.delete(uploadKey);
     return jobToHttp(job);
   }
@@ -48,7 +58,8 @@ export class GrpcJobBackend implements JobBackend {
    */
   private async storedArtifact(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload | undefined> {
     if (!this.store) return undefined;
-    const { result } = await this.pool.getResult(jobId, ctx);
+    const { job, result } = await this.pool.getResult(jobId, ctx);
+    if (!ownsJob(job!, ctx.key?.name)) throw jobNotFound(jobId);
     const artifact = result?.artifacts.find((a) => a.variant === variant);
     const location = artifact?.location?.location;
     if (!artifact || location?.$case !== 's3' || location.s3.bucket !== this.store.bucket || !location.s3.key.startsWith(`jobs/${jobId}/`)) return undefined;
@@ -58,6 +69,7 @@ export class GrpcJobBackend implements JobBackend {
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload> {
+    if (ctx.key) await this.owned(jobId, ctx);
     const stored = await this.storedArtifact(jobId, variant, ctx);
     if (stored) return stored;
     const stream = await this.pool.download(jobId, variant, ctx);
@@ -79,6 +91,7 @@ export class GrpcJobBackend implements JobBackend {
   }
 
   async *events(jobId: string, ctx: CallContext, signal: AbortSignal): AsyncGenerator<JobEvent> {
+    if (ctx.key) await this.owned(jobId, ctx);
     const stream = await this.pool.watch(jobId, ctx);
     const stop = () => stream.cancel();
     signal.addEventListener('abort', stop, { once: true });

@@ -6,6 +6,7 @@ import { RecordEvents } from '../queue/record-events';
 import { JobRecords, QueuedJob, isTerminal, queuedJobToHttp } from '../queue/records';
 import { ObjectStore } from '../storage/object-store';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
+import { jobNotFound } from '../security/ownership';
 
 /**
  * Jobs queued through Redis, answered from their records by any router instance; ids that
@@ -20,13 +21,20 @@ export class QueuedJobBackend implements JobBackend {
     private readonly store?: ObjectStore,
   ) {}
 
-  async status(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
+  /** The job's record, when the caller's key owns it; another key's record is as good as absent (404). */
+  private async record(jobId: string, ctx: CallContext): Promise<QueuedJob | undefined> {
     const record = await this.records.get(jobId);
+    if (record && ctx.key && record.owner !== ctx.key.name) throw jobNotFound(jobId);
+    return record;
+  }
+
+  async status(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
+    const record = await this.record(jobId, ctx);
     return record ? queuedJobToHttp(record) : this.processors.status(jobId, ctx);
   }
 
   async result(jobId: string, ctx: CallContext): Promise<ResultAnswer> {
-    const record = await this.records.get(jobId);
+    const record = await this.record(jobId, ctx);
     if (!record) return this.processors.result(jobId, ctx);
     if (record.status !== 'completed' || !record.processorJobId) return { done: false, status: queuedJobToHttp(record) };
     const answer = await this.processors.result(record.processorJobId, ctx);
@@ -36,14 +44,14 @@ export class QueuedJobBackend implements JobBackend {
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ArtifactDownload> {
-    const record = await this.records.get(jobId);
+    const record = await this.record(jobId, ctx);
     if (!record) return this.processors.download(jobId, variant, ctx);
     if (record.status !== 'completed' || !record.processorJobId) throw new HttpError(409, `job is ${queuedJobToHttp(record).status}, not completed`);
     return this.processors.download(record.processorJobId, variant, ctx);
   }
 
   async cancel(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
-    const record = await this.records.get(jobId);
+    const record = await this.record(jobId, ctx);
     if (!record) return this.processors.cancel(jobId, ctx);
     if (isTerminal(record)) throw new HttpError(409, `job has already ended (${record.status})`);
     if (record.processorJobId) await this.processors.cancel(record.processorJobId, ctx);
@@ -64,7 +72,7 @@ export class QueuedJobBackend implements JobBackend {
     const stop = () => wake?.();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      const first = await this.records.get(jobId);
+      const first = await this.record(jobId, ctx);
       if (!first) {
         yield* this.processors.events(jobId, ctx, signal);
         return;

@@ -18,6 +18,8 @@ export interface QueuedJob {
   spec: unknown;
   source: QueuedSource;
   priority: number;
+  /** The API key that created the job (absent on an open router). */
+  owner?: string;
   attempts: number;
   sequence: number;
   processorAddress?: string;

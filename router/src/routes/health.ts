@@ -1,7 +1,6 @@
 import express from 'express';
 import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
-import { Metrics } from '../metrics';
 
 const VERSION = '1.0.0';
 
@@ -15,7 +14,7 @@ async function legacyReady(baseUrl: string, timeoutMs: number): Promise<{ addres
 }
 
 /** Liveness says the process answers; readiness asks the processors (grpc.health.v1). */
-export function healthRoutes(router: express.IRouter, config: RouterConfig, pool: ProcessorPool, metrics: Metrics): void {
+export function healthRoutes(router: express.IRouter, config: RouterConfig, pool: ProcessorPool): void {
   const started = Date.now();
 
   const alive = (_req: express.Request, res: express.Response) => {
@@ -24,15 +23,12 @@ export function healthRoutes(router: express.IRouter, config: RouterConfig, pool
   router.get('/health', alive);
   router.get('/health/live', alive);
 
+  // Public and unauthenticated: it counts processors, and never names their addresses or errors.
   router.get('/health/ready', async (_req, res) => {
     const processors = config.mode === 'legacy' ? await legacyReady(config.processorHttpUrl, config.grpcDeadlineMs) : await pool.health();
-    const ready = processors.some((p) => p.serving);
+    const serving = processors.filter((p) => p.serving).length;
+    const ready = serving > 0;
     if (!ready) res.setHeader('Retry-After', String(config.retryAfterSeconds));
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', timestamp: new Date().toISOString(), processors });
-  });
-
-  router.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', timestamp: new Date().toISOString(), processors: { serving, total: processors.length } });
   });
 }

@@ -6,6 +6,8 @@ import { readJsonBody } from '../http/json-body';
 import { mediaType } from '../http/media-type';
 import { ObjectStore } from '../storage/object-store';
 import { uploadKeyFor } from '../submit/stored';
+import { UploadClaims } from '../submit/upload-claims';
+import { apiKeyOf } from '../http/authenticate';
 
 /** Content types a direct upload may declare; the bytes are checked again on submit (queued: by the dispatcher). */
 export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif'];
@@ -18,7 +20,7 @@ const JSON_BODY_LIMIT = 16 * 1024;
  * content type, a maximum length and a short expiry. The client uploads the bytes there
  * itself and then calls POST /protect with the `upload_id`.
  */
-export function uploadRoutes(router: express.IRouter, config: RouterConfig, store: ObjectStore | undefined): void {
+export function uploadRoutes(router: express.IRouter, config: RouterConfig, store: ObjectStore | undefined, claims: UploadClaims): void {
   router.post('/uploads', async (req, res) => {
     if (!store) throw new HttpError(404, 'direct uploads need an object store; this router has none (set S3_ENDPOINT)');
     const parsed = mediaType(req.headers['content-type']) === 'application/json' ? await readJsonBody(req, JSON_BODY_LIMIT) : undefined;
@@ -33,15 +35,17 @@ export function uploadRoutes(router: express.IRouter, config: RouterConfig, stor
     if (size > config.maxFileBytes) throw new HttpError(413, `size exceeds the maximum of ${config.maxFileBytes} bytes`, { field: 'size', max_bytes: config.maxFileBytes });
     if (method !== 'PUT' && method !== 'POST') throw new HttpError(400, 'method must be PUT or POST', { field: 'method' });
     const uploadId = randomUUID();
-    const key = uploadKeyFor(uploadId);
+    const key = apiKeyOf(req);
+    if (key) await claims.grant(uploadId, key.name);
+    const objectKey = uploadKeyFor(uploadId);
     const expiresIn = config.uploadUrlExpirySeconds;
     const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();
     if (method === 'POST') {
-      const post = await store.presignPost(key, contentType, Math.min(size, config.maxFileBytes), expiresIn);
+      const post = await store.presignPost(objectKey, contentType, Math.min(size, config.maxFileBytes), expiresIn);
       res.status(201).json({ upload_id: uploadId, url: post.url, method: 'POST', fields: post.fields, expires_at: expiresAt, max_bytes: size });
       return;
     }
-    const put = await store.presignPut(key, contentType, size, expiresIn);
+    const put = await store.presignPut(objectKey, contentType, size, expiresIn);
     res.status(201).json({ upload_id: uploadId, url: put.url, method: 'PUT', headers: put.headers, expires_at: expiresAt });
   });
 }

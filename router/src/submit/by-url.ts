@@ -8,7 +8,7 @@ import { enqueueJob } from './queued';
 /** `image_url`: vetted here (address, DNS, redirects), then fetched by the processor. */
 export async function submitImageUrl(url: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
   if (typeof url !== 'string') throw new HttpError(400, 'image_url must be a string', { field: 'image_url' });
-  const spec = specOrBadRequest(fields);
+  const spec = specOrBadRequest(fields, ctx);
   let finalUrl: string;
   try {
     finalUrl = await resolveFinalUrl(url, { allowlist: deps.config.imageUrlAllowlist });

@@ -1,13 +1,14 @@
 import { FieldError, JobSpec, jobSpecFromFields } from '@artorizer/contract';
 import { RouterConfig } from '../config';
-import { ProcessorPool } from '../grpc/processor-pool';
+import { CallContext, ProcessorPool } from '../grpc/processor-pool';
+import { ownedSpec } from '../security/ownership';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore } from '../storage/object-store';
 import { HealthBreaker } from '../queue/health-breaker';
 import { JobIntake } from '../queue/intake';
 import { JobRecords } from '../queue/records';
-import { UploadLabels } from '../security/upload-labels';
+import { ExpiringMap } from './expiring-map';
 import { UploadClaims } from './upload-claims';
 
 export interface SubmitDeps {
@@ -20,8 +21,12 @@ export interface SubmitDeps {
   breaker?: HealthBreaker;
   /** Where uploads whose metadata comes after the file wait (this process's working folder). */
   spoolDir: string;
-  /** Signs the upload key put in a job's labels (see UploadLabels). */
-  uploadLabels: UploadLabels;
+  /**
+   * The upload object each job this router submitted without a queue was made from, so its
+   * cancel deletes it. Only the router's own record counts: a key named in a job's labels could
+   * have been put there by any SubmitJob caller. (Queued jobs keep theirs in their record.)
+   */
+  uploadsByJob: ExpiringMap<string>;
   /** Direct-upload grants, each consumed by one submit. */
   uploadClaims: UploadClaims;
 }
@@ -32,9 +37,10 @@ export interface Accepted {
   status: string;
 }
 
-export function specOrBadRequest(fields: Record<string, unknown>): JobSpec {
+/** The spec the fields describe, as the request's API key submits it (see ownedSpec). */
+export function specOrBadRequest(fields: Record<string, unknown>, ctx: CallContext): JobSpec {
   try {
-    return jobSpecFromFields(fields);
+    return ownedSpec(jobSpecFromFields(fields), ctx.key);
   } catch (err) {
     if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
     throw err;

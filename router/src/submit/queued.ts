@@ -2,6 +2,7 @@ import { JobSpec } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
 import { QueuedJob, QueuedSource, RecordTooLarge, queuedJobToHttp } from '../queue/records';
 import { Accepted, SubmitDeps } from './deps';
+import { OWNER_LABEL } from '../security/ownership';
 
 export interface Enqueued {
   accepted: Accepted;
@@ -32,6 +33,8 @@ export class EnqueueFailed extends HttpError {
 export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: SubmitDeps): Promise<Enqueued> {
   const { records, intake } = deps.queue!;
   const record = records.draft(JobSpec.toJSON(spec), source, spec.priority);
+  const owner = spec.labels[OWNER_LABEL];
+  if (owner) record.owner = owner;
   try {
     if (!spec.idempotencyKey) {
       await intake.add(record);

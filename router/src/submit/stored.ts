@@ -22,7 +22,7 @@ const INSPECTION_STATUS: Record<Exclude<UploadInspection, { ok: true }>['problem
 async function enqueueStored(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, keepForRetry: boolean, directUploadId?: string): Promise<Accepted> {
   let enqueued: Enqueued;
   try {
-    enqueued = await enqueueJob({ ...spec, labels: { ...spec.labels, ...deps.uploadLabels.labels(key) } }, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
+    enqueued = await enqueueJob(spec, { kind: 's3', bucket: store.bucket, key, directUploadId }, deps);
   } catch (err) {
     if (!keepForRetry && !(await mayHoldObject(err, key, deps))) await store.delete(key);
     throw err;
@@ -56,7 +56,8 @@ const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && 
 async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
   if (deps.queue) return enqueueStored(store, key, spec, deps, keepForRetry);
   try {
-    const job = await deps.pool.submitByReference({ ...spec, labels: { ...spec.labels, ...deps.uploadLabels.labels(key) } }, await reference(store, key, deps), ctx);
+    const job = await deps.pool.submitByReference(spec, await reference(store, key, deps), ctx);
+    deps.uploadsByJob.set(job.jobId, key);
     return { job_id: job.jobId, status: jobStatusName(job.state) };
   } catch (err) {
     if (!(keepForRetry && isServiceError(err) && RETRYABLE_GRPC_CODES.has(err.code))) await store.delete(key);
@@ -69,7 +70,7 @@ export async function submitStored(upload: StoredUpload, fields: Record<string, 
   const store = deps.store!;
   let spec: JobSpec;
   try {
-    spec = specOrBadRequest(fields);
+    spec = specOrBadRequest(fields, ctx);
   } catch (err) {
     await store.delete(upload.object.key);
     throw err;
@@ -88,8 +89,11 @@ export async function submitUploadId(uploadId: unknown, fields: Record<string, u
   const store = deps.store;
   if (!store) throw new HttpError(400, 'upload_id needs an object store; this router has none', { field: 'upload_id' });
   if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
-  const spec = specOrBadRequest(fields);
-  if (!(await deps.uploadClaims.claim(uploadId, spec.idempotencyKey).catch((err: unknown) => Promise.reject(storeUnavailable(err))))) {
+  const spec = specOrBadRequest(fields, ctx);
+  const claim = await deps.uploadClaims.claim(uploadId, spec.idempotencyKey, ctx.key?.name).catch((err: unknown) => Promise.reject(storeUnavailable(err)));
+  // another key's upload is answered as an unknown one: its existence is not confirmed
+  if (claim === 'foreign') throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
+  if (claim === 'taken') {
     throw new HttpError(409, 'this upload_id has already been submitted; each upload makes one job (POST /uploads again for another)', { field: 'upload_id' });
   }
   try {

@@ -1,13 +1,23 @@
 import { Redis } from 'ioredis';
+import { ExpiringMap } from './expiring-map';
+
+export type ClaimOutcome = 'claimed' | 'taken' | 'foreign';
 
 /**
- * Direct-upload grants consumed once: the first submit of an `upload_id` claims it, a second
- * gets 409 (unless it repeats the first one's idempotency key: a retry of the same submit).
+ * Direct-upload grants: which API key was given an upload (`grant`, at POST /uploads), and the
+ * one submit that consumes it (`claim`). A second submit gets 409 (unless it repeats the first
+ * one's idempotency key: a retry of the same submit); another key's upload is 'foreign'.
  * Without it one upload made several jobs, and cancelling one deleted the object the others read.
  */
 export interface UploadClaims {
-  /** Whether `uploadId` is now this submit's: claimed by it, or earlier under the same non-empty `token`. */
-  claim(uploadId: string, token: string): Promise<boolean>;
+  /** Records that `owner`'s key was given this upload. */
+  grant(uploadId: string, owner: string): Promise<void>;
+  /**
+   * 'claimed' when `uploadId` is now this submit's (claimed by it, or earlier under the same
+   * non-empty `token`); 'taken' when another submit has it; 'foreign' when `owner` is set and
+   * was not the key granted the upload.
+   */
+  claim(uploadId: string, token: string, owner: string | undefined): Promise<ClaimOutcome>;
   /** Gives a claim back after a submit that failed without making a job. */
   release(uploadId: string): Promise<void>;
 }
@@ -20,37 +30,46 @@ export class RedisUploadClaims implements UploadClaims {
     private readonly ttlSeconds: number,
   ) {}
 
-  private key(uploadId: string): string {
-    return `${this.prefix}upload-claim:${uploadId}`;
+  private key(kind: 'claim' | 'grant', uploadId: string): string {
+    return `${this.prefix}upload-${kind}:${uploadId}`;
   }
 
-  async claim(uploadId: string, token: string): Promise<boolean> {
+  async grant(uploadId: string, owner: string): Promise<void> {
+    await this.redis.set(this.key('grant', uploadId), owner, 'EX', this.ttlSeconds);
+  }
+
+  async claim(uploadId: string, token: string, owner: string | undefined): Promise<ClaimOutcome> {
+    if (owner !== undefined && (await this.redis.get(this.key('grant', uploadId))) !== owner) return 'foreign';
     const value = token || '\0';
-    if ((await this.redis.set(this.key(uploadId), value, 'EX', this.ttlSeconds, 'NX')) === 'OK') return true;
-    return token !== '' && (await this.redis.get(this.key(uploadId))) === token;
+    if ((await this.redis.set(this.key('claim', uploadId), value, 'EX', this.ttlSeconds, 'NX')) === 'OK') return 'claimed';
+    return token !== '' && (await this.redis.get(this.key('claim', uploadId))) === token ? 'claimed' : 'taken';
   }
 
   async release(uploadId: string): Promise<void> {
-    await this.redis.del(this.key(uploadId));
+    await this.redis.del(this.key('claim', uploadId));
   }
 }
 
-/** Claims in this process (a router without Redis is one instance); expired after `ttlMs`. */
+/** Claims in this process (a router without Redis is one instance). */
 export class MemoryUploadClaims implements UploadClaims {
-  private readonly claims = new Map<string, { token: string; until: number }>();
+  private readonly grants: ExpiringMap<string>;
+  private readonly claims: ExpiringMap<string>;
 
-  constructor(private readonly ttlMs: number) {}
+  constructor(ttlMs: number) {
+    this.grants = new ExpiringMap(ttlMs);
+    this.claims = new ExpiringMap(ttlMs);
+  }
 
-  async claim(uploadId: string, token: string): Promise<boolean> {
-    const now = Date.now();
-    for (const [id, held] of this.claims) {
-      if (held.until > now) break;
-      this.claims.delete(id);
-    }
+  async grant(uploadId: string, owner: string): Promise<void> {
+    this.grants.set(uploadId, owner);
+  }
+
+  async claim(uploadId: string, token: string, owner: string | undefined): Promise<ClaimOutcome> {
+    if (owner !== undefined && this.grants.get(uploadId) !== owner) return 'foreign';
     const held = this.claims.get(uploadId);
-    if (held) return token !== '' && held.token === token;
-    this.claims.set(uploadId, { token, until: now + this.ttlMs });
-    return true;
+    if (held !== undefined) return token !== '' && held === token ? 'claimed' : 'taken';
+    this.claims.set(uploadId, token);
+    return 'claimed';
   }
 
   async release(uploadId: string): Promise<void> {

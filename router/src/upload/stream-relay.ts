@@ -10,6 +10,7 @@ import { Metrics } from '../metrics';
 import { ChunkPool, Downstream, imageChunks } from './chunker';
 import { isAcceptableDeclaredType } from './sniff';
 import { Spool, spoolFile } from './spool';
+import { ownedSpec } from '../security/ownership';
 
 export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 1024 } as const;
 
@@ -194,7 +195,7 @@ class StreamRelay {
     }
     let spec: JobSpec;
     try {
-      spec = jobSpecFromFields(this.fields);
+      spec = ownedSpec(jobSpecFromFields(this.fields), this.ctx.key);
     } catch (err) {
       if (!missingRequired(err)) throw toFieldHttpError(err);
       this.spool = await spoolFile(imageChunks(stream, this.deps.chunkBytes), this.deps.spoolDir);
@@ -250,7 +251,7 @@ class StreamRelay {
   private async relaySpool(spool: Spool): Promise<Job> {
     const spec = (() => {
       try {
-        return jobSpecFromFields(this.fields);
+        return ownedSpec(jobSpecFromFields(this.fields), this.ctx.key);
       } catch (err) {
         throw toFieldHttpError(err);
       }

@@ -443,7 +443,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
 
   it('brings 1,000 queued submits to a terminal state', async () => {
     const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '4' });
-    const router = await startLocalRouter(routerEnv(prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16' }));
+    // a thousand submits and event streams from one address at once: far above the default limits
+    const router = await startLocalRouter(routerEnv(prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_EVENT_STREAMS_PER_KEY: '2000' }));
     try {
       const ids: string[] = [];
       for (let batch = 0; batch < 10; batch++) {

@@ -2,7 +2,6 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { JobIntake } from '../../src/queue/intake';
 import { QueuedJob } from '../../src/queue/records';
 import { ObjectStore } from '../../src/storage/object-store';
-import { UploadLabels } from '../../src/security/upload-labels';
 import { SubmitDeps } from '../../src/submit/deps';
 import { submitStored } from '../../src/submit/stored';
 import { TestStore, startEmbedded } from '../storage/stores';
@@ -60,7 +59,7 @@ describeWithRedis('s3-mode submit when Redis does not answer', () => {
   async function submit(lands: boolean, fields: Record<string, string>): Promise<{ key: string; status?: number }> {
     const key = objects.newUploadKey();
     await objects.client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: Buffer.from('image bytes') }));
-    const deps = { store: objects, uploadLabels: new UploadLabels(), queue: { records: stack.records, intake: new LostAnswerIntake(stack.intake, lands) } } as unknown as SubmitDeps;
+    const deps = { store: objects, queue: { records: stack.records, intake: new LostAnswerIntake(stack.intake, lands) } } as unknown as SubmitDeps;
     const upload = { object: { key, sizeBytes: 11, sha256: '' }, contentType: 'image/png', filename: 'art.png' };
     const outcome = await submitStored(upload, { artist_name: 'A', artwork_title: 'T', ...fields }, deps, { requestId: 'test' }).then(
       () => undefined,

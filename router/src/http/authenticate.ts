@@ -1,0 +1,42 @@
+import { NextFunction, Request, Response } from 'express';
+import { ApiKey, KeyRing } from '../security/api-keys';
+
+const keyOfRequest = new WeakMap<Request, ApiKey>();
+
+/** The API key a request was made with; undefined when the router is open (no keys configured). */
+export function apiKeyOf(req: Request): ApiKey | undefined {
+  return keyOfRequest.get(req);
+}
+
+/** Routes anyone may call, keys or not: health checks (and, later, the page's static assets). */
+const PUBLIC = (path: string) => path === '/health' || path.startsWith('/health/');
+
+function presentedSecret(req: Request): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return match?.[1];
+  }
+  const header = req.headers['x-api-key'];
+  return typeof header === 'string' && header !== '' ? header : undefined;
+}
+
+/**
+ * With keys configured, every route but the public ones needs `Authorization: Bearer SECRET`
+ * or `X-API-Key: SECRET`: 401 with a JSON error otherwise. Without keys, everything is open.
+ */
+export function authenticate(ring: KeyRing | undefined) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!ring || PUBLIC(req.path)) return next();
+    const secret = presentedSecret(req);
+    const key = secret === undefined ? undefined : ring.find(secret);
+    if (!key) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="artorizer"');
+      if (!req.complete) res.setHeader('Connection', 'close');
+      res.status(401).json({ error: secret === undefined ? 'an API key is required: send Authorization: Bearer <key> (or X-API-Key)' : 'this API key is not valid' });
+      return;
+    }
+    keyOfRequest.set(req, key);
+    next();
+  };
+}

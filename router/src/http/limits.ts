@@ -1,0 +1,71 @@
+import { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { RedisStore } from 'rate-limit-redis';
+import { Redis } from 'ioredis';
+import { apiKeyOf } from './authenticate';
+
+/** Who a limit counts: the API key, or the client address on an open router. */
+export function requester(req: Request): string {
+  const key = apiKeyOf(req);
+  return key ? `key:${key.name}` : `ip:${ipKeyGenerator(req.ip ?? '')}`;
+}
+
+export interface SubmitLimitOptions {
+  /** Per API key (0: no per-key limit). */
+  perMinute: number;
+  /** Per client address, whatever the key (0: none). */
+  perAddressPerMinute: number;
+  /** Shared by every router when set; in this process otherwise. */
+  redis?: Redis;
+  redisPrefix: string;
+}
+
+/**
+ * Job and upload creations per minute, counted per API key and, separately, per client
+ * address (a stolen key used from many places, many keys from one place): 429 with
+ * `RateLimit-*` headers (IETF draft 6) and `Retry-After`.
+ */
+export function submitRateLimits(options: SubmitLimitOptions): RequestHandler[] {
+  const limiter = (name: 'key' | 'address', limit: number, keyGenerator: (req: Request) => string | undefined) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-6',
+      legacyHeaders: false,
+      skip: (req) => keyGenerator(req) === undefined,
+      keyGenerator: (req) => keyGenerator(req)!,
+      message: { error: `too many submits: at most ${limit} a minute per ${name === 'key' ? 'API key' : 'client address'}; retry after the time in Retry-After` },
+      store: options.redis
+        ? new RedisStore({ prefix: `${options.redisPrefix}:rate:${name}:`, sendCommand: (command: string, ...args: string[]) => options.redis!.call(command, ...args) as Promise<number> })
+        : undefined,
+    });
+  const limiters: RequestHandler[] = [];
+  if (options.perMinute > 0) limiters.push(limiter('key', options.perMinute, (req) => apiKeyOf(req)?.name));
+  if (options.perAddressPerMinute > 0) limiters.push(limiter('address', options.perAddressPerMinute, (req) => ipKeyGenerator(req.ip ?? '')));
+  return limiters;
+}
+
+/**
+ * At most `max` requests of one kind open at once per requester, in this router process
+ * (uploads in flight, event streams): 429 with `Retry-After` above it.
+ */
+export function concurrencyCap(what: string, max: number, retryAfterSeconds: number): RequestHandler {
+  const open = new Map<string, number>();
+  return (req: Request, res: Response, next: NextFunction) => {
+    const who = requester(req);
+    const count = open.get(who) ?? 0;
+    if (count >= max) {
+      res.setHeader('Retry-After', String(retryAfterSeconds));
+      if (!req.complete) res.setHeader('Connection', 'close');
+      res.status(429).json({ error: `too many ${what} open at once (at most ${max}); retry when one has ended` });
+      return;
+    }
+    open.set(who, count + 1);
+    res.once('close', () => {
+      const left = (open.get(who) ?? 1) - 1;
+      if (left === 0) open.delete(who);
+      else open.set(who, left);
+    });
+    next();
+  };
+}
