@@ -4,10 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * A service's working directory: `WORK_DIR` (mode 0700, owned by this user) holds one
- * directory per running process, named after its pid and start time. At start a process
+ * A service's working directory: `WORK_DIR` (created 0700) holds one directory per running
+ * process (0700), named after its boot, pid namespace, pid and start time. At start a process
  * removes the directories of processes that are gone (killed, crashed), so nothing a dead
- * process wrote outlives its next start; live neighbours sharing WORK_DIR are left alone.
+ * process wrote outlives its next start; live neighbours sharing WORK_DIR are left alone, and
+ * so are folders of another pid namespace (another container), whose pids say nothing here:
+ * give each container a WORK_DIR of its own.
  */
 export interface WorkDir {
   /** This process's own directory (0700), removed by `close`. */
@@ -48,16 +50,44 @@ function alive(pid: number, started: string): boolean {
   }
 }
 
-const INSTANCE = /^(\d+)-(\d+|x)-[0-9a-f]{8}$/;
+function readOr(file: string, read: (file: string) => string): string {
+  try {
+    return read(file);
+  } catch {
+    return 'x';
+  }
+}
 
-/** Makes the root private, refusing one that another user owns or that is a symbolic link. */
-async function securedRoot(root: string): Promise<void> {
+/**
+ * Where a pid means something: this boot (a folder from an earlier boot is dead whatever its
+ * pid) and this pid namespace (a pid from another container's namespace says nothing here).
+ */
+const BOOT = readOr('/proc/sys/kernel/random/boot_id', (f) => fs.readFileSync(f, 'utf8').trim().replace(/-/g, '').slice(0, 8));
+const PID_NAMESPACE = readOr('/proc/self/ns/pid', (f) => /\[(\d+)\]/.exec(fs.readlinkSync(f))?.[1] ?? 'x');
+
+/** `<boot>-<pid namespace>-<pid>-<start time>-<random>` */
+const INSTANCE = /^([0-9a-f]{8}|x)-(\d+|x)-(\d+)-(\d+|x)-[0-9a-f]{8}$/;
+
+/** Whether a folder's process is certainly gone: from an earlier boot, or dead in this pid namespace. */
+function leftBehind(name: string): boolean {
+  const match = INSTANCE.exec(name);
+  if (!match) return false;
+  const [, boot, namespace, pid, started] = match;
+  if (boot !== 'x' && BOOT !== 'x' && boot !== BOOT) return true;
+  return namespace === PID_NAMESPACE && !alive(Number(pid), started);
+}
+
+/**
+ * Creates the root 0700 when it is missing. An existing root is used as it is (this process's
+ * own folder inside it is 0700 whatever the root's mode) unless it is not a directory, or
+ * belongs to another user without the sticky bit (that user could swap our folders).
+ */
+async function checkedRoot(root: string): Promise<void> {
   await fs.promises.mkdir(root, { recursive: true, mode: 0o700 });
   const info = await fs.promises.lstat(root);
   if (!info.isDirectory()) throw new Error(`WORK_DIR ${root} is not a directory`);
   const uid = typeof process.getuid === 'function' ? process.getuid() : info.uid;
-  if (info.uid !== uid) throw new Error(`WORK_DIR ${root} belongs to another user (uid ${info.uid})`);
-  if ((info.mode & 0o777) !== 0o700) await fs.promises.chmod(root, 0o700);
+  if (info.uid !== uid && info.uid !== 0 && (info.mode & 0o1000) === 0) throw new Error(`WORK_DIR ${root} belongs to another user (uid ${info.uid})`);
 }
 
 /**
@@ -67,15 +97,14 @@ async function securedRoot(root: string): Promise<void> {
  */
 export async function openWorkDir(root: string): Promise<WorkDir> {
   process.umask(0o077);
-  await securedRoot(root);
+  await checkedRoot(root);
   let swept = 0;
   for (const name of await fs.promises.readdir(root)) {
-    const match = INSTANCE.exec(name);
-    if (!match || alive(Number(match[1]), match[2])) continue;
+    if (!leftBehind(name)) continue;
     await fs.promises.rm(path.join(root, name), { recursive: true, force: true });
     swept++;
   }
-  const dir = path.join(root, `${process.pid}-${startTime(process.pid) ?? 'x'}-${randomBytes(4).toString('hex')}`);
+  const dir = path.join(root, `${BOOT}-${PID_NAMESPACE}-${process.pid}-${startTime(process.pid) ?? 'x'}-${randomBytes(4).toString('hex')}`);
   await fs.promises.mkdir(dir, { mode: 0o700 });
   return { dir, swept, close: () => fs.promises.rm(dir, { recursive: true, force: true }) };
 }

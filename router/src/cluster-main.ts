@@ -9,6 +9,14 @@ import { logger } from './logger';
  */
 if (cluster.isPrimary) {
   const workers = Number(process.env.ROUTER_WORKERS || os.availableParallelism());
+  // Workers share nothing but the socket: direct-upload grants (each consumed by one submit),
+  // the note of which upload a job was made from, rate limits and caps live in each worker
+  // unless Redis holds them. With a store, several workers without Redis would let one upload
+  // make a job per worker.
+  if (workers > 1 && (process.env.S3_ENDPOINT || process.env.S3_BUCKET) && !process.env.REDIS_URL) {
+    logger.error({ workers }, 'several router workers with an object store need REDIS_URL (upload grants, rate limits); set it, or ROUTER_WORKERS=1');
+    process.exit(1);
+  }
   let stopping = false;
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {

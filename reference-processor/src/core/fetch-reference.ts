@@ -27,6 +27,8 @@ export interface FetchOptions extends IngestLimits {
   s3?: S3Client;
   /** Which addresses HTTP references may be fetched from, checked on every connection. */
   addresses: AddressPolicy;
+  /** The processor's own store: an HTTP URL (or redirect) into it must name an object S3 references may name. */
+  store?: S3ReferencePolicy;
 }
 
 const MAX_REDIRECTS = 5;
@@ -85,6 +87,41 @@ function allowedS3(bucket: string, key: string, policy: S3ReferencePolicy): bool
   return bucket === policy.bucket && !ambiguousKey(key) && policy.prefixes.some((prefix) => key.startsWith(prefix));
 }
 
+/**
+ * The object a URL on the processor's own store names (path style, or the bucket as a
+ * subdomain); 'unknown' when it is on the store but names no object; undefined off the store.
+ */
+function storeObject(url: URL, policy: S3ReferencePolicy): { bucket: string; key: string } | 'unknown' | undefined {
+  if (!policy.endpoint) return undefined;
+  const store = new URL(policy.endpoint);
+  const port = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80');
+  const host = url.hostname.toLowerCase();
+  const storeHost = store.hostname.toLowerCase();
+  if (port(url) !== port(store) || (host !== storeHost && !host.endsWith(`.${storeHost}`))) return undefined;
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return 'unknown';
+  }
+  if (host !== storeHost) return { bucket: host.slice(0, -storeHost.length - 1), key: path.slice(1) };
+  const base = store.pathname.replace(/\/+$/, '');
+  if (!path.startsWith(`${base}/`)) return 'unknown';
+  const [bucket, ...key] = path.slice(base.length + 1).split('/');
+  return { bucket, key: key.join('/') };
+}
+
+/**
+ * Whether an HTTP URL may be fetched: anywhere off the processor's store (the address policy
+ * decides there), and on it only an object an S3 reference could name. Without this, a URL to
+ * the store (always an allowed address) would read any object in it, outside the prefixes.
+ */
+function storeUrlAllowed(url: URL, policy: S3ReferencePolicy | undefined): boolean {
+  if (!policy) return true;
+  const object = storeObject(url, policy);
+  return object === undefined || (object !== 'unknown' && allowedS3(object.bucket, object.key, policy));
+}
+
 /** Checks a reference at submit time, before a job exists; `s3` is undefined without an object store. */
 export function checkReference(reference: ImageReference | undefined, s3: S3ReferencePolicy | undefined): ImageReference {
   const location = reference?.location;
@@ -99,6 +136,7 @@ export function checkReference(reference: ImageReference | undefined, s3: S3Refe
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw invalidArgument('reference.http.url must be http:// or https://');
     }
+    if (!storeUrlAllowed(url, s3)) throw invalidArgument(S3_NOT_ALLOWED);
   } else {
     if (!location.s3.bucket || !location.s3.key) throw invalidArgument('reference.s3 needs bucket and key');
     if (!s3) throw failedPrecondition('this processor has no object store configured (set S3_ENDPOINT)');
@@ -120,10 +158,11 @@ function get(url: URL, signal: AbortSignal, addresses: AddressPolicy, lookup: Lo
 }
 
 /** Follows up to five redirects itself, so that each hop's connection goes through the address check. */
-async function openHttp(url: string, signal: AbortSignal, maxBytes: number, addresses: AddressPolicy): Promise<AsyncIterable<Uint8Array>> {
+async function openHttp(url: string, signal: AbortSignal, maxBytes: number, addresses: AddressPolicy, store: S3ReferencePolicy | undefined): Promise<AsyncIterable<Uint8Array>> {
   let current = new URL(url);
   const lookup = guardedLookup(addresses);
   for (let hop = 0; ; hop++) {
+    if (!storeUrlAllowed(current, store)) throw new Unreachable();
     const res = await get(current, signal, addresses, lookup);
     const status = res.statusCode ?? 0;
     if (REDIRECT_STATUSES.has(status) && res.headers.location) {
@@ -175,7 +214,7 @@ export async function fetchReference(reference: ImageReference, file: string, op
   try {
     const body =
       location.$case === 'http'
-        ? await openHttp(location.http.url, signal, options.maxBytes, options.addresses)
+        ? await openHttp(location.http.url, signal, options.maxBytes, options.addresses, options.store)
         : await openS3(options.s3!, location.s3.bucket, location.s3.key, signal);
     return await ingestToFile(body, file, options);
   } catch (err) {

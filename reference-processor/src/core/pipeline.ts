@@ -11,7 +11,7 @@ import {
   withDefaults,
 } from '@artorizer/contract';
 import { InvalidImageError, TooManyPixelsError, buildAnalysis, describeImage, pixelAnalysis } from './analyze';
-import { FetchError, fetchReference } from './fetch-reference';
+import { FetchError, S3ReferencePolicy, fetchReference } from './fetch-reference';
 import { IngestedFile } from './ingest';
 import { JobRecord } from './job-record';
 import { JobStore } from './job-store';
@@ -31,6 +31,8 @@ export interface PipelineDeps {
   fetchTimeoutMs: number;
   /** Addresses image URLs may be fetched from (IMAGE_URL_ALLOWLIST and the object store's host). */
   addresses: AddressPolicy;
+  /** The processor's own store, for HTTP references into it (see fetch-reference's storeUrlAllowed). */
+  storePolicy?: S3ReferencePolicy;
   /** Threads that do the pixel work off the event loop. */
   pixels: PixelPool;
   s3?: S3Client;
@@ -83,6 +85,7 @@ async function obtainImage(deps: PipelineDeps, record: JobRecord, signal: AbortS
     declaredSha256: record.spec.image?.sha256,
     timeoutMs: deps.fetchTimeoutMs,
     addresses: deps.addresses,
+    store: deps.storePolicy,
     signal,
     s3: deps.s3,
   });

@@ -14,7 +14,7 @@ import {
 import { ProcessorConfig } from '../config';
 import { Logger } from '../logger';
 import { UnsupportedTypeError, cancelled, failedPrecondition, invalidArgument, notFound } from './errors';
-import { checkReference } from './fetch-reference';
+import { S3ReferencePolicy, checkReference } from './fetch-reference';
 import { IngestedFile, ingestToFile } from './ingest';
 import { JobRecord, StoredArtifact } from './job-record';
 import { JobRunner } from './job-runner';
@@ -44,7 +44,7 @@ export class Processor {
     this.workspace = new Workspace(workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
     this.pixels = new PixelPool(config.concurrency);
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), s3, artifacts: this.artifacts, log };
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), storePolicy: referencePolicy(config), s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 
@@ -112,8 +112,7 @@ export class Processor {
   }
 
   submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
-    const s3 = this.s3 && this.config.s3 ? { endpoint: this.config.s3.endpoint, bucket: this.config.s3.bucket, prefixes: this.config.s3ReferencePrefixes } : undefined;
-    const checked = checkReference(reference, s3);
+    const checked = checkReference(reference, this.s3 ? referencePolicy(this.config) : undefined);
     const record = this.store.create(spec, { kind: 'reference', reference: checked });
     const accepted = record.toJob();
     this.runner.submit(record);
@@ -196,6 +195,11 @@ export class Processor {
 }
 
 /** IMAGE_URL_ALLOWLIST, plus the host of the processor's own object store (presigned URLs point there). */
+/** Where references may point in the processor's own store (see S3ReferencePolicy). */
+function referencePolicy(config: ProcessorConfig): S3ReferencePolicy | undefined {
+  return config.s3 ? { endpoint: config.s3.endpoint, bucket: config.s3.bucket, prefixes: config.s3ReferencePrefixes } : undefined;
+}
+
 function fetchPolicy(config: ProcessorConfig): AddressPolicy {
   const storeHost = config.s3?.endpoint ? new URL(config.s3.endpoint).hostname : undefined;
   return new AddressPolicy(storeHost ? [...config.imageUrlAllowlist, storeHost.replace(/^\[(.*)\]$/, '$1')] : config.imageUrlAllowlist);

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +93,29 @@ describe('S3 references', () => {
       expect({ reference: reference.location, code: err.code, details: err.details }).toEqual({ reference: reference.location, code: status.INVALID_ARGUMENT, details: GENERIC });
     }
     expect([...target.local!.processor.store.all()]).toEqual([]);
+  });
+
+  it('holds an http URL into its own store (or a redirect there) to the same prefixes', async () => {
+    target = await startTarget(storeEnv());
+    client = new ContractClient(target.address);
+    const byUrl = (url: string): ImageReference => ({ location: { $case: 'http', http: { url } } });
+    for (const url of [`${store.endpoint}/${BUCKET}/private/secret.png`, `${store.endpoint}/${BUCKET}/jobs/11111111-2222-3333-4444-555555555555/protected.png`, `${store.endpoint}/other-bucket/uploads/art.png`, `${store.endpoint}/${BUCKET}/uploads/%2E%2E/private/secret.png`]) {
+      const err = await grpcError(client.submitByReference(specFor(), byUrl(url)));
+      expect({ url, code: err.code, details: err.details }).toEqual({ url, code: status.INVALID_ARGUMENT, details: GENERIC });
+    }
+    const allowed = await client.submitByReference(specFor(), byUrl(`${store.endpoint}/${BUCKET}/uploads/art.png`));
+    expect((await client.waitForEnd(allowed.jobId)).state).toBe(JobState.JOB_STATE_COMPLETED);
+    // a URL elsewhere that redirects into the store is held to the same rule at the hop
+    const redirector = createServer((_req, res) => res.writeHead(302, { Location: `${store.endpoint}/${BUCKET}/private/secret.png` }).end());
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const job = await client.submitByReference(specFor(), byUrl(`http://127.0.0.1:${(redirector.address() as AddressInfo).port}/art.png`));
+      const ended = await client.waitForEnd(job.jobId);
+      expect(ended.state).toBe(JobState.JOB_STATE_FAILED);
+      expect(ended.error?.message).toMatch(/could not be reached or is not allowed/);
+    } finally {
+      redirector.close();
+    }
   });
 
   it('takes the prefixes from S3_REFERENCE_PREFIXES', async () => {

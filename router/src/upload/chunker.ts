@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { allocChunkBuffer, isChunkBuffer } from '@artorizer/contract';
+import { ACCEPTED_TYPES_TEXT, allocChunkBuffer, isChunkBuffer } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
 import { SNIFF_BYTES, sniffImageType } from './sniff';
 
@@ -173,5 +173,5 @@ class Cutter {
 
 function checkImage(head: Buffer): void {
   if (head.length === 0) throw new HttpError(400, 'the image file is empty', { field: 'image' });
-  if (!sniffImageType(head)) throw new HttpError(415, 'the uploaded file is not a supported image (png, jpeg, gif, webp, tiff, bmp, avif, heif)', { field: 'image' });
+  if (!sniffImageType(head)) throw new HttpError(415, `the uploaded file is not a supported image (${ACCEPTED_TYPES_TEXT})`, { field: 'image' });
 }

@@ -24,14 +24,15 @@ describe('the router leaves nothing in its WORK_DIR', () => {
 
   beforeAll(async () => {
     processor = await startLocalProcessor();
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-work-'));
+    // not there yet: the router creates it, 0700
+    root = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-work-')), 'work');
     router = await startLocalRouter({ PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 'stream', WORK_DIR: root });
   });
 
   afterAll(async () => {
     await router.stop(100);
     await processor.stop(0);
-    fs.rmSync(root, { recursive: true, force: true });
+    fs.rmSync(path.dirname(root), { recursive: true, force: true });
   });
 
   it('is private: the folder 0700, a spooled upload 0600', async () => {
