@@ -157,12 +157,12 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
 
   await timed('api', async () => {
     const runId = `${Date.now().toString(36)}-${process.pid}`;
-    const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream` };
+    const prefixes = { submit: `bench-${runId}-submit`, stream: `bench-${runId}-stream`, keyed: `bench-${runId}-keyed` };
     const services = script.group();
     // Once, after the routers stop: here at the end of the section, or on Ctrl-C by the script's clean-up.
     let deleting: ReturnType<typeof cleanRedis> | undefined;
     const deleteKeys = () =>
-      (deleting ??= cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream]).then((cleanup) => {
+      (deleting ??= cleanRedis(o.api.redisUrl, [prefixes.submit, prefixes.stream, prefixes.keyed]).then((cleanup) => {
         log(`redis: ${cleanup.map((c) => `${c.prefix} ${c.deleted} deleted, ${c.remaining} left`).join('; ')}`);
         return cleanup;
       }));

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { writeTestFile } from './files';
 import { LoadGenerator } from './load-client';
-import { LoadRequest, LoadResult } from './load-types';
+import { LoadRequest, LoadResult, sequenceId } from './load-types';
 import { CLK_TCK, machineTicks, processTicks } from './memory';
 import { countPrefix, deletePrefix, serverInfo } from './redis-keys';
 import { CLIENT_FIELDS } from './serialization';
@@ -12,7 +13,7 @@ import { Service, settleStarts, startHttpScript, startProcessor, startRouter, st
 import { Summary, median, roundOrder, summarize } from './stats';
 import { BUCKET, storeEnv } from './transfer-stack';
 
-export type TargetName = 'submit' | 'status' | 'stream' | 'bare' | 'bare-prototypes';
+export type TargetName = 'submit' | 'submit-keyed' | 'status' | 'stream' | 'bare' | 'bare-prototypes';
 /** max: closed loop; rate: autocannon overallRate at half the max; paced: open loop at half the max; light: open loop at LIGHT_RATE. */
 /** `same-rate`: bare Express paced at the submit's half rate (the machine's floor at that rate). */
 export type LoadMethod = 'max' | 'rate' | 'paced' | 'light' | 'same-rate';
@@ -30,7 +31,7 @@ export interface ApiOptions {
   pacerWarmupSeconds: number;
   redisUrl: string;
   /** REDIS_PREFIX of the queued router and of the stream router; the caller deletes their keys afterwards. */
-  prefixes: { submit: string; stream: string };
+  prefixes: { submit: string; stream: string; keyed: string };
   tempDir: string;
   services: Service[];
   log: (message: string) => void;
@@ -98,11 +99,44 @@ export interface ApiSection {
   /** submit max rate ÷ max rate of bare Express served like the router (createExpressServer), paired within each round. */
   submitVsBarePrototypes?: Summary;
   /**
+   * What API keys and rate limits cost the queued submit: the keyed router's max rate ÷ the open
+   * router's, and its open-loop p99 at half rate ÷ the open one's, paired within each round.
+   */
+  keyedVsOpen?: { maxRate: Summary; pacedP99: Summary; keyedGrants: number };
+  /**
    * Bare Express paced at the submit's half rate, in the same rounds: what the machine does to
    * the tail of a route that does nothing, at the rate the submit's latency is judged at.
    */
   bareAtSubmitRate?: { rate: number; p50: Summary; p99: Summary; submitP99Ratio: Summary };
   redisCleanup: { prefix: string; deleted: number; remaining: number }[];
+}
+
+/** The bench's API key (its SHA-256 is what the keys file holds). */
+const BENCH_SECRET = 'art_bench-secret-not-for-production';
+/** First group of the keyed submits' upload ids (see sequenceId). */
+const SEQUENCE_PREFIX = 'beec0000';
+
+/**
+ * Upload grants enough for every keyed submit of the run, at rates no run here reaches (10,000
+ * req/s closed-loop, 5,000 at half rate, 20 light); a run beyond them would show as 400s.
+ */
+function keyedGrantCount(o: ApiOptions): number {
+  return (o.warmupSeconds + o.runs * o.maxSeconds) * 10_000 + o.runs * 2 * o.latencySeconds * 5_000 + o.runs * o.latencySeconds * 20;
+}
+
+/** Writes the grants POST /uploads would have written for the key `bench` (RedisUploadClaims). */
+async function grantSequence(redis: Redis, prefix: string, sequence: string, count: number): Promise<void> {
+  for (let from = 0; from < count; from += 10_000) {
+    const pipeline = redis.pipeline();
+    for (let n = from; n < Math.min(count, from + 10_000); n++) pipeline.set(`${prefix}:upload-grant:${sequenceId(sequence, n)}`, 'bench', 'EX', 3600);
+    await pipeline.exec();
+  }
+}
+
+/** a ÷ b of a figure, for the samples of the same round. */
+function pairedRatio(a: ApiSample[], b: ApiSample[], figure: (s: ApiSample) => number): Summary {
+  const byRound = new Map(b.map((s) => [s.round, figure(s)]));
+  return summarize(a.map((s) => figure(s) / (byRound.get(s.round) ?? Number.NaN)));
 }
 
 const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
@@ -146,7 +180,7 @@ function safeTicks(pid: number | undefined): number | undefined {
  */
 export async function runApi(o: ApiOptions): Promise<ApiSection> {
   const { services, log } = o;
-  const prefixes = [o.prefixes.submit, o.prefixes.stream];
+  const prefixes = [o.prefixes.submit, o.prefixes.stream, o.prefixes.keyed];
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
   await redis.connect();
   const generator = new LoadGenerator();
@@ -164,9 +198,16 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const processor = await startProcessor({ WORK_DIR: path.join(o.tempDir, 'api-processor'), MAX_QUEUED_JOBS: '1000000', SHUTDOWN_GRACE_MS: '0', ...s3 });
     services.push(processor.service);
     const common = { PROCESSOR_ADDR: `127.0.0.1:${processor.grpcPort}`, PROCESSOR_HTTP_URL: `http://127.0.0.1:${processor.httpPort}`, REDIS_URL: o.redisUrl, SHUTDOWN_GRACE_MS: '1000' };
-    const [queued, stream, bare, barePrototypes] = await settleStarts(
+    // The same queued router with API keys and rate limits: one key (allowed the priority the
+    // client fields ask for), a per-minute limit no run reaches (every submit is counted in
+    // Redis, none refused) and upload grants per key.
+    const keysFile = path.join(o.tempDir, 'api-keys');
+    fs.writeFileSync(keysFile, `bench:${createHash('sha256').update(BENCH_SECRET).digest('hex')}:max_priority=100\n`);
+    const keyedEnv = { API_KEYS_FILE: keysFile, RATE_LIMIT_SUBMITS_PER_MINUTE: '1000000000', RATE_LIMIT_SUBMITS_PER_MINUTE_PER_ADDRESS: '1000000000' };
+    const [queued, keyed, stream, bare, barePrototypes] = await settleStarts(
       [
         startRouter('api-queued', { ...common, ...s3, TRANSFER_MODE: 'direct', REDIS_PREFIX: prefixes[0], DISPATCHER: 'off' }),
+        startRouter('api-queued-keyed', { ...common, ...s3, ...keyedEnv, TRANSFER_MODE: 'direct', REDIS_PREFIX: prefixes[2], DISPATCHER: 'off' }),
         startRouter('api-stream', { ...common, TRANSFER_MODE: 'stream', REDIS_PREFIX: prefixes[1] }),
         startHttpScript('bare-express', 'bench/lib/bare-express.ts', {}),
         startHttpScript('bare-express-prototypes', 'bench/lib/bare-express.ts', { BARE_SERVER: 'prototypes' }),
@@ -201,8 +242,18 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const multipart = multipartBody(image);
 
     const jsonHeaders = { 'content-type': 'application/json' };
+    // The keyed submits name upload ids granted to the key beforehand, in the order the load
+    // generator sends them (a grant is what POST /uploads records; each is consumed once).
+    const keyedGrants = keyedGrantCount(o);
+    await grantSequence(redis, prefixes[2], SEQUENCE_PREFIX, keyedGrants);
     const targets: Target[] = [
       { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), freshUuid: grant.upload_id }, server: queued.service },
+      {
+        name: 'submit-keyed',
+        description: 'the same queued submit on a router with API_KEYS_FILE and rate limits (Authorization: Bearer; each submit counted per key and per address in Redis)',
+        request: { url: `http://127.0.0.1:${keyed.port}/protect`, method: 'POST', headers: { ...jsonHeaders, authorization: `Bearer ${BENCH_SECRET}` }, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: SEQUENCE_PREFIX } },
+        server: keyed.service,
+      },
       { name: 'status', description: 'GET /jobs/:id of a queued job, router with REDIS_URL', request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} }, server: queued.service },
       { name: 'stream', description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor', request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') }, server: stream.service },
       { name: 'bare', description: 'bare Express: POST /protect answers 202 (same JSON body as submit)', request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: bare.service },
@@ -309,6 +360,11 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       summary,
       submitVsBare: vsRound('bare'),
       submitVsBarePrototypes: vsRound('bare-prototypes'),
+      keyedVsOpen: {
+        maxRate: pairedRatio(measured('submit-keyed', 'max'), measured('submit', 'max'), (s) => s.result.rate),
+        pacedP99: pairedRatio(measured('submit-keyed', 'paced'), measured('submit', 'paced'), (s) => s.result.latency.p99),
+        keyedGrants,
+      },
       bareAtSubmitRate,
       redisCleanup: [],
     };

@@ -111,6 +111,12 @@ function apiTable(a: ApiSection): string[] {
     `Queued submit max rate ÷ bare Express max rate, paired by round: **${times(a.submitVsBare)}**` +
       (a.submitVsBarePrototypes ? `; ÷ bare Express served as the router serves its app: **${times(a.submitVsBarePrototypes)}**.` : '.'),
     '',
+    ...(a.keyedVsOpen
+      ? [
+          `What API keys and rate limits cost the queued submit (submit-keyed ÷ submit, paired by round): max rate **${times(a.keyedVsOpen.maxRate)}**; open-loop p99 at each one's half rate **${times(a.keyedVsOpen.pacedP99)}** (${a.keyedVsOpen.keyedGrants} upload grants written for the key beforehand).`,
+          '',
+        ]
+      : []),
     ...(a.bareAtSubmitRate
       ? [
           `Bare Express paced at the submit's half rate (${a.bareAtSubmitRate.rate} req/s), in the same rounds: open-loop p50 / p99 ${spread(a.bareAtSubmitRate.p50, 2)} / ${spread(a.bareAtSubmitRate.p99, 2)} ms; submit p99 ÷ this p99, paired by round: **${times(a.bareAtSubmitRate.submitP99Ratio)}**. A route that does nothing gets this tail from the machine at that rate.`,

@@ -13,6 +13,36 @@ export interface LoadRequest {
    * Content-Length): for requests that must not repeat, such as an upload_id consumed once.
    */
   freshUuid?: string;
+  /**
+   * Like `freshUuid`, but the new UUIDs are `sequenceIds(prefix)` in order, continuing across
+   * jobs: ids the bench could prepare beforehand (upload grants of an API key).
+   */
+  idSequence?: { placeholder: string; prefix: string };
+}
+
+/** The n-th id of a sequence: a UUID whose first group is `prefix` (8 hex digits) and whose last is n. */
+export function sequenceId(prefix: string, n: number): string {
+  return `${prefix}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+}
+
+const sequenceNext = new Map<string, number>();
+
+/** The request's bytes with the placeholder at `at` replaced by the sequence's next id (this process counts). */
+export function withNextId(bytes: Buffer, at: number, prefix: string): Buffer {
+  const n = sequenceNext.get(prefix) ?? 0;
+  sequenceNext.set(prefix, n + 1);
+  const copy = Buffer.from(bytes);
+  copy.write(sequenceId(prefix, n), at, 'latin1');
+  return copy;
+}
+
+/** Where the request's body changes per request, and how; undefined when it does not. */
+export function bodyVariation(request: LoadRequest): { placeholder: string; next: (bytes: Buffer, at: number) => Buffer } | undefined {
+  if (request.idSequence) {
+    const { placeholder, prefix } = request.idSequence;
+    return { placeholder, next: (bytes, at) => withNextId(bytes, at, prefix) };
+  }
+  return request.freshUuid ? { placeholder: request.freshUuid, next: withFreshUuid } : undefined;
 }
 
 /** The request's bytes with `placeholder` (a UUID) replaced by a new random UUID. */

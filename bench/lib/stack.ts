@@ -178,8 +178,9 @@ export async function startRouter(label: string, env: Record<string, string>, ho
     label,
     host,
     script: 'router/src/main.ts',
-    // The benchmarks load routers from one address far above any per-address submit limit: off.
-    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', ...env },
+    // The benchmarks load routers from one address far above the per-address submit limit and
+    // the caps on uploads and event streams (which count per address on an open router): off.
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_CONCURRENT_UPLOADS_PER_KEY: '1000000', MAX_EVENT_STREAMS_PER_KEY: '1000000', ...env },
     ready: (listens) => listens.some((l) => l.server === 'Server'),
   });
   return { service, port: service.listens.find((l) => l.server === 'Server')!.port };
