@@ -38,6 +38,18 @@ export function literalAddress(host: string): Address | undefined {
   return undefined;
 }
 
+/**
+ * A host as the address check sees it: lower case, no trailing dot, an IP literal in one
+ * spelling (an IPv4-mapped IPv6 address as IPv4), so that two spellings of one host compare equal.
+ */
+export function canonicalHost(hostname: string): string {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  const literal = literalAddress(name);
+  if (!literal) return name;
+  const address = literal instanceof ipaddr.IPv6 && literal.isIPv4MappedAddress() ? literal.toIPv4Address() : literal;
+  return address.toNormalizedString();
+}
+
 /** An allowlist (host names, IPs, CIDR ranges) and the forbidden ranges it overrides. */
 export class AddressPolicy {
   private readonly names = new Set<string>();

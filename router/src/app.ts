@@ -79,6 +79,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   const { pool, metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
   useRequestLog(app, log);
   app.use(requestDeadline(config.requestTimeoutMs));
   app.use(metricsMiddleware(metrics));
@@ -96,7 +97,8 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store, services.uploadClaims);
   healthRoutes(routes, config, pool);
-  if (!config.metricsToken && config.metricsPort === undefined) routes.get('/metrics', metricsRoute(metrics));
+  // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
+  if (!config.metricsToken && config.metricsPort === undefined && !services.keys) routes.get('/metrics', metricsRoute(metrics));
   app.use(routes);
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
@@ -237,6 +239,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
   const keys = config.apiKeysFile ? new KeyRing(config.apiKeysFile, log) : undefined;
   if (keys) log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
+  if (keys && !config.metricsToken && config.metricsPort === undefined) log.warn('/metrics is off: with API keys it is served only behind METRICS_TOKEN or on METRICS_PORT');
   else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);

@@ -89,6 +89,13 @@ export interface RouterConfig {
   maxUploadsPerKey: number;
   /** Open event streams per key (per address when open), per router (`MAX_EVENT_STREAMS_PER_KEY`, default 64). */
   maxEventStreamsPerKey: number;
+  /**
+   * Which proxies in front of the router to believe about the client's address
+   * (`TRUST_PROXY`: a hop count, or addresses/CIDRs/`loopback`, comma list; default none):
+   * behind a load balancer, without it every client shares the balancer's address and its
+   * per-address limits.
+   */
+  trustProxy: number | string | false;
   /** Origins browsers may call the API from (`ALLOWED_ORIGINS`, comma list, default none: same origin only). */
   allowedOrigins: string[];
   /** `/metrics` needs `Authorization: Bearer METRICS_TOKEN` when set (`METRICS_TOKEN`). */
@@ -182,6 +189,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     submitsPerMinutePerAddress: int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE_PER_ADDRESS', submitsPerMinute * 4, 0),
     maxUploadsPerKey: int(env, 'MAX_CONCURRENT_UPLOADS_PER_KEY', 16, 1),
     maxEventStreamsPerKey: int(env, 'MAX_EVENT_STREAMS_PER_KEY', 64, 1),
+    trustProxy: !env.TRUST_PROXY ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
     allowedOrigins: (env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean),
     metricsToken: env.METRICS_TOKEN || undefined,
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
-import { AddressPolicy, guardedLookup, literalAddress } from '@artorizer/net-guard';
+import { AddressPolicy, canonicalHost, guardedLookup, literalAddress } from '@artorizer/net-guard';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ImageReference, JobErrorReason } from '@artorizer/contract';
 import { ImageTooLargeError, ProcessorError, failedPrecondition, invalidArgument } from './errors';
@@ -95,8 +95,8 @@ function storeObject(url: URL, policy: S3ReferencePolicy): { bucket: string; key
   if (!policy.endpoint) return undefined;
   const store = new URL(policy.endpoint);
   const port = (u: URL) => u.port || (u.protocol === 'https:' ? '443' : '80');
-  const host = url.hostname.toLowerCase();
-  const storeHost = store.hostname.toLowerCase();
+  const host = canonicalHost(url.hostname);
+  const storeHost = canonicalHost(store.hostname);
   if (port(url) !== port(store) || (host !== storeHost && !host.endsWith(`.${storeHost}`))) return undefined;
   let path: string;
   try {

@@ -12,11 +12,9 @@ export function apiKeyOf(req: Request): ApiKey | undefined {
 const PUBLIC = (path: string) => path === '/health' || path.startsWith('/health/');
 
 function presentedSecret(req: Request): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return match?.[1];
-  }
+  // another scheme (Basic added by a proxy or a browser) does not hide an X-API-Key
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (bearer) return bearer;
   const header = req.headers['x-api-key'];
   return typeof header === 'string' && header !== '' ? header : undefined;
 }

@@ -32,6 +32,8 @@ export function submitRateLimits(options: SubmitLimitOptions): RequestHandler[] 
       limit,
       standardHeaders: 'draft-6',
       legacyHeaders: false,
+      // the client address is Express's req.ip: TRUST_PROXY says which X-Forwarded-For hops count
+      validate: { xForwardedForHeader: false },
       skip: (req) => keyGenerator(req) === undefined,
       keyGenerator: (req) => keyGenerator(req)!,
       message: { error: `too many submits: at most ${limit} a minute per ${name === 'key' ? 'API key' : 'client address'}; retry after the time in Retry-After` },
@@ -56,6 +58,9 @@ export function concurrencyCap(what: string, max: number, retryAfterSeconds: num
     const count = open.get(who) ?? 0;
     if (count >= max) {
       res.setHeader('Retry-After', String(retryAfterSeconds));
+      res.setHeader('RateLimit-Limit', String(max));
+      res.setHeader('RateLimit-Remaining', '0');
+      res.setHeader('RateLimit-Reset', String(retryAfterSeconds));
       if (!req.complete) res.setHeader('Connection', 'close');
       res.status(429).json({ error: `too many ${what} open at once (at most ${max}); retry when one has ended` });
       return;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { makePng } from '../../../reference-processor/test/contract/images';
+import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
 import { sha256Hex } from '../../src/security/api-keys';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';
@@ -21,6 +22,7 @@ describeWithRedis('API keys and ownership', () => {
   let direct: LocalRouter;
   let queued: LocalRouter;
   let png: Buffer;
+  let fixture: HttpFixture;
   const prefix = uniquePrefix('keys');
 
   beforeAll(async () => {
@@ -28,6 +30,7 @@ describeWithRedis('API keys and ownership', () => {
     keysFile = path.join(dir, 'api-keys');
     fs.writeFileSync(keysFile, `# tenants\nalice:${sha256Hex(ALICE)}:max_priority=10\n\nbob:${sha256Hex(BOB)}\n`);
     png = await makePng(200, 150, 3);
+    fixture = await startHttpFixture({ 'art.png': png });
     store = await startEmbedded();
     processor = await startLocalProcessor(store.env);
     const env = { ...store.env, PROCESSOR_ADDR: processor.address, API_KEYS_FILE: keysFile, IMAGE_URL_ALLOWLIST: '127.0.0.1' };
@@ -39,6 +42,7 @@ describeWithRedis('API keys and ownership', () => {
     await Promise.all([direct.stop(100), queued.stop(100)]);
     await processor.stop(0);
     await store.stop();
+    await fixture.close();
     await dropPrefix(prefix);
     fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -57,6 +61,30 @@ describeWithRedis('API keys and ownership', () => {
       }
     }
     for (const route of ['/health', '/health/live', '/health/ready']) expect((await fetch(`${url}${route}`)).status).toBe(200);
+    // another scheme in Authorization (a proxy's Basic) does not hide a valid X-API-Key
+    expect((await fetch(`${url}/jobs/x`, { headers: { Authorization: 'Basic eDp5', 'X-API-Key': ALICE } })).status).toBe(404);
+    // with keys, /metrics is an operator's (METRICS_TOKEN or METRICS_PORT), not any tenant's
+    expect((await fetch(`${url}/metrics`, { headers: bearer(ALICE) })).status).toBe(404);
+  });
+
+  it.each(routers)("gives another key a 404 on a job still running, and leaves it running (%s)", async (_name, router) => {
+    const url = router().url;
+    const stall = fixture.nextStall();
+    const res = await fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, image_url: fixture.url('stall') }) });
+    expect(res.status).toBe(202);
+    const { job_id } = (await res.json()) as { job_id: string };
+    await stall;
+    try {
+      for (const [method, route] of [['GET', ''], ['GET', '/result'], ['GET', '/download/original'], ['GET', '/events'], ['DELETE', '']] as const) {
+        const theirs = await fetch(`${url}/jobs/${job_id}${route}`, { method, headers: bearer(BOB) });
+        expect({ route, method, status: theirs.status }).toEqual({ route, method, status: 404 });
+        await theirs.body?.cancel();
+      }
+      expect(await (await fetch(`${url}/jobs/${job_id}/result`, { headers: bearer(ALICE) })).json()).toMatchObject({ status: expect.stringMatching(/queued|processing/) });
+      expect(await (await fetch(`${url}/jobs/${job_id}`, { method: 'DELETE', headers: bearer(ALICE) })).json()).toMatchObject({ status: 'cancelled' });
+    } finally {
+      for (const stalled of fixture.stalled.splice(0)) stalled.destroy();
+    }
   });
 
   it.each(routers)("gives another key's job a 404 exactly like an unknown id, on every job route (%s)", async (_name, router) => {
@@ -83,9 +111,9 @@ describeWithRedis('API keys and ownership', () => {
     }
   });
 
-  it('scopes idempotency keys per API key', async () => {
+  it.each(routers)('scopes idempotency keys per API key (%s)', async (name, router) => {
     const submit = async (secret: string) => {
-      const res = await fetch(`${direct.url}/protect`, { method: 'POST', headers: bearer(secret), body: form({ ...meta, idempotency_key: 'same-key' }, png) });
+      const res = await fetch(`${router().url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, image_url: fixture.url('art.png'), idempotency_key: `same-key-${name}` }) });
       return ((await res.json()) as { job_id: string }).job_id;
     };
     const a1 = await submit(ALICE);

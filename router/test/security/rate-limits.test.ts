@@ -73,6 +73,20 @@ describeWithRedis('rate limits and caps per API key', () => {
     expect(openStatuses).toEqual([202, 202, 429]);
   });
 
+  it('counts the client address X-Forwarded-For gives only behind a TRUST_PROXY', async () => {
+    const open = async (env: Record<string, string>) => {
+      const router = await startLocalRouter({ PROCESSOR_ADDR: processor.address, IMAGE_URL_ALLOWLIST: '127.0.0.1', RATE_LIMIT_SUBMITS_PER_MINUTE: '1', ...env });
+      routers.push(router);
+      return router;
+    };
+    const from = (router: LocalRouter, address: string) =>
+      fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': address }, body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('art.png') }) });
+    const proxied = await open({ TRUST_PROXY: 'loopback' });
+    expect([(await from(proxied, '203.0.113.1')).status, (await from(proxied, '203.0.113.1')).status, (await from(proxied, '203.0.113.2')).status]).toEqual([202, 429, 202]);
+    const direct = await open({});
+    expect([(await from(direct, '203.0.113.1')).status, (await from(direct, '203.0.113.2')).status]).toEqual([202, 429]);
+  });
+
   it('caps uploads in flight and open event streams per key', async () => {
     const router = await start({ MAX_CONCURRENT_UPLOADS_PER_KEY: '1', MAX_EVENT_STREAMS_PER_KEY: '1' });
     const { body, contentType } = multipart([
@@ -85,17 +99,27 @@ describeWithRedis('rate limits and caps per API key', () => {
       const second = await fetch(`${router.url}/protect`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': contentType }, body });
       expect(second.status).toBe(429);
       expect(second.headers.get('retry-after')).toBeTruthy();
+      expect([second.headers.get('ratelimit-limit'), second.headers.get('ratelimit-remaining')]).toEqual(['1', '0']);
       const other = await fetch(`${router.url}/protect`, { method: 'POST', headers: { ...bearer(BOB), 'Content-Type': contentType }, body });
       expect(other.status).not.toBe(429);
     } finally {
       slow.destroy();
     }
-    const { job_id } = (await (await submit(router, ALICE)).json()) as { job_id: string };
-    const first = await fetch(`${router.url}/jobs/${job_id}/events`, { headers: bearer(ALICE) });
-    expect(first.status).toBe(200);
-    const second = await fetch(`${router.url}/jobs/${job_id}/events`, { headers: bearer(ALICE) });
-    expect(second.status).toBe(429);
-    await first.body?.cancel();
-    await second.body?.cancel();
+    // a job held at its fetch, so its first event stream stays open
+    const stall = fixture.nextStall();
+    const held = await fetch(`${router.url}/protect`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('stall') }) });
+    const { job_id } = (await held.json()) as { job_id: string };
+    await stall;
+    try {
+      const first = await fetch(`${router.url}/jobs/${job_id}/events`, { headers: bearer(ALICE) });
+      expect(first.status).toBe(200);
+      const second = await fetch(`${router.url}/jobs/${job_id}/events`, { headers: bearer(ALICE) });
+      expect(second.status).toBe(429);
+      expect(second.headers.get('ratelimit-limit')).toBe('1');
+      await first.body?.cancel();
+      await second.body?.cancel();
+    } finally {
+      for (const stalled of fixture.stalled.splice(0)) stalled.destroy();
+    }
   });
 });
