@@ -1,4 +1,4 @@
-import { ClientReadableStream, ServiceError, credentials, status } from '@grpc/grpc-js';
+import { ChannelCredentials, ClientReadableStream, Metadata, ServiceError, credentials, status } from '@grpc/grpc-js';
 import {
   ArtifactInfo,
   GetJobResultResponse,
@@ -108,6 +108,23 @@ export async function grpcError(promise: Promise<unknown>): Promise<ServiceError
     return err as ServiceError;
   }
   throw new Error('expected a gRPC error, the call succeeded');
+}
+
+/**
+ * GetJob of an id that does not exist: NOT_FOUND when the call reached the service, UNAVAILABLE
+ * when the connection was refused (no listener, or a TLS handshake that failed).
+ */
+export function probeGetJob(address: string, creds: ChannelCredentials = credentials.createInsecure()): Promise<ServiceError> {
+  const client = new ProcessorServiceClient(address, creds);
+  return grpcError(
+    new Promise((resolve, reject) =>
+      client.getJob({ jobId: 'no-such-job' }, new Metadata(), { deadline: new Date(Date.now() + 5000) }, (err, res) => {
+        client.close();
+        if (err) reject(err);
+        else resolve(res);
+      }),
+    ),
+  );
 }
 
 export { status };

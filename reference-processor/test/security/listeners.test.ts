@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Metadata, ServiceError, credentials, status } from '@grpc/grpc-js';
-import { ProcessorServiceClient } from '@artorizer/contract';
+import { status } from '@grpc/grpc-js';
 import { loadConfig } from '../../src/config';
 import { exposureWarnings } from '../../src/grpc/tls';
-import { grpcError } from '../contract/client';
+import { probeGetJob } from '../contract/client';
 import { Target, startTarget } from '../contract/target';
 import { Pki, makePki } from './pki';
 
@@ -36,19 +35,6 @@ function getHealth(url: string, tls: https.RequestOptions = {}): Promise<number 
   });
 }
 
-function probeGrpc(address: string): Promise<ServiceError> {
-  const client = new ProcessorServiceClient(address, credentials.createInsecure());
-  return grpcError(
-    new Promise((resolve, reject) =>
-      client.getJob({ jobId: 'no-such-job' }, new Metadata(), { deadline: new Date(Date.now() + 5000) }, (err, res) => {
-        client.close();
-        if (err) reject(err);
-        else resolve(res);
-      }),
-    ),
-  );
-}
-
 describe('HTTP_HOST', () => {
   let target: Target | undefined;
   afterEach(async () => {
@@ -67,8 +53,8 @@ describe('HTTP_HOST', () => {
     const { grpcPort, httpPort } = target.local!;
     expect(await getHealth(`http://127.0.0.1:${httpPort}`)).toBe(200);
     expect(await getHealth(`http://127.0.0.2:${httpPort}`)).toBe('ECONNREFUSED');
-    expect((await probeGrpc(`127.0.0.2:${grpcPort}`)).code).toBe(status.NOT_FOUND);
-    expect((await probeGrpc(`127.0.0.1:${grpcPort}`)).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(`127.0.0.2:${grpcPort}`)).code).toBe(status.NOT_FOUND);
+    expect((await probeGetJob(`127.0.0.1:${grpcPort}`)).code).toBe(status.UNAVAILABLE);
   });
 });
 

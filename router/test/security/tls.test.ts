@@ -2,10 +2,10 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChannelCredentials, Metadata, ServiceError, credentials, status } from '@grpc/grpc-js';
-import { JobState, ProcessorServiceClient } from '@artorizer/contract';
+import { ChannelCredentials, credentials, status } from '@grpc/grpc-js';
+import { JobState } from '@artorizer/contract';
 import { loadConfig as loadProcessorConfig } from '../../../reference-processor/src/config';
-import { ContractClient, collect, grpcError, specFor } from '../../../reference-processor/test/contract/client';
+import { ContractClient, collect, grpcError, probeGetJob, specFor } from '../../../reference-processor/test/contract/client';
 import { makePng } from '../../../reference-processor/test/contract/images';
 import { Pki, makePki } from '../../../reference-processor/test/security/pki';
 import { loadConfig } from '../../src/config';
@@ -37,20 +37,6 @@ function tlsEnv(identity: { cert: string; key: string }, ca = pki.ca): Record<st
 /** A router's pool over the given credentials, as `router/src/app.ts` and the dispatcher build it. */
 function poolWith(creds: ChannelCredentials, address = processor.address): ProcessorPool {
   return new ProcessorPool([address], 5000, createMetrics(), 60_000, creds);
-}
-
-/** GetJob of an id that does not exist: NOT_FOUND if the call reached the service, UNAVAILABLE if the connection was refused. */
-function probe(address: string, creds: ChannelCredentials): Promise<ServiceError> {
-  const client = new ProcessorServiceClient(address, creds);
-  return grpcError(
-    new Promise((resolve, reject) =>
-      client.getJob({ jobId: 'no-such-job' }, new Metadata(), { deadline: new Date(Date.now() + 5000) }, (err, res) => {
-        client.close();
-        if (err) reject(err);
-        else resolve(res);
-      }),
-    ),
-  );
 }
 
 beforeAll(async () => {
@@ -119,27 +105,27 @@ describe('a mutual-TLS processor', () => {
     } finally {
       client.close();
     }
-    expect((await probe(processor.address, credentials.createInsecure())).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(processor.address, credentials.createInsecure())).code).toBe(status.UNAVAILABLE);
   });
 
   it('refuses a client whose certificate comes from another CA', async () => {
     const creds = channelCredentials(loadConfig({ GRPC_TLS_CA: pki.ca, GRPC_TLS_CERT: pki.otherClient.cert, GRPC_TLS_KEY: pki.otherClient.key }).grpcTls);
-    expect((await probe(processor.address, creds)).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(processor.address, creds)).code).toBe(status.UNAVAILABLE);
   });
 
   it('refuses a TLS client without a client certificate', async () => {
     const creds = channelCredentials(loadConfig({ GRPC_TLS_CA: pki.ca }).grpcTls);
-    expect((await probe(processor.address, creds)).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(processor.address, creds)).code).toBe(status.UNAVAILABLE);
   });
 
   it('is refused by a router that does not trust its CA', async () => {
     const creds = channelCredentials(loadConfig(tlsEnv(pki.client, pki.otherCa)).grpcTls);
-    expect((await probe(processor.address, creds)).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(processor.address, creds)).code).toBe(status.UNAVAILABLE);
   });
 
   it('keeps a control: a client with the right certificate reaches the service (NOT_FOUND)', async () => {
     const creds = channelCredentials(loadConfig(tlsEnv(pki.client)).grpcTls);
-    expect((await probe(processor.address, creds)).code).toBe(status.NOT_FOUND);
+    expect((await probeGetJob(processor.address, creds)).code).toBe(status.NOT_FOUND);
   });
 
   it('serves reflection and health to an operator with a certificate (buf curl --cacert --cert --key)', async () => {
@@ -166,8 +152,8 @@ describe('a processor with a certificate and no CA (server TLS only)', () => {
 
   it('serves TLS clients without a client certificate and refuses plaintext', async () => {
     const creds = channelCredentials(loadConfig({ GRPC_TLS_CA: pki.ca }).grpcTls);
-    expect((await probe(serverOnly.address, creds)).code).toBe(status.NOT_FOUND);
-    expect((await probe(serverOnly.address, credentials.createInsecure())).code).toBe(status.UNAVAILABLE);
+    expect((await probeGetJob(serverOnly.address, creds)).code).toBe(status.NOT_FOUND);
+    expect((await probeGetJob(serverOnly.address, credentials.createInsecure())).code).toBe(status.UNAVAILABLE);
   });
 });
 
