@@ -16,8 +16,6 @@ export interface GrpcTls {
   ca?: Buffer;
   /** This side's certificate chain and private key (`GRPC_TLS_CERT`, `GRPC_TLS_KEY`): both or neither. */
   identity?: { cert: Buffer; key: Buffer };
-  /** The paths, for start-up logs. */
-  files: { ca?: string; cert?: string; key?: string };
 }
 
 /** Which end of the connection: a server needs its own certificate, a client may go without. */
@@ -56,7 +54,7 @@ function checkValidity(name: string, file: string, cert: X509Certificate, now: D
 /**
  * Reads the three settings; undefined when none is set (plaintext). Throws a message naming the
  * setting when one of cert and key is set without the other, a file cannot be read or parsed,
- * the key does not belong to the certificate, a certificate is expired, or a server has a CA
+ * the key does not belong to the certificate, this side's certificate is expired, or a server has a CA
  * but no certificate of its own.
  */
 export function loadGrpcTls(env: Env, role: TlsRole, now = new Date()): GrpcTls | undefined {
@@ -69,7 +67,7 @@ export function loadGrpcTls(env: Env, role: TlsRole, now = new Date()): GrpcTls 
   if (role === 'server' && !files.cert) {
     throw new Error('GRPC_TLS_CA is set without GRPC_TLS_CERT and GRPC_TLS_KEY: a TLS server needs a certificate and key of its own');
   }
-  const tls: GrpcTls = { files };
+  const tls: GrpcTls = {};
   if (files.ca) {
     tls.ca = readPem('GRPC_TLS_CA', files.ca);
     certificates('GRPC_TLS_CA', files.ca, tls.ca);

@@ -36,6 +36,9 @@ export function sniffRaster(head: Buffer): RasterType | undefined {
   return undefined;
 }
 
+/** The content types `sniffRaster` answers: every raster the processor decodes, one name each. */
+export const RASTER_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif'] as const;
+
 const DECLARED_RASTER = new Set([
   'image/jpeg',
   'image/jpg',

@@ -238,9 +238,10 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const direct: JobBackend =
     config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
   const keys = config.apiKeysFile ? new KeyRing(config.apiKeysFile, log) : undefined;
-  if (keys) log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
-  if (keys && !config.metricsToken && config.metricsPort === undefined) log.warn('/metrics is off: with API keys it is served only behind METRICS_TOKEN or on METRICS_PORT');
-  else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
+  if (keys) {
+    log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
+    if (!config.metricsToken && config.metricsPort === undefined) log.warn('/metrics is off: with API keys it is served only behind METRICS_TOKEN or on METRICS_PORT');
+  } else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
   const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };

@@ -11,9 +11,14 @@ export function apiKeyOf(req: Request): ApiKey | undefined {
 /** Routes anyone may call, keys or not: health checks (and, later, the page's static assets). */
 const PUBLIC = (path: string) => path === '/health' || path.startsWith('/health/');
 
+/** The token of an `Authorization: Bearer TOKEN` header, if the request has one. */
+export function bearerToken(req: Request): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
 function presentedSecret(req: Request): string | undefined {
   // another scheme (Basic added by a proxy or a browser) does not hide an X-API-Key
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  const bearer = bearerToken(req);
   if (bearer) return bearer;
   const header = req.headers['x-api-key'];
   return typeof header === 'string' && header !== '' ? header : undefined;

@@ -1,5 +1,5 @@
 import { attachmentDisposition } from '@artorizer/contract';
-import { sniffImageType } from '../upload/sniff';
+import { sniffRaster } from '@artorizer/contract';
 
 const EXTENSIONS: Record<string, string> = {
   'image/png': 'png',
@@ -18,7 +18,7 @@ const EXTENSIONS: Record<string, string> = {
  */
 export function servedType(variant: string, declared: string, head?: Buffer): string {
   if (variant === 'analysis' && declared.toLowerCase().startsWith('application/json')) return 'application/json';
-  if (head) return sniffImageType(head) ?? 'application/octet-stream';
+  if (head) return sniffRaster(head)?.contentType ?? 'application/octet-stream';
   return declared.toLowerCase() in EXTENSIONS && declared !== 'application/json' ? declared.toLowerCase() : 'application/octet-stream';
 }
 

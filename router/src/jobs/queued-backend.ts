@@ -28,6 +28,11 @@ export class QueuedJobBackend implements JobBackend {
     return record;
   }
 
+  /** The processor's job of an owned record needs no second ownership check (a GetJob each). */
+  private static asOwner(ctx: CallContext): CallContext {
+    return { ...ctx, key: undefined };
+  }
+
   async status(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
     const record = await this.record(jobId, ctx);
     return record ? queuedJobToHttp(record) : this.processors.status(jobId, ctx);
@@ -37,7 +42,7 @@ export class QueuedJobBackend implements JobBackend {
     const record = await this.record(jobId, ctx);
     if (!record) return this.processors.result(jobId, ctx);
     if (record.status !== 'completed' || !record.processorJobId) return { done: false, status: queuedJobToHttp(record) };
-    const answer = await this.processors.result(record.processorJobId, ctx);
+    const answer = await this.processors.result(record.processorJobId, QueuedJobBackend.asOwner(ctx));
     if (!answer.done) return { done: false, status: queuedJobToHttp(record) };
     const artifacts = answer.body.artifacts.map((a) => ({ ...a, url: downloadPath(jobId, a.variant) }));
     return { done: true, body: { ...answer.body, job_id: jobId, artifacts, download_urls: Object.fromEntries(artifacts.map((a) => [a.variant, a.url])) } };
@@ -47,14 +52,14 @@ export class QueuedJobBackend implements JobBackend {
     const record = await this.record(jobId, ctx);
     if (!record) return this.processors.download(jobId, variant, ctx);
     if (record.status !== 'completed' || !record.processorJobId) throw new HttpError(409, `job is ${queuedJobToHttp(record).status}, not completed`);
-    return this.processors.download(record.processorJobId, variant, ctx);
+    return this.processors.download(record.processorJobId, variant, QueuedJobBackend.asOwner(ctx));
   }
 
   async cancel(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {
     const record = await this.record(jobId, ctx);
     if (!record) return this.processors.cancel(jobId, ctx);
     if (isTerminal(record)) throw new HttpError(409, `job has already ended (${record.status})`);
-    if (record.processorJobId) await this.processors.cancel(record.processorJobId, ctx);
+    if (record.processorJobId) await this.processors.cancel(record.processorJobId, QueuedJobBackend.asOwner(ctx));
     else await this.queue.remove(jobId);
     const updated = await this.records.update(jobId, { status: 'cancelled', completedAt: new Date().toISOString() });
     if (record.source.kind === 's3') await this.store?.delete(record.source.key);

@@ -12,8 +12,6 @@ import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
 import { HealthBreaker } from './health-breaker';
 import { JobRecords, QueuedJob, isTerminal } from './records';
 
-/** gRPC codes worth another attempt; anything else is permanent and goes to the dead letter. */
-
 export interface DispatcherOptions {
   redisUrl: string;
   prefix: string;

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
+import { bearerToken } from '../http/authenticate';
 import { Metrics } from '../metrics';
 
 /** Prometheus text of the router's metrics. */
@@ -16,7 +17,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 export function requireToken(token: string): RequestHandler {
   const expected = digest(token);
   return (req: Request, res: Response, next: NextFunction) => {
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    const presented = bearerToken(req);
     if (presented !== undefined && timingSafeEqual(digest(presented), expected)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
     res.status(401).json({ error: 'the metrics token is required: Authorization: Bearer <METRICS_TOKEN>' });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { RASTER_CONTENT_TYPES } from '@artorizer/contract';
 import express from 'express';
 import { RouterConfig } from '../config';
 import { HttpError } from '../http/errors';
@@ -10,7 +11,7 @@ import { UploadClaims } from '../submit/upload-claims';
 import { apiKeyOf } from '../http/authenticate';
 
 /** Content types a direct upload may declare; the bytes are checked again on submit (queued: by the dispatcher). */
-export const DIRECT_UPLOAD_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif'];
+export const DIRECT_UPLOAD_TYPES: readonly string[] = RASTER_CONTENT_TYPES;
 
 /** Largest JSON body of POST /uploads (a content type, a size and a method). */
 const JSON_BODY_LIMIT = 16 * 1024;

@@ -1,5 +1,5 @@
 import { ObjectStore } from '../storage/object-store';
-import { SNIFF_BYTES, sniffImageType } from '../upload/sniff';
+import { SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
 /** What a direct upload turned out to be; refused objects have already been deleted. */
 export type UploadInspection =
@@ -18,7 +18,7 @@ export async function inspectUpload(store: ObjectStore, uploadId: string, key: s
     await store.delete(key);
     return { ok: false, problem: 'too_large', message: `image exceeds the maximum size of ${maxBytes} bytes` };
   }
-  const type = sniffImageType(head.first);
+  const type = sniffRaster(head.first)?.contentType;
   if (!type) {
     await store.delete(key);
     return { ok: false, problem: 'not_an_image', message: 'the uploaded object is not a supported image' };

@@ -40,6 +40,8 @@ export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: Subm
       await intake.add(record);
       return { accepted: { job_id: record.id, status: 'queued' } };
     }
+    // a record too large must fail before it claims the key, or the key would name a job never written
+    records.serialize(record);
     const claim = await records.claimIdempotencyKey(spec.idempotencyKey, record.id);
     if (claim.record) return earlier(claim.record);
     const claimed = claim.owner === record.id;

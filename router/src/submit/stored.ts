@@ -99,7 +99,8 @@ export async function submitUploadId(uploadId: unknown, fields: Record<string, u
   try {
     return await submitClaimedUpload(store, uploadId, spec, deps, ctx);
   } catch (err) {
-    if (!(err instanceof EnqueueFailed)) await deps.uploadClaims.release(uploadId).catch(() => undefined);
+    // a repeat's claim is the earlier submit's, which may have made its job
+    if (claim === 'claimed' && !(err instanceof EnqueueFailed)) await deps.uploadClaims.release(uploadId).catch(() => undefined);
     throw err;
   }
 }

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { ExpiringMap } from './expiring-map';
 
-export type ClaimOutcome = 'claimed' | 'taken' | 'foreign';
+/** 'repeat': claimed earlier under the same token (a retry of one submit), which `release` must not undo. */
+export type ClaimOutcome = 'claimed' | 'repeat' | 'taken' | 'foreign';
 
 /**
  * Direct-upload grants: which API key was given an upload (`grant`, at POST /uploads), and the
@@ -13,8 +14,8 @@ export interface UploadClaims {
   /** Records that `owner`'s key was given this upload. */
   grant(uploadId: string, owner: string): Promise<void>;
   /**
-   * 'claimed' when `uploadId` is now this submit's (claimed by it, or earlier under the same
-   * non-empty `token`); 'taken' when another submit has it; 'foreign' when `owner` is set and
+   * 'claimed' when this submit took `uploadId`; 'repeat' when an earlier submit did under the
+   * same non-empty `token`; 'taken' when another submit has it; 'foreign' when `owner` is set and
    * was not the key granted the upload.
    */
   claim(uploadId: string, token: string, owner: string | undefined): Promise<ClaimOutcome>;
@@ -29,7 +30,7 @@ export interface UploadClaims {
 const CLAIM_SCRIPT = `
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 'foreign' end
 if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return 'claimed' end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then return 'claimed' end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then return 'repeat' end
 return 'taken'
 `;
 
@@ -80,7 +81,7 @@ export class MemoryUploadClaims implements UploadClaims {
   async claim(uploadId: string, token: string, owner: string | undefined): Promise<ClaimOutcome> {
     if (owner !== undefined && this.grants.get(uploadId) !== owner) return 'foreign';
     const held = this.claims.get(uploadId);
-    if (held !== undefined) return token !== '' && held === token ? 'claimed' : 'taken';
+    if (held !== undefined) return token !== '' && held === token ? 'repeat' : 'taken';
     this.claims.set(uploadId, token);
     return 'claimed';
   }

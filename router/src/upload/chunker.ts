@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ACCEPTED_TYPES_TEXT, allocChunkBuffer, isChunkBuffer } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
-import { SNIFF_BYTES, sniffImageType } from './sniff';
+import { SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
 /**
  * The consumer's side of flushing: whether everything handed out so far has been sent, and a
@@ -173,5 +173,5 @@ class Cutter {
 
 function checkImage(head: Buffer): void {
   if (head.length === 0) throw new HttpError(400, 'the image file is empty', { field: 'image' });
-  if (!sniffImageType(head)) throw new HttpError(415, `the uploaded file is not a supported image (${ACCEPTED_TYPES_TEXT})`, { field: 'image' });
+  if (!sniffRaster(head)) throw new HttpError(415, `the uploaded file is not a supported image (${ACCEPTED_TYPES_TEXT})`, { field: 'image' });
 }

@@ -4,7 +4,7 @@ import { FieldError, jobSpecFromFields, safeFileName } from '@artorizer/contract
 import { CallContext } from '../grpc/processor-pool';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
-import { isAcceptableDeclaredType, sniffImageType } from './sniff';
+import { SNIFF_BYTES, acceptableDeclaredType, sniffRaster } from '@artorizer/contract';
 import { FORM_LIMITS } from './stream-relay';
 
 export interface LegacyRelayDeps {
@@ -63,7 +63,7 @@ export async function relayLegacy(req: IncomingMessage, deps: LegacyRelayDeps, c
     if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
     throw err;
   }
-  if (!isAcceptableDeclaredType(form.file.mimeType) || !sniffImageType(form.file.data.subarray(0, 16))) {
+  if (!acceptableDeclaredType(form.file.mimeType) || !sniffRaster(form.file.data.subarray(0, SNIFF_BYTES))) {
     throw new HttpError(415, 'the uploaded file is not a supported image', { field: 'image' });
   }
   const body = new FormData();

@@ -6,7 +6,7 @@ import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore, StoredObject } from '../storage/object-store';
 import { imageChunks } from './chunker';
-import { isAcceptableDeclaredType } from './sniff';
+import { acceptableDeclaredType } from '@artorizer/contract';
 import { FORM_LIMITS } from './stream-relay';
 
 export interface S3RelayDeps {
@@ -75,7 +75,7 @@ export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S
       if ((name !== 'image' && name !== 'file') || fileSeen) return void stream.resume();
       fileSeen = true;
       file = stream;
-      if (!isAcceptableDeclaredType(info.mimeType)) {
+      if (!acceptableDeclaredType(info.mimeType)) {
         stream.resume();
         return fail(new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' }));
       }

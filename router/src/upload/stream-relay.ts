@@ -8,7 +8,7 @@ import { CallContext, ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ChunkPool, Downstream, imageChunks } from './chunker';
-import { isAcceptableDeclaredType } from './sniff';
+import { acceptableDeclaredType } from '@artorizer/contract';
 import { Spool, spoolFile } from './spool';
 import { ownedSpec } from '../security/ownership';
 
@@ -190,7 +190,7 @@ class StreamRelay {
   }
 
   private async handleFile(stream: Readable, info: busboy.FileInfo): Promise<void> {
-    if (!isAcceptableDeclaredType(info.mimeType)) {
+    if (!acceptableDeclaredType(info.mimeType)) {
       throw new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' });
     }
     let spec: JobSpec;
