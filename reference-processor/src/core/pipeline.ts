@@ -149,7 +149,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
   } catch (err) {
     // A job that did not complete has nothing to download: its files go now, not at eviction.
     record.artifacts.clear();
-    await removeJobFiles(deps, record.id);
+    await removeJobFiles(deps, record.id).catch((cleanupErr: unknown) => deps.log.warn({ err: cleanupErr, jobId: record.id }, "removing an unfinished job's files failed"));
     if (err instanceof JobCancelled || signal.aborted) return;
     const error = failure(err);
     if (error.reason === JobErrorReason.JOB_ERROR_REASON_INTERNAL) deps.log.error({ err, jobId: record.id }, 'job failed');
@@ -157,13 +157,10 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
   }
 }
 
-async function removeJobFiles(deps: PipelineDeps, jobId: string): Promise<void> {
-  try {
-    await deps.workspace.removeJob(jobId);
-    await deps.artifacts?.removeJob(jobId, STORED_ARTIFACT_NAMES);
-  } catch (err) {
-    deps.log.warn({ err, jobId }, "removing an unfinished job's files failed");
-  }
+/** A job's files, local and stored: at its end when it did not complete, at eviction when it did. */
+export async function removeJobFiles(files: { workspace: Workspace; artifacts?: ArtifactStore }, jobId: string): Promise<void> {
+  await files.workspace.removeJob(jobId);
+  await files.artifacts?.removeJob(jobId, STORED_ARTIFACT_NAMES);
 }
 
 function failure(err: unknown): { reason: JobErrorReason; message: string } {

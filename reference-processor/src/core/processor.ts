@@ -19,7 +19,7 @@ import { IngestedFile, ingestToFile } from './ingest';
 import { JobRecord, StoredArtifact } from './job-record';
 import { JobRunner } from './job-runner';
 import { JobStore } from './job-store';
-import { STORED_ARTIFACT_NAMES, runJob } from './pipeline';
+import { removeJobFiles, runJob } from './pipeline';
 import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
 import { PixelPool } from '../image/pixel-thread';
@@ -32,7 +32,8 @@ export class Processor {
   readonly workspace: Workspace;
   private readonly runner: JobRunner;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private readonly artifacts?: ArtifactStore;
+  readonly artifacts?: ArtifactStore;
+  private readonly storePolicy: S3ReferencePolicy | undefined;
   private readonly pixels: PixelPool;
 
   constructor(
@@ -43,8 +44,9 @@ export class Processor {
   ) {
     this.workspace = new Workspace(workDir);
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
+    this.storePolicy = referencePolicy(config);
     this.pixels = new PixelPool(config.concurrency);
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), storePolicy: referencePolicy(config), s3, artifacts: this.artifacts, log };
+    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), storePolicy: this.storePolicy, s3, artifacts: this.artifacts, log };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 
@@ -112,7 +114,7 @@ export class Processor {
   }
 
   submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
-    const checked = checkReference(reference, this.s3 ? referencePolicy(this.config) : undefined);
+    const checked = checkReference(reference, this.s3 ? this.storePolicy : undefined);
     const record = this.store.create(spec, { kind: 'reference', reference: checked });
     const accepted = record.toJob();
     this.runner.submit(record);
@@ -152,11 +154,6 @@ export class Processor {
   }
 
   /** Deletes a finished or cancelled job's files, local and stored. */
-  private async removeFiles(record: JobRecord): Promise<void> {
-    await this.workspace.removeJob(record.id);
-    await this.artifacts?.removeJob(record.id, STORED_ARTIFACT_NAMES);
-  }
-
   artifact(jobId: string, variant: string): StoredArtifact {
     const record = this.store.get(jobId);
     if (record.state !== JobState.JOB_STATE_COMPLETED) {
@@ -190,16 +187,16 @@ export class Processor {
   }
 
   private async sweep(): Promise<void> {
-    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) await this.removeFiles(record);
+    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) await removeJobFiles(this, record.id);
   }
 }
 
-/** IMAGE_URL_ALLOWLIST, plus the host of the processor's own object store (presigned URLs point there). */
 /** Where references may point in the processor's own store (see S3ReferencePolicy). */
 function referencePolicy(config: ProcessorConfig): S3ReferencePolicy | undefined {
   return config.s3 ? { endpoint: config.s3.endpoint, bucket: config.s3.bucket, prefixes: config.s3ReferencePrefixes } : undefined;
 }
 
+/** IMAGE_URL_ALLOWLIST, plus the host of the processor's own object store (presigned URLs point there). */
 function fetchPolicy(config: ProcessorConfig): AddressPolicy {
   const storeHost = config.s3?.endpoint ? new URL(config.s3.endpoint).hostname : undefined;
   return new AddressPolicy(storeHost ? [...config.imageUrlAllowlist, storeHost.replace(/^\[(.*)\]$/, '$1')] : config.imageUrlAllowlist);

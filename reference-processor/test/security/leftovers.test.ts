@@ -110,12 +110,16 @@ describe('a processor that is hung up on and killed', () => {
   });
 
   it('leaves no file when a gRPC upload is cancelled mid-stream', async () => {
+    let cancel = () => undefined as void;
     const outcome = new Promise<{ code?: number } | null>((resolve) => {
       const call = client.raw.submitJob((err) => resolve(err));
       call.write({ payload: { $case: 'spec', spec: specFor() } });
       call.write({ payload: { $case: 'chunk', chunk: png.subarray(0, 8192) } });
-      void waitFor(() => filesUnder(incoming).length > 0).then(() => call.cancel());
+      cancel = () => call.cancel();
     });
+    // the upload must have reached disk, or its removal proves nothing
+    expect(await waitFor(() => filesUnder(incoming).length > 0)).toBe(true);
+    cancel();
     expect((await outcome)?.code).toBe(status.CANCELLED);
     await expect(waitFor(() => filesUnder(processor!.workDir).length === 0)).resolves.toBe(true);
   });
