@@ -113,8 +113,9 @@ export interface ApiSection {
 
 /** The bench's API key (its SHA-256 is what the keys file holds). */
 const BENCH_SECRET = 'art_bench-secret-not-for-production';
-/** First group of the keyed submits' upload ids (see sequenceId). */
+/** First group of the keyed and the open submits' upload ids (see sequenceId). */
 const SEQUENCE_PREFIX = 'beec0000';
+const OPEN_SEQUENCE_PREFIX = 'a11d0000';
 
 /**
  * Upload grants enough for every keyed submit of the run, at rates no run here reaches (10,000
@@ -228,7 +229,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     ) as { upload_id: string; url: string; headers: Record<string, string> };
     await expectStatus(await fetch(grant.url, { method: 'PUT', headers: grant.headers, body: fs.readFileSync(image) }), 200, 'PUT to the store');
     // Every submit is a new job: no idempotency key, and an upload_id of its own (a grant is
-    // consumed by one submit): the load generator puts a fresh UUID in place of this one.
+    // consumed by one submit): the load generator puts the next id of a sequence in place of this one.
     const submitBody: Record<string, unknown> = { ...CLIENT_FIELDS, upload_id: grant.upload_id };
     delete submitBody.idempotency_key;
     const first = JSON.parse(
@@ -247,7 +248,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const keyedGrants = keyedGrantCount(o);
     await grantSequence(redis, prefixes[2], SEQUENCE_PREFIX, keyedGrants);
     const targets: Target[] = [
-      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), freshUuid: grant.upload_id }, server: queued.service },
+      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: OPEN_SEQUENCE_PREFIX } }, server: queued.service },
       {
         name: 'submit-keyed',
         description: 'the same queued submit on a router with API_KEYS_FILE and rate limits (Authorization: Bearer; each submit counted per key and per address in Redis)',

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 /** Messages between bench/lib/api.ts and the load generator process (bench/lib/load-worker.ts). */
 
 export interface LoadRequest {
@@ -9,13 +7,10 @@ export interface LoadRequest {
   /** Request body, base64. */
   bodyBase64?: string;
   /**
-   * A UUID in the body replaced by a fresh one in every request (same length, so the same
-   * Content-Length): for requests that must not repeat, such as an upload_id consumed once.
-   */
-  freshUuid?: string;
-  /**
-   * Like `freshUuid`, but the new UUIDs are `sequenceIds(prefix)` in order, continuing across
-   * jobs: ids the bench could prepare beforehand (upload grants of an API key).
+   * A UUID in the body (`placeholder`) replaced in every request by the next id of the
+   * sequence `prefix` (same length, so the same Content-Length), counted on across jobs: for
+   * requests that must not repeat (an upload_id is consumed once), with ids the bench can
+   * prepare beforehand (upload grants of an API key).
    */
   idSequence?: { placeholder: string; prefix: string };
 }
@@ -27,29 +22,22 @@ export function sequenceId(prefix: string, n: number): string {
 
 const sequenceNext = new Map<string, number>();
 
-/** The request's bytes with the placeholder at `at` replaced by the sequence's next id (this process counts). */
-export function withNextId(bytes: Buffer, at: number, prefix: string): Buffer {
-  const n = sequenceNext.get(prefix) ?? 0;
-  sequenceNext.set(prefix, n + 1);
-  const copy = Buffer.from(bytes);
-  copy.write(sequenceId(prefix, n), at, 'latin1');
-  return copy;
-}
-
-/** Where the request's body changes per request, and how; undefined when it does not. */
-export function bodyVariation(request: LoadRequest): { placeholder: string; next: (bytes: Buffer, at: number) => Buffer } | undefined {
-  if (request.idSequence) {
-    const { placeholder, prefix } = request.idSequence;
-    return { placeholder, next: (bytes, at) => withNextId(bytes, at, prefix) };
-  }
-  return request.freshUuid ? { placeholder: request.freshUuid, next: withFreshUuid } : undefined;
-}
-
-/** The request's bytes with `placeholder` (a UUID) replaced by a new random UUID. */
-export function withFreshUuid(bytes: Buffer, at: number): Buffer {
-  const copy = Buffer.from(bytes);
-  copy.write(randomUUID(), at, 'latin1');
-  return copy;
+/**
+ * For a request whose body varies (`idSequence`): a function giving `bytes` with the
+ * sequence's next id (this process counts) in place of the placeholder. Undefined otherwise.
+ */
+export function idVariation(request: LoadRequest, bytes: Buffer): (() => Buffer) | undefined {
+  if (!request.idSequence) return undefined;
+  const { placeholder, prefix } = request.idSequence;
+  const at = bytes.indexOf(placeholder, 0, 'latin1');
+  if (at < 0) throw new Error(`the request does not contain its placeholder ${placeholder}`);
+  return () => {
+    const n = sequenceNext.get(prefix) ?? 0;
+    sequenceNext.set(prefix, n + 1);
+    const copy = Buffer.from(bytes);
+    copy.write(sequenceId(prefix, n), at, 'latin1');
+    return copy;
+  };
 }
 
 /**

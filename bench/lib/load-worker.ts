@@ -6,7 +6,7 @@
  */
 import readline from 'node:readline';
 import autocannon from 'autocannon';
-import { LoadJob, LoadResult, bodyVariation } from './load-types';
+import { LoadJob, LoadResult, idVariation } from './load-types';
 import { paced } from './pacer';
 
 function write(line: string): void {
@@ -18,12 +18,10 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
-/** autocannon's per-request hook: the body with its placeholder replaced (see LoadRequest.freshUuid, idSequence). */
+/** autocannon's per-request hook: the body with the next id of its sequence (see LoadRequest.idSequence). */
 function variedBody(job: LoadJob) {
-  const body = Buffer.from(job.request.bodyBase64 ?? '', 'base64');
-  const variation = bodyVariation(job.request)!;
-  const at = body.indexOf(variation.placeholder, 0, 'latin1');
-  return <R extends { body?: unknown }>(request: R): R => ({ ...request, body: variation.next(body, at) });
+  const next = idVariation(job.request, Buffer.from(job.request.bodyBase64 ?? '', 'base64'))!;
+  return <R extends { body?: unknown }>(request: R): R => ({ ...request, body: next() });
 }
 
 async function withAutocannon(job: LoadJob): Promise<LoadResult> {
@@ -34,7 +32,7 @@ async function withAutocannon(job: LoadJob): Promise<LoadResult> {
     method: job.request.method,
     headers: job.request.headers,
     body: job.request.bodyBase64 ? Buffer.from(job.request.bodyBase64, 'base64') : undefined,
-    requests: bodyVariation(job.request) ? [{ setupRequest: variedBody(job) }] : undefined,
+    requests: job.request.idSequence ? [{ setupRequest: variedBody(job) }] : undefined,
     connections: job.connections,
     duration: job.durationSec,
     overallRate: job.kind === 'rate' ? job.rate : undefined,

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { Latency, LoadJob, LoadResult, bodyVariation } from './load-types';
+import { Latency, LoadJob, LoadResult, idVariation } from './load-types';
 
 /**
  * Open-loop load at a fixed rate over keep-alive HTTP/1.1 connections, on raw sockets with
@@ -56,8 +56,7 @@ export async function paced(job: LoadJob, onStart: () => void, cpuMs: (since: No
   if (!(rate > 0)) throw new Error('paced needs a rate');
   const url = new URL(job.request.url);
   const request = requestBytes(job);
-  const variation = bodyVariation(job.request);
-  const variedAt = variation ? request.indexOf(variation.placeholder, 0, 'latin1') : -1;
+  const varied = idVariation(job.request, request);
   const intervalMs = 1000 / rate;
   const warmupMs = (job.warmupSec ?? 1) * 1000;
   const endMs = warmupMs + job.durationSec * 1000;
@@ -77,7 +76,7 @@ export async function paced(job: LoadJob, onStart: () => void, cpuMs: (since: No
     const p = queue[queueHead++];
     p.sentAt = performance.now();
     conn.current = p;
-    conn.socket.write(variation && variedAt >= 0 ? variation.next(request, variedAt) : request);
+    conn.socket.write(varied ? varied() : request);
   };
   const dispatchAll = (): void => {
     for (const c of conns) {

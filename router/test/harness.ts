@@ -43,9 +43,9 @@ export function incomingFiles(p: LocalProcessor): string[] {
  * Reads a job's SSE stream (GET /jobs/:id/events) until an event satisfies `until`; its status
  * JSON. Throws when the stream ends first.
  */
-export async function waitForEvent(routerUrl: string, jobId: string, until: (event: string, status: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+export async function waitForEvent(routerUrl: string, jobId: string, until: (event: string, status: Record<string, unknown>) => boolean, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const abort = new AbortController();
-  const res = await fetch(`${routerUrl}/jobs/${jobId}/events`, { signal: abort.signal });
+  const res = await fetch(`${routerUrl}/jobs/${jobId}/events`, { signal: abort.signal, headers });
   const decoder = new TextDecoder();
   let text = '';
   try {
@@ -68,8 +68,8 @@ export async function waitForEvent(routerUrl: string, jobId: string, until: (eve
 }
 
 /** Waits for a job's terminal event through the router's SSE stream. */
-export async function waitForJob(routerUrl: string, jobId: string): Promise<{ status: string }> {
-  return (await waitForEvent(routerUrl, jobId, (event) => event === 'done')) as { status: string };
+export async function waitForJob(routerUrl: string, jobId: string, headers: Record<string, string> = {}): Promise<{ status: string }> {
+  return (await waitForEvent(routerUrl, jobId, (event) => event === 'done', headers)) as { status: string };
 }
 
 export function form(fields: Record<string, string>, file?: Buffer, fieldsFirst = true, type = 'image/png'): FormData {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { makePng } from '../../../reference-processor/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
 import { sha256Hex } from '../../src/security/api-keys';
-import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter } from '../harness';
+import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';
 import { TestStore, startEmbedded } from '../storage/stores';
 import { within } from '../wire';
@@ -97,7 +97,7 @@ describeWithRedis('API keys and ownership', () => {
       const events = await fetch(`${url}/jobs/${job_id}/events`, asAlice);
       expect(events.status).toBe(200);
       await events.body?.cancel();
-      return waitForJobAs(url, job_id, ALICE);
+      return waitForJob(url, job_id, bearer(ALICE));
     })();
     expect(done).toMatchObject({ status: 'completed' });
     const unknown = '00000000-0000-4000-8000-000000000000';
@@ -135,7 +135,7 @@ describeWithRedis('API keys and ownership', () => {
     const { job_id } = (await alice.json()) as { job_id: string };
     expect((await fetch(`${url}/jobs/${job_id}`, { headers: bearer(BOB) })).status).toBe(404);
     expect((await fetch(`${url}/jobs/${job_id}`, { method: 'DELETE', headers: bearer(BOB) })).status).toBe(404);
-    expect(await waitForJobAs(url, job_id, ALICE)).toMatchObject({ status: 'completed' });
+    expect(await waitForJob(url, job_id, bearer(ALICE))).toMatchObject({ status: 'completed' });
   });
 
   it('lets a key ask for a priority above the default only when the keys file allows it', async () => {
@@ -155,11 +155,4 @@ describeWithRedis('API keys and ownership', () => {
   });
 });
 
-async function waitForJobAs(url: string, jobId: string, secret: string): Promise<{ status: string }> {
-  for (;;) {
-    const status = (await (await fetch(`${url}/jobs/${jobId}`, { headers: bearer(secret) })).json()) as { status: string };
-    if (['completed', 'failed', 'cancelled'].includes(status.status)) return status;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
