@@ -75,7 +75,9 @@ describe('the router leaves nothing in its WORK_DIR', () => {
   it("removes a SIGKILLed router's spool at the next start", async () => {
     const killedRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-router-killed-'));
     const port = await freePort();
-    const doomed = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['router/src/main.ts'], {
+    // node itself runs the router (not the tsx CLI, whose child would be a grandchild): once
+    // `exit` has come, the router is dead and reaped, and its folder is a dead process's
+    const doomed = spawn(process.execPath, ['--import', 'tsx', 'router/src/main.ts'], {
       cwd: REPO_ROOT,
       env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 'stream', WORK_DIR: killedRoot, LOG_LEVEL: 'warn' },
       stdio: 'ignore',
