@@ -1,5 +1,6 @@
 import { AddressInfo } from 'node:net';
 import S3rver from 's3rver';
+import { addMultipartListing } from './multipart-listing';
 
 /** Credentials s3rver accepts (it does not check signatures; these only have to be present). */
 export const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -35,6 +36,7 @@ export async function startEmbeddedStore(options: { port: number; directory: str
     silent: true,
     configureBuckets: [{ name: options.bucket, configs: [corsRule(options.allowedOrigins ?? DEFAULT_ALLOWED_ORIGINS)] }],
   });
+  addMultipartListing(server, options.directory);
   const address: AddressInfo = await server.run();
   return {
     endpoint: `http://${address.address}:${address.port}`,
