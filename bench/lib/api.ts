@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { uploadClaimKey } from '../../router/src/submit/upload-claims';
 import { writeTestFile } from './files';
 import { LoadGenerator } from './load-client';
 import { LoadRequest, LoadResult, sequenceId } from './load-types';
@@ -118,18 +119,18 @@ const SEQUENCE_PREFIX = 'beec0000';
 const OPEN_SEQUENCE_PREFIX = 'a11d0000';
 
 /**
- * Upload grants enough for every keyed submit of the run, at rates no run here reaches (10,000
+ * Upload grants enough for every submit of the run, at rates no run here reaches (10,000
  * req/s closed-loop, 5,000 at half rate, 20 light); a run beyond them would show as 400s.
  */
-function keyedGrantCount(o: ApiOptions): number {
+function grantCount(o: ApiOptions): number {
   return (o.warmupSeconds + o.runs * o.maxSeconds) * 10_000 + o.runs * 2 * o.latencySeconds * 5_000 + o.runs * o.latencySeconds * 20;
 }
 
-/** Writes the grants POST /uploads would have written for the key `bench` (RedisUploadClaims). */
-async function grantSequence(redis: Redis, prefix: string, sequence: string, count: number): Promise<void> {
+/** Writes the grants POST /uploads would have written for `owner` (the key's name; '' on an open router). */
+async function grantSequence(redis: Redis, prefix: string, sequence: string, count: number, owner: string): Promise<void> {
   for (let from = 0; from < count; from += 10_000) {
     const pipeline = redis.pipeline();
-    for (let n = from; n < Math.min(count, from + 10_000); n++) pipeline.set(`${prefix}:upload-grant:${sequenceId(sequence, n)}`, 'bench', 'EX', 3600);
+    for (let n = from; n < Math.min(count, from + 10_000); n++) pipeline.set(uploadClaimKey(`${prefix}:`, 'grant', sequenceId(sequence, n)), owner, 'EX', 3600);
     await pipeline.exec();
   }
 }
@@ -243,10 +244,11 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const multipart = multipartBody(image);
 
     const jsonHeaders = { 'content-type': 'application/json' };
-    // The keyed submits name upload ids granted to the key beforehand, in the order the load
-    // generator sends them (a grant is what POST /uploads records; each is consumed once).
-    const keyedGrants = keyedGrantCount(o);
-    await grantSequence(redis, prefixes[2], SEQUENCE_PREFIX, keyedGrants);
+    // The submits name upload ids granted beforehand (to the key, for the keyed router), in the
+    // order the load generator sends them (a grant is what POST /uploads records; each is consumed once).
+    const grants = grantCount(o);
+    await grantSequence(redis, prefixes[0], OPEN_SEQUENCE_PREFIX, grants, '');
+    await grantSequence(redis, prefixes[2], SEQUENCE_PREFIX, grants, 'bench');
     const targets: Target[] = [
       { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: OPEN_SEQUENCE_PREFIX } }, server: queued.service },
       {
@@ -364,7 +366,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       keyedVsOpen: {
         maxRate: pairedRatio(measured('submit-keyed', 'max'), measured('submit', 'max'), (s) => s.result.rate),
         pacedP99: pairedRatio(measured('submit-keyed', 'paced'), measured('submit', 'paced'), (s) => s.result.latency.p99),
-        keyedGrants,
+        keyedGrants: grants,
       },
       bareAtSubmitRate,
       redisCleanup: [],

@@ -18,7 +18,7 @@ import { healthRoutes } from './routes/health';
 import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
-import { ObjectStore } from './storage/object-store';
+import { ObjectStore, UPLOAD_PREFIX } from './storage/object-store';
 import { Redis, RedisOptions } from 'ioredis';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
@@ -37,6 +37,8 @@ import { concurrencyCap, submitRateLimits } from './http/limits';
 import { metricsRoute, requireToken } from './routes/metrics';
 import { mediaType } from './http/media-type';
 import cors from 'cors';
+import { Server as TusServer } from '@tus/server';
+import { TusLimits, createTusServer, tusLocker, tusRoutes } from './tus/tus-uploads';
 
 export interface RunningRouter {
   port: number;
@@ -73,6 +75,8 @@ export interface RouterServices {
   keys?: KeyRing;
   /** Where rate-limit counters live when several routers share them (the queue's Redis). */
   rateLimitRedis?: Redis;
+  /** The tus resumable-upload endpoint at /files, with an object store. */
+  tus?: TusServer;
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
@@ -89,13 +93,16 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   // /metrics behind its own token answers before the API keys are asked for
   if (config.metricsToken && config.metricsPort === undefined) app.get('/metrics', requireToken(config.metricsToken), metricsRoute(metrics));
   app.use(authenticate(services.keys));
-  app.use(limitsFor(config, services));
+  const limits = limitsFor(config, services);
+  app.use(limits.router);
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
   protectRoutes(routes, { config, ...services });
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store, services.uploadClaims);
+  // tus's own OPTIONS answer (its extensions and limits) needs its routes free of the limits router's
+  if (services.tus) tusRoutes(routes, services.tus, limits.tus);
   healthRoutes(routes, config, pool);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
   if (!config.metricsToken && config.metricsPort === undefined && !services.keys) routes.get('/metrics', metricsRoute(metrics));
@@ -127,9 +134,10 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
 
 /**
  * Rate limits on job and upload creation, and caps on uploads in flight and open event
- * streams, per API key (per client address on an open router).
+ * streams, per API key (per client address on an open router). The tus endpoint's are
+ * mounted on its own routes.
  */
-function limitsFor(config: RouterConfig, services: RouterServices): express.Router {
+function limitsFor(config: RouterConfig, services: RouterServices): { router: express.Router; tus: TusLimits } {
   const limits = express.Router();
   const retry = config.retryAfterSeconds;
   const uploads = concurrencyCap('uploads', config.maxUploadsPerKey, retry);
@@ -142,8 +150,9 @@ function limitsFor(config: RouterConfig, services: RouterServices): express.Rout
   });
   limits.post('/protect', ...perMinute, (req, res, next) => (mediaType(req.headers['content-type']) === 'multipart/form-data' ? uploads(req, res, next) : next()));
   if (perMinute.length > 0) limits.post('/uploads', ...perMinute);
+
   limits.get('/jobs/:id/events', concurrencyCap('event streams', config.maxEventStreamsPerKey, retry));
-  return limits;
+  return { router: limits, tus: { create: [...perMinute, uploads], write: [uploads] } };
 }
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
@@ -193,9 +202,11 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
 async function startRetention(store: ObjectStore, config: RouterConfig, log: Logger): Promise<NodeJS.Timeout[]> {
   const incomplete = setInterval(() => void sweepIncomplete(), config.storeSweepIntervalSeconds * 1000).unref();
   const timers = [incomplete];
+  // a resumable (tus) upload, known by its .info companion, may take until its own expiry
+  const keepResumable = async (key: string, initiated: Date) => initiated.getTime() > Date.now() - config.tusExpirySeconds * 1000 && (await store.exists(`${key}.info`));
   const sweepIncomplete = () =>
     store
-      .abortIncompleteUploads('uploads/', new Date(Date.now() - config.incompleteUploadTtlSeconds * 1000))
+      .abortIncompleteUploads(UPLOAD_PREFIX, new Date(Date.now() - config.incompleteUploadTtlSeconds * 1000), keepResumable)
       .then((aborted) => {
         if (aborted === undefined) {
           clearInterval(incomplete);
@@ -208,7 +219,7 @@ async function startRetention(store: ObjectStore, config: RouterConfig, log: Log
   log.warn({ bucket: store.bucket }, 'the store did not take lifecycle rules (or was unreachable); sweeping expired objects hourly instead');
   const sweep = () =>
     store
-      .sweep(['uploads/', 'jobs/'], new Date(Date.now() - config.retentionDays * 86_400_000))
+      .sweep([UPLOAD_PREFIX, 'jobs/'], new Date(Date.now() - config.retentionDays * 86_400_000))
       .then((deleted) => deleted > 0 && log.info({ deleted }, 'swept expired objects'))
       .catch((err: unknown) => log.warn({ err }, 'retention sweep failed'));
   timers.push(setInterval(sweep, SWEEP_INTERVAL_MS).unref());
@@ -244,7 +255,9 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   } else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
-  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const locks = store && config.mode !== 'legacy' ? await tusLocker(config, queueing?.redis) : undefined;
+  const tus = store && locks ? createTusServer({ config, store, claims: uploadClaims, locker: locks.locker, workDir: workDir.dir, log }) : undefined;
+  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, tus, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;
   server.timeout = config.requestIdleTimeoutMs;
@@ -266,6 +279,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       keys?.close();
       pool.close();
       sweepers.forEach(clearInterval);
+      locks?.close();
       await queueing?.close();
       store?.close();
       await workDir.close();

@@ -74,6 +74,12 @@ export interface RouterConfig {
    * Must exceed the longest upload any router accepts, or the sweep cuts live uploads short.
    */
   incompleteUploadTtlSeconds: number;
+  /**
+   * How long a resumable (tus) upload may take from creation to its last byte
+   * (`TUS_UPLOAD_EXPIRY_SECONDS`, default 86400): tus's expiration extension announces it in
+   * `Upload-Expires`, refuses later writes with 410, and the sweep then removes what is left.
+   */
+  tusExpirySeconds: number;
   /** How often each router runs that sweep, starting at start-up (`STORE_SWEEP_INTERVAL_SECONDS`, default 600). */
   storeSweepIntervalSeconds: number;
   /**
@@ -183,6 +189,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     autoS3ThresholdBytes: env.AUTO_S3_THRESHOLD ? int(env, 'AUTO_S3_THRESHOLD', 0, 0) : undefined,
     retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
     incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
+    tusExpirySeconds: int(env, 'TUS_UPLOAD_EXPIRY_SECONDS', 86_400, 1),
     storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
     apiKeysFile: env.API_KEYS_FILE || undefined,
     submitsPerMinute,

@@ -36,8 +36,7 @@ export function uploadRoutes(router: express.IRouter, config: RouterConfig, stor
     if (size > config.maxFileBytes) throw new HttpError(413, `size exceeds the maximum of ${config.maxFileBytes} bytes`, { field: 'size', max_bytes: config.maxFileBytes });
     if (method !== 'PUT' && method !== 'POST') throw new HttpError(400, 'method must be PUT or POST', { field: 'method' });
     const uploadId = randomUUID();
-    const key = apiKeyOf(req);
-    if (key) await claims.grant(uploadId, key.name);
+    await claims.grant(uploadId, apiKeyOf(req)?.name ?? '');
     const objectKey = uploadKeyFor(uploadId);
     const expiresIn = config.uploadUrlExpirySeconds;
     const expiresAt = new Date(Date.now() + expiresIn * 1000).toISOString();

@@ -5,15 +5,23 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   S3Client,
+  S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+/** Where uploads live: the router's own, direct uploads', and resumable (tus) uploads'. */
+export const UPLOAD_PREFIX = 'uploads/';
+
+/** The objects @tus/s3-store keeps beside an unfinished upload's key: its info and its last short part. */
+export const TUS_COMPANIONS = ['.info', '.part'] as const;
 
 /** Object store settings (`S3_*` and the standard `AWS_*` credential variables). */
 export interface StoreSettings {
@@ -36,8 +44,8 @@ export interface StoredObject {
   sha256: string;
 }
 
-function client(endpoint: string | undefined, settings: StoreSettings): S3Client {
-  return new S3Client({
+function clientConfig(endpoint: string | undefined, settings: StoreSettings): S3ClientConfig {
+  return {
     endpoint,
     region: settings.region,
     forcePathStyle: Boolean(endpoint),
@@ -45,8 +53,10 @@ function client(endpoint: string | undefined, settings: StoreSettings): S3Client
     // S3-compatible stores (s3rver, MinIO, RGW) choke on aws-chunked uploads with trailing checksums.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
 }
+
+const client = (endpoint: string | undefined, settings: StoreSettings) => new S3Client(clientConfig(endpoint, settings));
 
 /** The router's view of the bucket: streamed uploads, presigned URLs, clean-up. */
 export class ObjectStore {
@@ -60,6 +70,11 @@ export class ObjectStore {
 
   get bucket(): string {
     return this.settings.bucket;
+  }
+
+  /** How this router's own S3 client is set up, for a library that makes its own (tus). */
+  clientConfig(): S3ClientConfig {
+    return clientConfig(this.settings.endpoint, this.settings);
   }
 
   /** A new key for an upload; never derived from anything the client sent. */
@@ -115,13 +130,32 @@ export class ObjectStore {
     return { key, sizeBytes, sha256: hash.digest('hex') };
   }
 
-  /** Deletes an object; a missing object or an unreachable store is not an error here. */
+  /**
+   * Deletes an object; a missing object or an unreachable store is not an error here. An
+   * upload's key takes its resumable-upload companions with it (`.info`, `.part`: see tus/).
+   */
   async delete(key: string): Promise<boolean> {
+    const keys = key.startsWith(UPLOAD_PREFIX) && !TUS_COMPANIONS.some((suffix) => key.endsWith(suffix)) ? [key, ...TUS_COMPANIONS.map((suffix) => key + suffix)] : [key];
+    const deleted = await Promise.all(
+      keys.map((k) =>
+        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: k })).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
+    return deleted[0];
+  }
+
+  /** Whether an object exists (one HEAD); store failures are thrown. */
+  async exists(key: string): Promise<boolean> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404) return false;
+      throw err;
     }
   }
 
@@ -217,9 +251,10 @@ export class ObjectStore {
 
   /**
    * Aborts multipart uploads under `prefix` begun before `cutoff` (what a router killed
-   * mid-upload leaves); returns how many, or undefined when the store cannot list them.
+   * mid-upload leaves), unless `keep` says otherwise, and deletes their objects' companions;
+   * returns how many, or undefined when the store cannot list them.
    */
-  async abortIncompleteUploads(prefix: string, cutoff: Date): Promise<number | undefined> {
+  async abortIncompleteUploads(prefix: string, cutoff: Date, keep: (key: string, initiated: Date) => Promise<boolean> = async () => false): Promise<number | undefined> {
     let aborted = 0;
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
@@ -233,7 +268,9 @@ export class ObjectStore {
       }
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= cutoff) continue;
+        if (await keep(upload.Key, upload.Initiated)) continue;
         await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }));
+        await this.delete(upload.Key);
         aborted += 1;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;

@@ -7,8 +7,7 @@ import { QueuedJob } from '../queue/records';
 import { EnqueueFailed, Enqueued, enqueueJob } from './queued';
 import { UploadInspection, inspectUpload } from './inspect-upload';
 import { Accepted, SubmitDeps, specOrBadRequest, storeUnavailable } from './deps';
-
-const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { TUS_PATH, namedUploadId } from '../tus/upload-id';
 
 export const uploadKeyFor = (uploadId: string) => `uploads/${uploadId}`;
 
@@ -80,19 +79,25 @@ export async function submitStored(upload: StoredUpload, fields: Record<string, 
 }
 
 /**
- * `upload_id` from POST /uploads (`direct` mode): the client put the bytes in the store itself.
+ * `upload_id` from POST /uploads (`direct` mode) or from a finished tus upload (its id or URL):
+ * the client put the bytes in the store itself.
  * Queued (REDIS_URL), the job is recorded at once and the dispatcher checks the object before
  * it submits; otherwise the router checks it here (exists, fits the limit, is an image by its
  * first bytes) without touching the rest.
  */
-export async function submitUploadId(uploadId: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
+export async function submitUploadId(named: unknown, fields: Record<string, unknown>, deps: SubmitDeps, ctx: CallContext): Promise<Accepted> {
   const store = deps.store;
   if (!store) throw new HttpError(400, 'upload_id needs an object store; this router has none', { field: 'upload_id' });
-  if (typeof uploadId !== 'string' || !UPLOAD_ID.test(uploadId)) throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
+  const uploadId = typeof named === 'string' ? namedUploadId(named) : undefined;
+  if (!uploadId) throw new HttpError(400, 'upload_id is not an id from POST /uploads or a tus upload (/files)', { field: 'upload_id' });
   const spec = specOrBadRequest(fields, ctx);
   const claim = await deps.uploadClaims.claim(uploadId, spec.idempotencyKey, ctx.key?.name).catch((err: unknown) => Promise.reject(storeUnavailable(err)));
   // another key's upload is answered as an unknown one: its existence is not confirmed
-  if (claim === 'foreign') throw new HttpError(400, 'upload_id is not an id from POST /uploads', { field: 'upload_id' });
+  if (claim === 'foreign' || claim === 'unknown') throw new HttpError(400, 'upload_id is not an id from POST /uploads or a tus upload (/files)', { field: 'upload_id' });
+  if (claim === 'unfinished') {
+    throw new HttpError(409, `this upload is not finished: resume it (HEAD ${TUS_PATH}/${uploadId} gives the offset), then submit`, { field: 'upload_id' });
+  }
+  if (claim === 'refused') throw new HttpError(415, 'the uploaded file is not a supported image; it has been deleted', { field: 'upload_id' });
   if (claim === 'taken') {
     throw new HttpError(409, 'this upload_id has already been submitted; each upload makes one job (POST /uploads again for another)', { field: 'upload_id' });
   }

@@ -206,7 +206,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
-  it('queues direct uploads at once and lets the dispatcher check them: good ones complete, bad ones fail with the reason and are deleted', async () => {
+  it('queues direct uploads at once and lets the dispatcher check them: good ones complete, bad ones fail with the reason and are deleted; ids of no upload get 400', async () => {
     const store = await startEmbedded('artorizer-direct-queued');
     const processor = await startLocalProcessor(store.env);
     const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('direct'), processor.address), TRANSFER_MODE: 'direct', MAX_FILE_SIZE: String(64 * 1024) });
@@ -223,7 +223,12 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       const good = await upload(png);
       const notImage = await upload(Buffer.from('this is not an image'));
       const tooLarge = await upload(Buffer.concat([png, Buffer.alloc(64 * 1024)]));
-      const [goodJob, notImageJob, tooLargeJob, missingJob] = await Promise.all([submit(good), submit(notImage), submit(tooLarge), submit('00000000-0000-4000-8000-000000000000')]);
+      // granted by POST /uploads, never PUT: known to the router, absent from the store
+      const neverPut = ((await (await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: 100 }) })).json()) as { upload_id: string }).upload_id;
+      const [goodJob, notImageJob, tooLargeJob, missingJob] = await Promise.all([submit(good), submit(notImage), submit(tooLarge), submit(neverPut)]);
+      // an id no upload was created with is refused at once, not queued
+      const unknown = await fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: '00000000-0000-4000-8000-000000000000' }) });
+      expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 400, body: expect.objectContaining({ field: 'upload_id' }) });
 
       expect(await waitForJob(router.url, goodJob)).toMatchObject({ status: 'completed' });
       expect(await waitForJob(router.url, notImageJob)).toMatchObject({ status: 'failed', error: { reason: 'invalid_image', message: expect.stringMatching(/not a supported image/) } });

@@ -129,7 +129,7 @@ describeWithRedis('API keys and ownership', () => {
     await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: png });
     const submit = (secret: string) => fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
     const bob = await submit(BOB);
-    expect({ status: bob.status, body: await bob.json() }).toEqual({ status: 400, body: { error: 'upload_id is not an id from POST /uploads', field: 'upload_id' } });
+    expect({ status: bob.status, body: await bob.json() }).toEqual({ status: 400, body: { error: 'upload_id is not an id from POST /uploads or a tus upload (/files)', field: 'upload_id' } });
     const alice = await submit(ALICE);
     expect(alice.status).toBe(202);
     const { job_id } = (await alice.json()) as { job_id: string };
