@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { makePng } from '../../../reference-processor/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import * as tus from 'tus-js-client';
 import { sha256Hex } from '../../src/security/api-keys';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';
@@ -136,6 +137,38 @@ describeWithRedis('API keys and ownership', () => {
     expect((await fetch(`${url}/jobs/${job_id}`, { headers: bearer(BOB) })).status).toBe(404);
     expect((await fetch(`${url}/jobs/${job_id}`, { method: 'DELETE', headers: bearer(BOB) })).status).toBe(404);
     expect(await waitForJob(url, job_id, bearer(ALICE))).toMatchObject({ status: 'completed' });
+  });
+
+  it.each(routers)('gives a resumable (tus) upload to the key that created it: another key is told 404 at /files and 400 at /protect (%s)', async (_name, router) => {
+    const url = router().url;
+    const tusHeaders = (secret?: string) => ({ 'Tus-Resumable': '1.0.0', ...(secret ? bearer(secret) : {}) });
+    expect((await fetch(`${url}/files`, { method: 'POST', headers: { ...tusHeaders(), 'Upload-Length': String(png.length) } })).status).toBe(401);
+    const uploadUrl = await new Promise<string>((resolve, reject) => {
+      const upload: tus.Upload = new tus.Upload(png, { endpoint: `${url}/files`, headers: bearer(ALICE), metadata: { filetype: 'image/png' }, retryDelays: null, onSuccess: () => resolve(upload.url!), onError: reject });
+      upload.start();
+    });
+    const asBob = [
+      await fetch(uploadUrl, { method: 'HEAD', headers: tusHeaders(BOB) }),
+      await fetch(uploadUrl, { method: 'PATCH', headers: { ...tusHeaders(BOB), 'Upload-Offset': String(png.length), 'Content-Type': 'application/offset+octet-stream' }, body: Buffer.alloc(0) }),
+      await fetch(uploadUrl, { method: 'DELETE', headers: tusHeaders(BOB) }),
+    ];
+    expect(asBob.map((r) => r.status)).toEqual([404, 404, 404]);
+    const submit = (secret: string) => fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadUrl }) });
+    expect((await submit(BOB)).status).toBe(400);
+    const alice = await submit(ALICE);
+    expect(alice.status).toBe(202);
+    expect(await waitForJob(url, ((await alice.json()) as { job_id: string }).job_id, bearer(ALICE))).toMatchObject({ status: 'completed' });
+  });
+
+  it('counts tus creations in the per-minute submit limit', async () => {
+    const limited = await startLocalRouter({ ...store.env, PROCESSOR_ADDR: processor.address, API_KEYS_FILE: keysFile, RATE_LIMIT_SUBMITS_PER_MINUTE: '2' });
+    try {
+      const create = () => fetch(`${limited.url}/files`, { method: 'POST', headers: { ...bearer(ALICE), 'Tus-Resumable': '1.0.0', 'Upload-Length': '100' } });
+      const statuses = [(await create()).status, (await create()).status, (await create()).status];
+      expect(statuses).toEqual([201, 201, 429]);
+    } finally {
+      await limited.stop(100);
+    }
   });
 
   it('lets a key ask for a priority above the default only when the keys file allows it', async () => {
