@@ -215,7 +215,7 @@ async function startRetention(store: ObjectStore, config: RouterConfig, log: Log
       })
       .catch((err: unknown) => log.warn({ err }, 'incomplete-upload sweep failed'));
   void sweepIncomplete();
-  if (await store.applyLifecycle(config.retentionDays)) return timers;
+  if (await store.applyLifecycle(config.retentionDays, Math.ceil(config.tusExpirySeconds / 86_400))) return timers;
   log.warn({ bucket: store.bucket }, 'the store did not take lifecycle rules (or was unreachable); sweeping expired objects hourly instead');
   const sweep = () =>
     store

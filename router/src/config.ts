@@ -163,6 +163,10 @@ export function loadConfig(env: Env = process.env): RouterConfig {
   if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
   const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30 * 60 * 1000, 1000);
   const submitsPerMinute = int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE', 300, 0);
+  const retentionDays = int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650);
+  const tusExpirySeconds = int(env, 'TUS_UPLOAD_EXPIRY_SECONDS', 86_400, 1);
+  // the store expires everything under uploads/ after the retention, a resumable upload's info included
+  if (tusExpirySeconds > retentionDays * 86_400) throw new Error('TUS_UPLOAD_EXPIRY_SECONDS must not exceed OBJECT_RETENTION_DAYS (in seconds): the store expires uploads after that');
   // legacy mode re-posts to the original HTTP API, which has no labels to record a job's key in
   if (env.API_KEYS_FILE && mode === 'legacy') throw new Error('API_KEYS_FILE needs a TRANSFER_MODE that records who owns a job (stream, s3, direct or auto), not legacy');
   return {
@@ -187,9 +191,9 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     presignExpirySeconds: int(env, 'PRESIGN_EXPIRY_SECONDS', 900, 1, 7 * 24 * 3600),
     uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
     autoS3ThresholdBytes: env.AUTO_S3_THRESHOLD ? int(env, 'AUTO_S3_THRESHOLD', 0, 0) : undefined,
-    retentionDays: int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650),
+    retentionDays,
     incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
-    tusExpirySeconds: int(env, 'TUS_UPLOAD_EXPIRY_SECONDS', 86_400, 1),
+    tusExpirySeconds,
     storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
     apiKeysFile: env.API_KEYS_FILE || undefined,
     submitsPerMinute,

@@ -209,9 +209,10 @@ export class ObjectStore {
 
   /**
    * Expires uploads and artifacts after `days` and aborts incomplete multipart uploads after
-   * a day, where the store supports lifecycle rules; false when it does not (sweep instead).
+   * `incompleteDays` (at least one; a resumable upload may take that long), where the store
+   * supports lifecycle rules; false when it does not (sweep instead).
    */
-  async applyLifecycle(days: number): Promise<boolean> {
+  async applyLifecycle(days: number, incompleteDays: number): Promise<boolean> {
     try {
       await this.client.send(
         new PutBucketLifecycleConfigurationCommand({
@@ -222,7 +223,7 @@ export class ObjectStore {
               Status: 'Enabled',
               Filter: { Prefix: prefix },
               Expiration: { Days: days },
-              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: Math.max(1, incompleteDays) },
             })),
           },
         }),
