@@ -1,5 +1,5 @@
 /**
- * `make bench-net`: the transfer table (floor, legacy, stream, s3, direct) over links limited
+ * `make bench-net`: the transfer table (floor, legacy, stream, s3, direct, tus) over links limited
  * to 100 Mbit/s, between network namespaces this script creates and always removes (see
  * bench/lib/netns.ts). Needs root and a kernel that allows network namespaces, veth pairs,
  * bridges and tc tbf; otherwise prints "skipped: <reason>" and exits 0. Writes
@@ -10,12 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { transferTable } from './lib/docs';
+import { transferTable, verdictTable } from './lib/docs';
 import { machineInfo, machineLine } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { teardownAll } from './lib/netns';
 import { BenchScript, numberList } from './lib/script';
 import { REPO_ROOT } from './lib/stack';
+import { tusVsDirect } from './lib/verdicts';
 
 const USAGE = `usage: node_modules/.bin/tsx bench/net.ts [--sizes 1,10,50] [--runs 5] [--rate 100]`;
 
@@ -59,6 +60,7 @@ async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
       `\`${command}\` — ${machineLine(machine)}; ${result.description}; ${runs} measured runs after a warm-up; median (min–max).`,
       '',
       ...transferTable(result.rows, true),
+      ...verdictTable([tusVsDirect(`over ${rateMbit} Mbit/s links (constrained)`, result.rows)], 'project target'),
       `Raw samples: ${path.relative(REPO_ROOT, file)}`,
       '',
     ].join('\n'),

@@ -2,9 +2,10 @@
  * `make bench` (and `make bench-smoke` with --smoke): every benchmark of the transfer layer,
  * on this machine, against the project's own stack, which this script starts and stops:
  *   serialization  JobSpec protobuf vs the client's JSON (in-process)
- *   transfer       floor / legacy / stream / s3 / direct at 1, 10, 50 MiB
+ *   transfer       floor / legacy / stream / s3 / direct / tus at 1, 10, 50 MiB
  *   bound          s3-mode router memory at 20 vs 200 MiB
  *   concurrency    16 simultaneous 10 MiB uploads per mode
+ *   resume         a 50 MiB upload cut half-way: resumed through tus vs started over (stream)
  *   api            max rate and latency at half of it (autocannon + open-loop pacer), Redis-backed
  *   net            the transfer table over 100 Mbit/s links between network namespaces
  *   photo          one processor on a ~50 MB photograph (JPEG, 8000x6000) at full resolution
@@ -23,9 +24,11 @@ import { MIB, writeTestFile } from './lib/files';
 import { codeState, machineInfo } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { runPhoto } from './lib/photo-run';
+import { runResume } from './lib/resume-run';
 import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
+import { fixed } from './lib/stats';
 import { runRounds } from './lib/rounds';
 import { RUN_ALL_USAGE, parseRunOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
@@ -36,6 +39,7 @@ import { BUCKET, ContenderPlan, startTransferStack } from './lib/transfer-stack'
 import { nginxUnavailable } from './lib/nginx';
 import { RgwStore, rgwUnavailable, startRgw } from '../scripts/rgw/rgw';
 import { concurrencyRows, transferRows } from './lib/transfer-summary';
+import { tusVerdicts } from './lib/verdicts';
 
 const script = new BenchScript('bench', teardownAll);
 const { log, check } = script;
@@ -53,6 +57,7 @@ function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
     { label: 'stream', kind: 'stream' },
     { label: 's3', kind: 's3' },
     { label: 'direct', kind: 'direct' },
+    { label: 'tus', kind: 'tus' },
     { label: 'default', kind: 'default' },
     ...(withRgw ? [{ label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const }, { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const }] : []),
   ];
@@ -61,10 +66,14 @@ function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
 /** The concurrency section's contenders. */
 const CONCURRENCY_LABELS = ['legacy', 'stream', 's3', 'direct', 'default'];
 
-/** Transfer, bound and concurrency share one stack (store, processor, one router per mode). */
+/** The resume section's routers: tus resumes there; the restart goes to `stream`, a path that cannot resume. */
+const RESUME_TUS = 'tus';
+const RESUME_RESTART = 'stream';
+
+/** Transfer, bound, concurrency and resume share one stack (store, processor, one router per mode). */
 async function runTransferSections(record: RunRecord, o: RunOptions, dir: string, timed: <T>(s: Section, fn: () => Promise<T>) => Promise<T | undefined>): Promise<void> {
   const want = (s: Section) => o.sections.includes(s);
-  if (!want('transfer') && !want('bound') && !want('concurrency')) return;
+  if (!want('transfer') && !want('bound') && !want('concurrency') && !want('resume')) return;
   const [small, large] = o.boundSizes;
   const nginxMissing = nginxUnavailable();
   const rgwMissing = want('transfer') ? await rgwUnavailable() : 'not needed';
@@ -72,10 +81,10 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   if (want('transfer') && rgwMissing) log(`no Ceph RGW contenders: ${rgwMissing}`);
   const transferContenders = transferPlans(!nginxMissing, !rgwMissing);
   const plans: ContenderPlan[] = [
-    ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label))),
+    ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label)) || (want('resume') && [RESUME_TUS, RESUME_RESTART].includes(p.label))),
     ...(want('bound') ? [{ label: `s3-${small}`, kind: 's3' as const }, { label: `s3-${large}`, kind: 's3' as const }] : []),
   ];
-  const sizes = new Set<number>([...(want('transfer') ? o.sizes : []), ...(want('bound') ? o.boundSizes : []), ...(want('concurrency') ? [o.concurrency.sizeMiB] : [])]);
+  const sizes = new Set<number>([...(want('transfer') ? o.sizes : []), ...(want('bound') ? o.boundSizes : []), ...(want('concurrency') ? [o.concurrency.sizeMiB] : []), ...(want('resume') ? [o.resume.sizeMiB] : [])]);
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
   const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
@@ -103,6 +112,8 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       const contenders = transferContenders.map((p) => byLabel(p.label));
       const samples = await runRounds(stack, { section: 'transfer', groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))), runs: o.runs, files, settleTimeoutMs: 120_000, log, check });
       record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer') };
+      for (const r of record.transfer.rows) log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);
+      for (const v of tusVerdicts(record)) log(`${v.claim}: ${v.measured}: ${v.outcome}`);
     });
     await timed('bound', async () => {
       if (!want('bound')) return;
@@ -118,6 +129,17 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       const contenders = CONCURRENCY_LABELS.map(byLabel);
       const samples = await runConcurrency(stack, contenders, { runs: o.runs, uploads: o.concurrency.uploads, file: files.get(o.concurrency.sizeMiB)!, sizeMiB: o.concurrency.sizeMiB, log, check });
       record.concurrency = { samples, rows: concurrencyRows(samples) };
+    });
+    await timed('resume', async () => {
+      if (!want('resume')) return;
+      const sizeMiB = o.resume.sizeMiB;
+      const r = await runResume(stack, { tus: byLabel(RESUME_TUS), restart: byLabel(RESUME_RESTART), file: files.get(sizeMiB)!, sizeMiB, runs: o.runs, settleTimeoutMs: 120_000, log, check });
+      record.resume = r;
+      const mib = (bytes: number) => `${fixed(bytes / MIB, 2)} MiB`;
+      log(`resume ${sizeMiB} MiB cut at ${r.cutBytes} bytes, medians over ${r.runs} runs after the cut:`);
+      log(`  tus resume (HEAD + PATCH of the rest + POST /protect via ${r.resume.router}): ${fixed(r.resume.timeMs.median, 1)} ms (${fixed(r.resume.timeMs.min, 1)}–${fixed(r.resume.timeMs.max, 1)}), ${mib(r.resume.bytesSent.median)} sent; before the cut (create + PATCH): ${fixed(r.resume.beforeCutMs.median, 1)} ms, ${mib(r.resume.beforeCutBytes.median)}`);
+      log(`  start over (one multipart POST /protect to ${r.restart.router}): ${fixed(r.restart.timeMs.median, 1)} ms (${fixed(r.restart.timeMs.min, 1)}–${fixed(r.restart.timeMs.max, 1)}), ${mib(r.restart.bytesSent.median)} sent`);
+      log(`  resume ÷ start over: time ${fixed(r.timeRatio, 2)}×, bytes ${fixed(r.bytesRatio, 2)}×`);
     });
   } finally {
     log('stopping the transfer stack');

@@ -1,19 +1,7 @@
 import fs from 'node:fs';
-import { UploadResult, curl } from './client';
+import { curl } from './client';
 import { Host, LOCAL } from './host';
-
-export interface DirectStep {
-  step: 'grant' | 'put' | 'submit';
-  status: number;
-  timeMs: number;
-  bytesSent: number;
-}
-
-export interface DirectResult extends UploadResult {
-  /** Wall time of the three curl processes, spawning included (timeMs is the sum of their %{time_total}). */
-  wallMs: number;
-  steps: DirectStep[];
-}
+import { Steps, StepsResult } from './steps';
 
 interface Grant {
   uploadId: string;
@@ -44,30 +32,18 @@ function parseGrant(body: string): Grant | undefined {
  * upload_id. `timeMs` is the sum of the three requests' curl %{time_total}, comparable with
  * the single-request contenders; the status is the first unexpected one, or the final 202.
  */
-export async function directUpload(routerBase: string, file: string, host: Host = LOCAL): Promise<DirectResult> {
-  const started = performance.now();
+export async function directUpload(routerBase: string, file: string, host: Host = LOCAL): Promise<StepsResult> {
   const size = fs.statSync(file).size;
-  const steps: DirectStep[] = [];
-  const finish = (status: number, body: string): DirectResult => ({
-    status,
-    body,
-    timeMs: steps.reduce((sum, s) => sum + s.timeMs, 0),
-    bytesSent: steps.reduce((sum, s) => sum + s.bytesSent, 0),
-    wallMs: performance.now() - started,
-    steps,
-  });
+  const steps = new Steps();
   const json = ['-H', 'Content-Type: application/json', '-d'];
-  const grantRes = await curl([...json, JSON.stringify({ content_type: 'image/png', size }), `${routerBase}/uploads`], host);
-  steps.push({ step: 'grant', status: grantRes.status, timeMs: grantRes.timeMs, bytesSent: grantRes.bytesSent });
+  const grantRes = steps.add('grant', await curl([...json, JSON.stringify({ content_type: 'image/png', size }), `${routerBase}/uploads`], host));
   const grant = grantRes.status === 201 ? parseGrant(grantRes.body) : undefined;
-  if (!grant) return finish(grantRes.status === 201 ? 0 : grantRes.status, `POST /uploads: ${grantRes.body}`);
+  if (!grant) return steps.finish(grantRes.status === 201 ? 0 : grantRes.status, `POST /uploads: ${grantRes.body}`);
 
   const headerArgs = Object.entries(grant.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const put = await curl([...headerArgs, '-T', file, grant.url], host);
-  steps.push({ step: 'put', status: put.status, timeMs: put.timeMs, bytesSent: put.bytesSent });
-  if (put.status !== 200) return finish(put.status, `PUT to the store: ${put.body}`);
+  const put = steps.add('put', await curl([...headerArgs, '-T', file, grant.url], host));
+  if (put.status !== 200) return steps.finish(put.status, `PUT to the store: ${put.body}`);
 
-  const submit = await curl([...json, JSON.stringify({ upload_id: grant.uploadId, artist_name: 'Bench', artwork_title: 'Run' }), `${routerBase}/protect`], host);
-  steps.push({ step: 'submit', status: submit.status, timeMs: submit.timeMs, bytesSent: submit.bytesSent });
-  return finish(submit.status, submit.body);
+  const submit = steps.add('submit', await curl([...json, JSON.stringify({ upload_id: grant.uploadId, artist_name: 'Bench', artwork_title: 'Run' }), `${routerBase}/protect`], host));
+  return steps.finish(submit.status, submit.body);
 }

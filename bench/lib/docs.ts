@@ -5,7 +5,7 @@ import { RunRecord } from './record';
 import { FieldSet, SerializationResult } from './serialization';
 import { Summary, fixed, spread, summarize } from './stats';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
-import { Verdict, designVerdicts, photoVerdicts, targetVerdicts } from './verdicts';
+import { Verdict, designVerdicts, photoVerdicts, targetVerdicts, tusVerdicts } from './verdicts';
 import { autoTable, defaultPathVerdicts } from './default-path';
 import { PhotoSection } from './photo-run';
 
@@ -25,6 +25,7 @@ const MODE_NOTES: Record<string, string> = {
   stream: 'router TRANSFER_MODE=stream: relays the multipart file into a gRPC SubmitJob stream as it arrives',
   s3: 'router TRANSFER_MODE=s3: streams the file into an S3 multipart upload, then SubmitJobByReference (presigned GET)',
   direct: 'POST /uploads, PUT to the presigned URL (client → store), POST /protect {upload_id}: the router never sees the bytes',
+  tus: 'tus 1.0 at /files of a router with the embedded store (TRANSFER_MODE=direct; every store mode serves it): POST /files, one PATCH of the whole file (streamed by curl from disk, the router passes it on to the store in parts), POST /protect {upload_id}',
   default: 'the router as `make up` starts it: no TRANSFER_MODE (so `auto`), the embedded store configured',
   nginx: 'nginx (one worker) as a streaming reverse proxy in front of the processor’s HTTP API (`proxy_request_buffering off`): what a standard engine doing the router’s hop costs; its worker is measured in the router columns',
   's3-rgw': 'as `s3`, with Ceph RGW (scripts/rgw/start.sh, memstore) as the store instead of the embedded s3rver',
@@ -126,7 +127,7 @@ function apiTable(a: ApiSection): string[] {
   ];
 }
 
-function verdictTable(vs: readonly Verdict[], head: string): string[] {
+export function verdictTable(vs: readonly Verdict[], head: string): string[] {
   return [
     `| ${head} | measured in this run | verdict | rule |`,
     '|---|---|---|---|',
@@ -186,7 +187,7 @@ export function renderDocs(record: RunRecord): string {
     '- Router peak RSS above its resting RSS: the same peak minus the lowest RSS the router had while idle in that section (right after start-up, or just before any of its jobs, warm-up included). Unlike the growth it includes memory held on from earlier jobs (each router serves all its jobs of a section): what the router occupies at the peak beyond its idle floor.',
     '- Router bytes in / out: /proc/<pid>/io rchar / wchar of the router during the job (every read/write call; on these paths only sockets): on loopback this is what crosses its network interfaces.',
     '- Test images (sections 1, 2 and 5): a PNG signature followed by random bytes (MiB = 2^20 bytes). The router and processor accept them by their magic bytes; the job then fails as undecodable, quickly, so processing does not compete with the next upload. The benchmark waits (outside the timing) until each job has ended.',
-    '- Client: curl, one process per request, for every mode (multipart fields before the file; `direct` is three curl requests whose `time_total`s are added). The 2-core machine runs client, router, processor, store and the benchmark at once, so absolute figures are low and noisy; the side-by-side ratios are the result.',
+    '- Client: curl, one process per request, for every mode (multipart fields before the file; `direct` and `tus` are three curl requests each, whose `time_total`s are added). The 2-core machine runs client, router, processor, store and the benchmark at once, so absolute figures are low and noisy; the side-by-side ratios are the result.',
     '',
   );
 
@@ -261,6 +262,7 @@ export function renderDocs(record: RunRecord): string {
   }
   out.push(...defaultPathSection(record));
   out.push(...photoSection(record));
+  out.push(...resumeSection(record));
   out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
   out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
   return out.join('\n');
@@ -322,6 +324,33 @@ function photoSection(record: RunRecord): string[] {
     '',
     ...verdictTable(photoVerdicts(record), 'claim (README.md)'),
   ];
+}
+
+function resumeSection(record: RunRecord): string[] {
+  const out = ['## 8. Resumable uploads (tus)', ''];
+  const r = record.resume;
+  if (!r) {
+    out.push('Resuming: not run in this run (the `resume` section was not selected).', '');
+  } else {
+    const mib = (s: Summary) => spread({ ...s, median: s.median / MIB_BYTES, min: s.min / MIB_BYTES, max: s.max / MIB_BYTES }, 2);
+    out.push(
+      `An upload of ${fixed(r.fileBytes / MIB_BYTES, 0)} MiB cut after ${fixed(r.cutFraction * 100, 0)} % (${r.cutBytes} bytes), on loopback, and what finishing it costs from the cut on. ` +
+        `**Resume**: before the cut (not counted) \`POST /files\` and a PATCH of the first ${r.cutBytes} bytes to the \`${r.resume.router}\` router; after it, \`HEAD\` for the offset the router has, a PATCH of the rest (from a file of its own, streamed by curl) and \`POST /protect\`. ` +
+        `**Start over**: a path that cannot resume sends the whole file again, one multipart \`POST /protect\` to the \`${r.restart.router}\` router. ` +
+        `Bytes sent are curl's \`size_upload\` (multipart framing included), time is curl's \`time_total\` (summed over the requests) to the 202. One warm-up of each, then ${r.runs} round${r.runs === 1 ? '' : 's'} alternating which goes first; median (min–max).`,
+      '',
+      '| after the cut | time to 202, ms | bytes sent, MiB |',
+      '|---|---|---|',
+      `| resume (tus: HEAD + PATCH of the rest + POST /protect) | ${spread(r.resume.timeMs, 1)} | ${mib(r.resume.bytesSent)} |`,
+      `| start over (multipart POST /protect to \`${r.restart.router}\`) | ${spread(r.restart.timeMs, 1)} | ${mib(r.restart.bytesSent)} |`,
+      `| resume ÷ start over (medians) | ${ratio(r.timeRatio)} | ${ratio(r.bytesRatio)} |`,
+      '',
+      `Before the cut, the resumed upload's creation and first PATCH took ${spread(r.resume.beforeCutMs, 1)} ms for ${mib(r.resume.beforeCutBytes)} MiB.`,
+      '',
+    );
+  }
+  out.push('What tus costs when nothing goes wrong (the `tus` rows of sections 1 and 5 against `direct`):', '', ...verdictTable(tusVerdicts(record), 'project target'));
+  return out;
 }
 
 function notes(record: RunRecord): string[] {

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { Settled, UploadResult, curlUpload, settleJob } from './client';
-import { DirectStep, directUpload } from './direct-client';
+import { directUpload } from './direct-client';
 import { CLK_TCK, ProcWindow, WindowResult, machineTicks } from './memory';
 import { isAlive } from './stack';
+import { RequestStep } from './steps';
 import { LinkCounters } from './topology';
 import { Contender, TransferStack } from './transfer-stack';
+import { tusUpload } from './tus-client';
 
 export interface CpuShare {
   machineBusyMs: number;
@@ -26,12 +28,12 @@ export interface JobSample {
   sizeMiB: number;
   fileBytes: number;
   status: number;
-  /** Client-side time until the 202: curl %{time_total} (direct: the sum over its three requests). */
+  /** Client-side time until the 202: curl %{time_total} (direct and tus: the sum over their three requests). */
   timeMs: number;
   /** Wall time measured by the benchmark around the client process(es). */
   wallMs: number;
   bytesSent: number;
-  steps?: DirectStep[];
+  steps?: RequestStep[];
   jobId?: string;
   /** The job after the 202, polled until it ended (outside the measured window). */
   job?: Settled;
@@ -68,10 +70,11 @@ export function cpuShare(before: { busy: number; total: number }, after: { busy:
   return { machineBusyMs, machineTotalMs, benchMs, otherMs, otherShare: machineTotalMs > 0 ? otherMs / machineTotalMs : Number.NaN };
 }
 
-/** The client's part of one job: one multipart upload with curl, or the three requests of `direct`. */
-export async function upload(stack: TransferStack, c: Contender, file: string): Promise<UploadResult & { wallMs: number; steps?: DirectStep[] }> {
+/** The client's part of one job: one multipart upload with curl, or the three requests of `direct` or of tus. */
+export async function upload(stack: TransferStack, c: Contender, file: string): Promise<UploadResult & { wallMs: number; steps?: RequestStep[] }> {
   const host = stack.topology.client;
   if (c.kind === 'direct') return directUpload(c.base, file, host);
+  if (c.kind === 'tus') return tusUpload(c.base, file, host);
   const started = performance.now();
   const result = await curlUpload(c.url, c.fileField, file, host);
   return { ...result, wallMs: performance.now() - started };

@@ -14,6 +14,7 @@ export const NET_PLANS: ContenderPlan[] = [
   { label: 'stream', kind: 'stream' },
   { label: 's3', kind: 's3' },
   { label: 'direct', kind: 'direct' },
+  { label: 'tus', kind: 'tus' },
   { label: 'default', kind: 'default' },
 ];
 

@@ -4,6 +4,7 @@ import { JobSample } from './job-sample';
 import { CodeState, MachineInfo } from './machine';
 import { NetSection, NetSkipped } from './net-run';
 import { PhotoSection } from './photo-run';
+import { ResumeSection } from './resume-run';
 import { SerializationResult } from './serialization';
 import { ConcurrencyRow, TransferRow } from './transfer-summary';
 
@@ -14,6 +15,8 @@ export interface RunOptions {
   sections: Section[];
   boundSizes: [number, number];
   concurrency: { uploads: number; sizeMiB: number };
+  /** The file of the resume section (an upload cut half-way, resumed through tus vs started over). */
+  resume: { sizeMiB: number };
   serialization: { reps: number; targetMs: number };
   api: { connections: number; maxSeconds: number; latencySeconds: number; warmupSeconds: number; pacerWarmupSeconds: number; redisUrl: string };
   net: { rateMbit: number };
@@ -21,7 +24,7 @@ export interface RunOptions {
   photo: { width: number; height: number };
 }
 
-export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'api', 'net', 'photo'] as const;
+export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'resume', 'api', 'net', 'photo'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface ServiceInfo {
@@ -59,6 +62,7 @@ export interface RunRecord {
   transfer?: TransferRecord;
   bound?: { samples: JobSample[]; rows: TransferRow[] };
   concurrency?: { samples: ConcurrencySample[]; rows: ConcurrencyRow[] };
+  resume?: ResumeSection;
   api?: ApiSection;
   net?: NetSection | NetSkipped;
   photo?: PhotoSection;

@@ -8,12 +8,13 @@ Runs every benchmark against the project's own stack (started and stopped here) 
 bench/results/latest.json and docs/benchmarks.md (--smoke: bench/results/smoke.json only;
 --sections, or a section that failed: bench/results/partial.json only).
 
-  --smoke                  CI check: 1 MiB, one run per transfer mode, 1 s API runs, short
-                           serialization, a 1600x1200 photograph instead of 8000x6000;
-                           exits non-zero if any mode does not get its 202
+  --smoke                  CI check: 1 MiB (transfer and resume), one run per transfer mode,
+                           1 s API runs, short serialization, a 1600x1200 photograph
+                           instead of 8000x6000; exits non-zero if any mode does not get
+                           its 202
   --runs N                 measured runs per contender (default 5; smoke 1)
   --sizes 1,10,50,200      transfer sizes in MiB (smoke 1)
-  --sections a,b           any of ${SECTIONS.join(', ')} (default all; smoke: serialization, transfer, api, photo)
+  --sections a,b           any of ${SECTIONS.join(', ')} (default all; smoke: serialization, transfer, resume, api, photo)
   --api-seconds 10         length of each max-rate run (smoke 1)
   --latency-seconds 10     length of each latency run (smoke 1)
   --connections 64         autocannon connections
@@ -55,7 +56,7 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
   });
   if (values.help) return 'help';
   const smoke = values.smoke ?? false;
-  const sections = (values.sections ?? (smoke ? 'serialization,transfer,api,photo' : SECTIONS.join(','))).split(',').map((s) => s.trim());
+  const sections = (values.sections ?? (smoke ? 'serialization,transfer,resume,api,photo' : SECTIONS.join(','))).split(',').map((s) => s.trim());
   for (const s of sections) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${SECTIONS.join(', ')}`);
   const runs = positive(values.runs, smoke ? 1 : 5, 'runs');
   if (!Number.isInteger(runs)) throw new Error('--runs: an integer');
@@ -66,6 +67,7 @@ export function parseRunOptions(argv: string[]): RunOptions | 'help' {
     sections: sections as Section[],
     boundSizes: [20, 200],
     concurrency: { uploads: 16, sizeMiB: 10 },
+    resume: { sizeMiB: smoke ? 1 : 50 },
     serialization: smoke ? { reps: 3, targetMs: 50 } : { reps: 10, targetMs: 200 },
     api: {
       connections: positive(values.connections, 64, 'connections'),

@@ -5,12 +5,14 @@ import { startNginx } from './nginx';
 import { Processor, Service, Store, settleStarts, startProcessor, startRouter, startStore } from './stack';
 import { Topology } from './topology';
 
-export type ContenderKind = 'floor' | 'nginx' | 'legacy' | 'stream' | 's3' | 'direct' | 'default';
+export type ContenderKind = 'floor' | 'nginx' | 'legacy' | 'stream' | 's3' | 'direct' | 'tus' | 'default';
 
 /**
  * What to start: `floor` needs no router, `nginx` is nginx in front of the processor's HTTP
  * API, `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
- * the others one router each with TRANSFER_MODE = kind.
+ * `tus` a router with a store whose client uploads through tus at /files (TRANSFER_MODE of
+ * TUS_STORE_MODE: tus is served in every store mode), the others one router each with
+ * TRANSFER_MODE = kind.
  */
 export interface ContenderPlan {
   label: string;
@@ -22,12 +24,22 @@ export interface ContenderPlan {
 }
 
 /** Kinds whose router talks to an object store. */
-export const STORE_KINDS: readonly ContenderKind[] = ['s3', 'direct', 'default'];
+export const STORE_KINDS: readonly ContenderKind[] = ['s3', 'direct', 'tus', 'default'];
+
+/** The TRANSFER_MODE of a `tus` contender's router (any mode with a store serves tus at /files). */
+export const TUS_STORE_MODE = 'direct';
+
+/** The TRANSFER_MODE a contender's router gets; none for `default` (the router chooses, as under `make up`). */
+function transferModeOf(kind: ContenderKind): string | undefined {
+  if (kind === 'default') return undefined;
+  if (kind === 'tus') return TUS_STORE_MODE;
+  return kind;
+}
 
 export interface Contender extends ContenderPlan {
   /** Upload URL: the router's POST /protect, or the processor's POST /v1/jobs for the floor. */
   url: string;
-  /** Router base URL (for direct: POST /uploads and /protect). */
+  /** Router base URL (for direct: POST /uploads and /protect; for tus: /files and /protect). */
   base: string;
   fileField: 'image' | 'file';
   router?: Service;
@@ -118,7 +130,7 @@ export async function startTransferStack(options: {
       const env: Record<string, string> = {
         HOST: t.bind,
         // `default` leaves the mode to the router, as `make up` does
-        ...(p.kind === 'default' ? {} : { TRANSFER_MODE: p.kind }),
+        ...(transferModeOf(p.kind) ? { TRANSFER_MODE: transferModeOf(p.kind)! } : {}),
         PROCESSOR_ADDR: `${t.processorIp}:${processor.grpcPort}`,
         PROCESSOR_HTTP_URL: processorUrl,
         MAX_FILE_SIZE: String(options.maxBytes),

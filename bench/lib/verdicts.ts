@@ -36,6 +36,11 @@ function netRows(record: RunRecord): TransferRow[] | undefined {
   return record.net && 'rows' in record.net ? record.net.rows : undefined;
 }
 
+/** Where the constrained links are: "100 Mbit/s links (constrained)", or just "constrained links". */
+function constrainedWhere(record: RunRecord): string {
+  return record.net && 'rateMbit' in record.net ? `${record.net.rateMbit} Mbit/s links (constrained)` : 'constrained links';
+}
+
 /** The ratio "stream time / legacy time" where both rows exist. */
 function streamVsLegacy(rows: readonly TransferRow[] | undefined, sizeMiB: number): { legacy: TransferRow; stream: TransferRow; ratio: number } | undefined {
   const legacy = row(rows, sizeMiB, 'legacy');
@@ -48,7 +53,7 @@ function doubleTransfer(record: RunRecord): Verdict[] {
   const out: Verdict[] = [];
   const size = 10;
   const sources: [string, TransferRow[] | undefined][] = [
-    [`${size} MiB over ${record.net && 'rateMbit' in record.net ? `${record.net.rateMbit} Mbit/s links (constrained)` : 'constrained links'}`, netRows(record)],
+    [`${size} MiB over ${constrainedWhere(record)}`, netRows(record)],
     [`${size} MiB on loopback`, record.transfer?.rows],
   ];
   for (const [where, rows] of sources) {
@@ -148,6 +153,38 @@ function api(record: RunRecord): Verdict[] {
       rule: 'held if the median max rate of the queued submit is at least 10,000 req/s (one router process, 2 cores shared with the load generator, Redis and the store)',
     },
   ];
+}
+
+/** The size the tus verdict is judged at. */
+export const TUS_VERDICT_MIB = 50;
+
+/**
+ * What the resumable protocol costs when nothing goes wrong: tus (POST /files, one PATCH of the
+ * whole file, POST /protect) against `direct` (grant, PUT to the store, POST /protect), both
+ * three curl requests with their time_totals added, at TUS_VERDICT_MIB in one transfer table.
+ */
+export function tusVsDirect(where: string, rows: readonly TransferRow[] | undefined): Verdict {
+  const size = TUS_VERDICT_MIB;
+  const claim = `tus costs at most 1.2× direct for an uninterrupted ${size} MiB upload`;
+  const tus = row(rows, size, 'tus');
+  const direct = row(rows, size, 'direct');
+  if (!tus || !direct) return { claim, measured: `${size} MiB ${where}: not measured in this run`, outcome: 'not measured', rule: '' };
+  const ratio = tus.timeMs.median / direct.timeMs.median;
+  const stream = row(rows, size, 'stream');
+  return {
+    claim,
+    measured:
+      `${size} MiB ${where}: tus ${ms(tus.timeMs.median)} (${ms(tus.timeMs.min)}–${ms(tus.timeMs.max)}), direct ${ms(direct.timeMs.median)} (${ms(direct.timeMs.min)}–${ms(direct.timeMs.max)}) → tus ${x(ratio)} direct` +
+      (stream ? `; stream ${ms(stream.timeMs.median)} = ${x(stream.timeMs.median / direct.timeMs.median)} direct` : ''),
+    outcome: judge([ratio], ratio <= 1.2),
+    rule: `held if tus's median time to the 202 is at most 1.2× direct's (each the sum of its three requests' curl time_total), n = ${tus.timeMs.n} / ${direct.timeMs.n}`,
+  };
+}
+
+/** tusVsDirect on loopback always (not measured without the size), over the constrained links when that section ran. */
+export function tusVerdicts(record: RunRecord): Verdict[] {
+  const net = netRows(record);
+  return [tusVsDirect('on loopback', record.transfer?.rows), ...(net ? [tusVsDirect(`over ${constrainedWhere(record)}`, net)] : [])];
 }
 
 export function designVerdicts(record: RunRecord): Verdict[] {
