@@ -80,6 +80,12 @@ export interface RouterConfig {
    * `Upload-Expires`, refuses later writes with 410, and the sweep then removes what is left.
    */
   tusExpirySeconds: number;
+  /**
+   * Part size of resumable uploads in the store (`TUS_PART_SIZE`, default and minimum 5 MiB):
+   * each part waits on disk until it is whole, so the last one is uploaded after the client's
+   * last byte; the smallest part S3 allows keeps that tail short.
+   */
+  tusPartBytes: number;
   /** How often each router runs that sweep, starting at start-up (`STORE_SWEEP_INTERVAL_SECONDS`, default 600). */
   storeSweepIntervalSeconds: number;
   /**
@@ -194,6 +200,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     retentionDays,
     incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
     tusExpirySeconds,
+    tusPartBytes: int(env, 'TUS_PART_SIZE', 5 * 1024 * 1024, 5 * 1024 * 1024),
     storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
     apiKeysFile: env.API_KEYS_FILE || undefined,
     submitsPerMinute,

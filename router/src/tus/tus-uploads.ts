@@ -41,7 +41,7 @@ const nodeRequestOf = (req: globalThis.Request) => (req as unknown as { runtime?
 export function createTusServer(deps: TusDeps): Server {
   const { config, store, claims } = deps;
   const idOf = (key: string) => key.slice(UPLOAD_PREFIX.length);
-  const datastore = new UploadDatastore(store, { partBytes: config.store!.partBytes, expiryMs: config.tusExpirySeconds * 1000, tmpDirectory: deps.workDir });
+  const datastore = new UploadDatastore(store, { partBytes: config.tusPartBytes, expiryMs: config.tusExpirySeconds * 1000, tmpDirectory: deps.workDir });
   return new Server({
     path: TUS_PATH,
     datastore,
