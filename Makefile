@@ -13,7 +13,7 @@ BUF := $(BIN)/buf
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) net-guard/package.json proto/package.json reference-processor/package.json router/package.json
+node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) cli/package.json net-guard/package.json proto/package.json reference-processor/package.json router/package.json
 	npm ci --no-audit --no-fund
 	touch $@
 
@@ -28,10 +28,11 @@ check-generated: generate ## fail when committed generated code is stale
 	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard proto/gen)" || { echo "proto/gen has uncommitted files: run 'make generate' and commit"; exit 1; }
 
-lint: install ## buf lint + format check, tsc strict, eslint
+lint: install ## buf lint + format check, tsc strict (the page's modules too), eslint
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	$(BIN)/tsc -p tsconfig.json --noEmit
+	$(BIN)/tsc -p router/public/tsconfig.json
 	$(BIN)/eslint .
 
 breaking: install ## buf breaking against main (or the previous main commit when on main)

@@ -1,6 +1,7 @@
 // @ts-check
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const globals = require('globals');
 
 module.exports = tseslint.config(
   { ignores: ['**/node_modules/**', 'proto/gen/**', 'data/**', 'dist/**', 'coverage/**'] },
@@ -18,5 +19,10 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       '@typescript-eslint/no-require-imports': 'off',
     },
+  },
+  // the web page's modules run in the browser (checked by tsc too: // @ts-check, JSDoc types)
+  {
+    files: ['router/public/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
   },
 );

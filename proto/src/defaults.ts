@@ -1,4 +1,4 @@
-import { AnalysisOptions, JobSpec, ProtectionOptions } from '../gen/artorizer/v1/artorizer';
+import { AnalysisOptions, AnalysisProcessor, JobSpec, ProtectionOptions } from '../gen/artorizer/v1/artorizer';
 import { jobSpecFromFields } from './spec-fields';
 
 const ORIGINAL_DEFAULTS = jobSpecFromFields({ artist_name: '-', artwork_title: '-' });
@@ -19,3 +19,12 @@ export function withDefaults(spec: JobSpec): JobSpec & {
     protection: spec.protection ?? DEFAULT_PROTECTION,
   };
 }
+
+/** The analysis processors a job runs when its spec names none (TinEye only when asked for). */
+export const DEFAULT_PROCESSORS: readonly AnalysisProcessor[] = [
+  AnalysisProcessor.ANALYSIS_PROCESSOR_METADATA,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH,
+  AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO,
+];

@@ -206,16 +206,21 @@ function watermarkStrategy(fields: RawFields): WatermarkStrategy {
   return WATERMARK_STRATEGY_NAMES[value as keyof typeof WATERMARK_STRATEGY_NAMES];
 }
 
+/**
+ * The protection layers a client turns on and off, each by its own boolean field, with the
+ * original API's default (the watermark layers follow `watermark_strategy` instead).
+ */
+export const LAYER_TOGGLES = [
+  { field: 'enable_fawkes', layer: 'fawkes', default: true },
+  { field: 'enable_photoguard', layer: 'photoguard', default: true },
+  { field: 'enable_mist', layer: 'mist', default: true },
+  { field: 'enable_nightshade', layer: 'nightshade', default: true },
+  { field: 'enable_stegano_embed', layer: 'stegano-embed', default: false },
+  { field: 'enable_c2pa_manifest', layer: 'c2pa-manifest', default: true },
+] as const satisfies readonly { field: string; layer: keyof typeof LAYER_NAMES; default: boolean }[];
+
 function layers(fields: RawFields, strategy: WatermarkStrategy): ProtectionLayer[] {
-  const toggles: [string, boolean, ProtectionLayer][] = [
-    ['enable_fawkes', true, LAYER_NAMES.fawkes],
-    ['enable_photoguard', true, LAYER_NAMES.photoguard],
-    ['enable_mist', true, LAYER_NAMES.mist],
-    ['enable_nightshade', true, LAYER_NAMES.nightshade],
-    ['enable_stegano_embed', false, LAYER_NAMES['stegano-embed']],
-    ['enable_c2pa_manifest', true, LAYER_NAMES['c2pa-manifest']],
-  ];
-  const chosen = toggles.filter(([name, fallback]) => bool(fields, name, fallback)).map(([, , layer]) => layer);
+  const chosen: ProtectionLayer[] = LAYER_TOGGLES.filter((t) => bool(fields, t.field, t.default)).map((t) => LAYER_NAMES[t.layer]);
   if (strategy === WatermarkStrategy.WATERMARK_STRATEGY_INVISIBLE) chosen.push(LAYER_NAMES['invisible-watermark']);
   if (strategy === WatermarkStrategy.WATERMARK_STRATEGY_TREE_RING) chosen.push(LAYER_NAMES['tree-ring']);
   return chosen.sort((a, b) => a - b);

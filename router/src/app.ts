@@ -15,6 +15,8 @@ import { LegacyJobBackend } from './jobs/legacy-backend';
 import { Logger } from './logger';
 import { Metrics, createMetrics } from './metrics';
 import { healthRoutes } from './routes/health';
+import { infoRoute } from './routes/info';
+import { pageRoutes } from './routes/page';
 import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
@@ -104,6 +106,8 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   // tus's own OPTIONS answer (its extensions and limits) needs its routes free of the limits router's
   if (services.tus) tusRoutes(routes, services.tus, limits.tus);
   healthRoutes(routes, config, pool);
+  infoRoute(routes, config, { keys: Boolean(services.keys), resumable: Boolean(services.tus) });
+  pageRoutes(routes, config);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
   if (!config.metricsToken && config.metricsPort === undefined && !services.keys) routes.get('/metrics', metricsRoute(metrics));
   app.use(routes);

@@ -7,7 +7,7 @@ import {
   ProcessorOutcome,
 } from '@artorizer/contract';
 import { HashSelection, ImageHashes } from '../image/hashes';
-import { ACCEPTED_TYPES_TEXT } from '@artorizer/contract';
+import { ACCEPTED_TYPES_TEXT, DEFAULT_PROCESSORS } from '@artorizer/contract';
 import { sniffFile } from '../image/sniff';
 import { IngestedFile } from './ingest';
 
@@ -20,14 +20,6 @@ export class InvalidImageError extends Error {
 export class TooManyPixelsError extends Error {
   override name = 'TooManyPixelsError';
 }
-
-const DEFAULT_PROCESSORS = [
-  AnalysisProcessor.ANALYSIS_PROCESSOR_METADATA,
-  AnalysisProcessor.ANALYSIS_PROCESSOR_IMAGEHASH,
-  AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH,
-  AnalysisProcessor.ANALYSIS_PROCESSOR_BLOCKHASH,
-  AnalysisProcessor.ANALYSIS_PROCESSOR_STEGANO,
-];
 
 /** The header facts of a job's image, and its content type as sniffed from its bytes. */
 export interface DescribedImage {

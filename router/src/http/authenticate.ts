@@ -8,8 +8,8 @@ export function apiKeyOf(req: Request): ApiKey | undefined {
   return keyOfRequest.get(req);
 }
 
-/** Routes anyone may call, keys or not: health checks (and, later, the page's static assets). */
-const PUBLIC = (path: string) => path === '/health' || path.startsWith('/health/');
+/** Routes anyone may call, keys or not: health checks, what the router offers, and the page and its assets. */
+const PUBLIC = (path: string) => path === '/health' || path.startsWith('/health/') || path === '/info' || path === '/' || path.startsWith('/assets/');
 
 /** The token of an `Authorization: Bearer TOKEN` header, if the request has one. */
 export function bearerToken(req: Request): string | undefined {

@@ -139,6 +139,17 @@ describeWithRedis('API keys and ownership', () => {
     expect(await waitForJob(url, job_id, bearer(ALICE))).toMatchObject({ status: 'completed' });
   });
 
+  it('serves the page, its assets and /info without a key; /info says a key is needed', async () => {
+    for (const route of ['/', '/assets/app.js', '/assets/vendor/tus.min.js', '/info']) {
+      expect({ route, status: (await fetch(`${queued.url}${route}`)).status }).toEqual({ route, status: 200 });
+    }
+    const info = (await (await fetch(`${queued.url}/info`)).json()) as { api_key_required: boolean; uploads: { resumable: string | null } };
+    expect(info).toMatchObject({ api_key_required: true, uploads: { resumable: '/files' } });
+    // a path under /assets/ that is not an asset is a 404, never a way around the keys
+    expect((await fetch(`${queued.url}/assets/../jobs/x`)).status).toBe(401);
+    expect((await fetch(`${queued.url}/assets/nothing-here.js`)).status).toBe(404);
+  });
+
   it.each(routers)('gives a resumable (tus) upload to the key that created it: another key is told 404 at /files and 400 at /protect (%s)', async (_name, router) => {
     const url = router().url;
     const tusHeaders = (secret?: string) => ({ 'Tus-Resumable': '1.0.0', ...(secret ? bearer(secret) : {}) });
