@@ -25,11 +25,13 @@ interface PartFile {
   LastModified: string;
 }
 
+/** The parts whose upload has finished: s3rver writes a part's `.md5` once its last byte is in, so one without it is still arriving. */
 async function readParts(dir: string): Promise<PartFile[]> {
-  const names = (await fs.readdir(dir)).filter((name) => /^\d+$/.test(name));
+  const names = await fs.readdir(dir);
+  const done = names.filter((name) => /^\d+$/.test(name) && names.includes(`${name}.md5`));
   const parts = await Promise.all(
-    names.map(async (name) => {
-      const [stat, md5] = await Promise.all([fs.stat(path.join(dir, name)), fs.readFile(path.join(dir, `${name}.md5`), 'utf8').catch(() => '')]);
+    done.map(async (name) => {
+      const [stat, md5] = await Promise.all([fs.stat(path.join(dir, name)), fs.readFile(path.join(dir, `${name}.md5`), 'utf8')]);
       return { PartNumber: Number(name), ETag: `"${md5}"`, Size: stat.size, LastModified: stat.mtime.toISOString() };
     }),
   );
