@@ -76,10 +76,10 @@ export function checkLimits(fields: Record<string, string>, info: RouterInfo, la
   const limits = info.fields?.limits;
   if (!limits) return;
   const lengths: [string, string, number | undefined][] = [
-    ['artist_name', '--artist', limits.artistName],
-    ['artwork_title', '--title', limits.artworkTitle],
-    ['artwork_description', '--description', limits.artworkDescription],
-    ['watermark_text', '--watermark', limits.watermarkText],
+    ['artist_name', '--artist', limits.artist_name],
+    ['artwork_title', '--title', limits.artwork_title],
+    ['artwork_description', '--description', limits.artwork_description],
+    ['watermark_text', '--watermark', limits.watermark_text],
   ];
   for (const [field, option, max] of lengths) {
     const length = (fields[field] ?? '').trim().length;
@@ -87,6 +87,6 @@ export function checkLimits(fields: Record<string, string>, info: RouterInfo, la
   }
   const tags = fields.tags ? commaList(fields.tags) : [];
   if (limits.tags !== undefined && tags.length > limits.tags) throw new CliError(`${label}: --tags has ${tags.length} tags; the router accepts at most ${limits.tags}`, EXIT.refused, { field: 'tags' });
-  const long = tags.find((t) => limits.tagLength !== undefined && t.length > limits.tagLength);
-  if (long) throw new CliError(`${label}: --tags: "${long.slice(0, 20)}…" is too long for the router (${long.length} characters; it accepts at most ${limits.tagLength})`, EXIT.refused, { field: 'tags' });
+  const long = tags.find((t) => limits.tag_length !== undefined && t.length > limits.tag_length);
+  if (long) throw new CliError(`${label}: --tags: "${long.slice(0, 20)}…" is too long for the router (${long.length} characters; it accepts at most ${limits.tag_length})`, EXIT.refused, { field: 'tags' });
 }

@@ -12,8 +12,8 @@ export interface RouterInfo {
     layers: readonly { field: string; layer: string; default: boolean }[];
     watermark_strategies: readonly string[];
     processors: readonly { name: string; default: boolean }[];
-    /** The field limits the router enforces (SPEC_LIMITS): lengths in characters, `tags` a count. */
-    limits?: Partial<Record<'artistName' | 'artworkTitle' | 'artworkDescription' | 'tags' | 'tagLength' | 'watermarkText', number>>;
+    /** The field limits the router enforces, by field name: lengths in characters, `tags` a count. */
+    limits?: Partial<Record<'artist_name' | 'artwork_title' | 'artwork_description' | 'tags' | 'tag_length' | 'watermark_text', number>>;
   };
 }
 

@@ -1,4 +1,4 @@
-import { DEFAULT_PROCESSORS, LAYER_TOGGLES, PROCESSOR_NAMES, RASTER_CONTENT_TYPES, SPEC_LIMITS, WATERMARK_STRATEGY_NAMES } from '@artorizer/contract';
+import { DEFAULT_PROCESSORS, LAYER_TOGGLES, PROCESSOR_NAMES, RASTER_CONTENT_TYPES, SPEC_LIMITS, WATERMARK_STRATEGY_NAMES, snakeCase } from '@artorizer/contract';
 import express from 'express';
 import { RouterConfig } from '../config';
 import { TUS_PATH } from '../tus/upload-id';
@@ -17,7 +17,8 @@ export interface RouterInfo {
     layers: readonly { field: string; layer: string; default: boolean }[];
     watermark_strategies: string[];
     processors: { name: string; default: boolean }[];
-    limits: typeof SPEC_LIMITS;
+    /** SPEC_LIMITS by field name (`artist_name`, `tag_length`, ...): lengths in characters, `tags` a count. */
+    limits: Record<string, number>;
   };
 }
 
@@ -37,7 +38,7 @@ export function infoRoute(router: express.IRouter, config: RouterConfig, options
       layers: LAYER_TOGGLES,
       watermark_strategies: Object.keys(WATERMARK_STRATEGY_NAMES),
       processors: Object.entries(PROCESSOR_NAMES).map(([name, value]) => ({ name, default: DEFAULT_PROCESSORS.includes(value) })),
-      limits: SPEC_LIMITS,
+      limits: Object.fromEntries(Object.entries(SPEC_LIMITS).map(([name, limit]) => [snakeCase(name), limit])),
     },
   };
   router.get(INFO_PATH, (_req, res) => {
