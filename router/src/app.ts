@@ -20,7 +20,7 @@ import { pageRoutes } from './routes/page';
 import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
-import { ObjectStore, UPLOAD_PREFIX } from './storage/object-store';
+import { ObjectStore, UPLOAD_PREFIX, uploadKeyFor } from './storage/object-store';
 import { Redis, RedisOptions } from 'ioredis';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
@@ -79,6 +79,8 @@ export interface RouterServices {
   rateLimitRedis?: Redis;
   /** The tus resumable-upload endpoint at /files, with an object store. */
   tus?: TusServer;
+  /** Where the store's presigned URLs point (downloads redirect there). */
+  storeOrigin?: string;
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
@@ -107,7 +109,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   if (services.tus) tusRoutes(routes, services.tus, limits.tus);
   healthRoutes(routes, config, pool);
   infoRoute(routes, config, { keys: Boolean(services.keys), resumable: Boolean(services.tus) });
-  pageRoutes(routes, config);
+  pageRoutes(routes, services.storeOrigin);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
   if (!config.metricsToken && config.metricsPort === undefined && !services.keys) routes.get('/metrics', metricsRoute(metrics));
   app.use(routes);
@@ -259,9 +261,11 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   } else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
-  const locks = store && config.mode !== 'legacy' ? await tusLocker(config, queueing?.redis) : undefined;
-  const tus = store && locks ? createTusServer({ config, store, claims: uploadClaims, locker: locks.locker, workDir: workDir.dir, log }) : undefined;
-  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, tus, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const locks = store && config.mode !== 'legacy' ? tusLocker(config, queueing?.redis, log) : undefined;
+  const tus = store && locks ? createTusServer({ config, store, claims: uploadClaims, locker: locks.locker, workDir: workDir.dir, keysRequired: Boolean(keys), log }) : undefined;
+  // the page's CSP names the origin its downloads redirect to: the one presigned URLs carry (AWS's own host when no endpoint is set)
+  const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
+  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, storeOrigin, tus: tus?.server, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;
   server.timeout = config.requestIdleTimeoutMs;
@@ -284,6 +288,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
       pool.close();
       sweepers.forEach(clearInterval);
       locks?.close();
+      tus?.close();
       await queueing?.close();
       store?.close();
       await workDir.close();

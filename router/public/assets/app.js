@@ -59,10 +59,16 @@ async function protect(file) {
   let cancelUpload = () => undefined;
   /** @type {string | undefined} */
   let jobId;
+  let cancelled = false;
+  /** Cancels the job, once it exists: a cancel while its submit was on the way reaches it too. */
+  const cancelJob = () => {
+    if (jobId) api.request(`/jobs/${encodeURIComponent(jobId)}`, { method: 'DELETE' }).catch(() => undefined);
+  };
   card.cancelButton.addEventListener('click', () => {
+    cancelled = true;
     cancelUpload();
     watching.abort();
-    if (jobId) api.request(`/jobs/${encodeURIComponent(jobId)}`, { method: 'DELETE' }).catch(() => undefined);
+    cancelJob();
     card.fail('Cancelled.');
   });
   const handlers = { onProgress: (/** @type {number} */ sent, /** @type {number} */ total) => card.uploadProgress(sent, total), onNote: (/** @type {string} */ text) => card.note(text) };
@@ -85,6 +91,7 @@ async function protect(file) {
       jobId = (await upload.done).job_id;
       card.uploaded();
     }
+    if (cancelled) return cancelJob();
     card.note('Uploaded; waiting for the processor.');
     const end = await watchJob(api, /** @type {string} */ (jobId), (status) => card.processing(status), watching.signal);
     if (end.status !== 'completed') return card.fail(end.status === 'cancelled' ? 'Cancelled.' : `Processing failed: ${end.error?.message ?? end.last_error ?? end.status}`);

@@ -55,10 +55,14 @@ export function uploadResumable(file, endpoint, headers, handlers) {
       onError: (/** @type {unknown} */ err) => reject(tusError(err)),
       onSuccess: () => resolve(upload.url),
     });
-    upload.findPreviousUploads().then((/** @type {any[]} */ previous) => {
-      if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0]);
-      upload.start();
-    });
+    upload.findPreviousUploads().then(
+      (/** @type {any[]} */ previous) => {
+        if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0]);
+        upload.start();
+      },
+      // no storage to look in (private mode, a full quota): a new upload, not a stuck one
+      () => upload.start(),
+    );
   });
   // A request in flight when the network goes can hang for minutes before it fails: stop it at
   // once, and resume (HEAD, then PATCH from the router's offset) when the browser is back online.

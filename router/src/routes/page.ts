@@ -1,6 +1,5 @@
 import path from 'node:path';
 import express from 'express';
-import { RouterConfig } from '../config';
 
 const PUBLIC_DIR = path.resolve(__dirname, '../../public');
 /** tus-js-client's browser build, served as is: the page has no build step. */
@@ -11,8 +10,8 @@ const TUS_BROWSER_BUILD = path.join(path.dirname(require.resolve('tus-js-client/
  * CDNs), images from blobs of the files the artist picked, and fetches to the router and to
  * the store its downloads redirect to.
  */
-function contentSecurityPolicy(config: RouterConfig): string {
-  const store = config.store?.publicEndpoint ? new URL(config.store.publicEndpoint).origin : '';
+function contentSecurityPolicy(storeOrigin: string | undefined): string {
+  const store = storeOrigin ?? '';
   return [
     "default-src 'self'",
     "script-src 'self'",
@@ -26,8 +25,8 @@ function contentSecurityPolicy(config: RouterConfig): string {
 }
 
 /** The artists' page at `/` and its static assets under `/assets/` (public, like /health). */
-export function pageRoutes(router: express.IRouter, config: RouterConfig): void {
-  const csp = contentSecurityPolicy(config);
+export function pageRoutes(router: express.IRouter, storeOrigin: string | undefined): void {
+  const csp = contentSecurityPolicy(storeOrigin);
   const assets = express.static(path.join(PUBLIC_DIR, 'assets'), { index: false, maxAge: '1h' });
   router.get('/', (_req, res) => {
     res.setHeader('Content-Security-Policy', csp);

@@ -5,8 +5,7 @@ import { RouterConfig } from '../config';
 import { HttpError } from '../http/errors';
 import { readJsonBody } from '../http/json-body';
 import { mediaType } from '../http/media-type';
-import { ObjectStore } from '../storage/object-store';
-import { uploadKeyFor } from '../submit/stored';
+import { ObjectStore, uploadKeyFor } from '../storage/object-store';
 import { UploadClaims } from '../submit/upload-claims';
 import { apiKeyOf } from '../http/authenticate';
 

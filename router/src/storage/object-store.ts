@@ -20,6 +20,9 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 /** Where uploads live: the router's own, direct uploads', and resumable (tus) uploads'. */
 export const UPLOAD_PREFIX = 'uploads/';
 
+/** The object of an upload (direct or resumable) with this id. */
+export const uploadKeyFor = (uploadId: string) => `${UPLOAD_PREFIX}${uploadId}`;
+
 /** The objects @tus/s3-store keeps beside an unfinished upload's key: its info and its last short part. */
 export const TUS_COMPANIONS = ['.info', '.part'] as const;
 

@@ -1,15 +1,14 @@
 import { ImageReference, JobSpec, RETRYABLE_GRPC_CODES, jobStatusName } from '@artorizer/contract';
 import { CallContext } from '../grpc/processor-pool';
 import { HttpError, isServiceError } from '../http/errors';
-import { ObjectStore } from '../storage/object-store';
+import { ObjectStore, uploadKeyFor } from '../storage/object-store';
 import { StoredUpload } from '../upload/s3-relay';
 import { QueuedJob } from '../queue/records';
 import { EnqueueFailed, Enqueued, enqueueJob } from './queued';
 import { UploadInspection, inspectUpload } from './inspect-upload';
 import { Accepted, SubmitDeps, specOrBadRequest, storeUnavailable } from './deps';
 import { TUS_PATH, namedUploadId } from '../tus/upload-id';
-
-export const uploadKeyFor = (uploadId: string) => `uploads/${uploadId}`;
+import { settleFinishedUpload } from '../tus/settle';
 
 async function reference(store: ObjectStore, key: string, deps: SubmitDeps): Promise<ImageReference> {
   if (deps.config.s3Reference === 'key') return { location: { $case: 's3', s3: { bucket: store.bucket, key, endpoint: '', region: '' } } };
@@ -94,6 +93,11 @@ export async function submitUploadId(named: unknown, fields: Record<string, unkn
   const claim = await deps.uploadClaims.claim(uploadId, spec.idempotencyKey, ctx.key?.name).catch((err: unknown) => Promise.reject(storeUnavailable(err)));
   // another key's upload is answered as an unknown one: its existence is not confirmed
   if (claim === 'foreign' || claim === 'unknown') throw new HttpError(400, 'upload_id is not an id from POST /uploads or a tus upload (/files)', { field: 'upload_id' });
+  // still 'open' with its object complete: the router that took the last byte did not get to record it
+  if (claim === 'unfinished' && (await store.exists(uploadKeyFor(uploadId)).catch((err: unknown) => Promise.reject(storeUnavailable(err))))) {
+    await settleFinishedUpload(store, deps.uploadClaims, uploadId).catch((err: unknown) => Promise.reject(storeUnavailable(err)));
+    return submitUploadId(uploadId, fields, deps, ctx);
+  }
   if (claim === 'unfinished') {
     throw new HttpError(409, `this upload is not finished: resume it (HEAD ${TUS_PATH}/${uploadId} gives the offset), then submit`, { field: 'upload_id' });
   }

@@ -89,8 +89,9 @@ export class RedisUploadClaims implements UploadClaims {
     await this.redis.del(this.key('claim', uploadId));
   }
 
+  /** Also renews the grant: an upload finished late in its life still has its owner when it is submitted. */
   async setTusState(uploadId: string, state: TusState): Promise<void> {
-    await this.redis.set(this.key('tus', uploadId), state, 'EX', this.ttlSeconds);
+    await this.redis.multi().set(this.key('tus', uploadId), state, 'EX', this.ttlSeconds).expire(this.key('grant', uploadId), this.ttlSeconds).exec();
   }
 
   async standing(uploadId: string): Promise<UploadStanding> {
@@ -132,6 +133,8 @@ export class MemoryUploadClaims implements UploadClaims {
 
   async setTusState(uploadId: string, state: TusState): Promise<void> {
     this.tusStates.set(uploadId, state);
+    const owner = this.grants.get(uploadId);
+    if (owner !== undefined) this.grants.set(uploadId, owner);
   }
 
   async standing(uploadId: string): Promise<UploadStanding> {

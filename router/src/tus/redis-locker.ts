@@ -46,9 +46,12 @@ export class RedisLocker implements Locker {
     });
   }
 
-  /** Subscribes to release requests; call once before serving. */
-  async start(): Promise<void> {
-    await this.subscriber.subscribe(this.channel);
+  /**
+   * Subscribes to release requests, without waiting: a router starts and serves while Redis is
+   * away, and ioredis subscribes again on every reconnect.
+   */
+  start(onError: (err: unknown) => void): void {
+    this.subscriber.subscribe(this.channel).catch(onError);
   }
 
   newLock(id: string): Lock {
@@ -83,16 +86,20 @@ export class RedisLocker implements Locker {
     this.releaseRequests.set(id, requestRelease);
   }
 
-  letGo(id: string): void {
-    this.releaseRequests.delete(id);
+  /** Forgets the holder's callback, unless another lock of this process holds the id by now. */
+  letGo(id: string, requestRelease: RequestRelease): void {
+    if (this.releaseRequests.get(id) === requestRelease) this.releaseRequests.delete(id);
   }
 }
 
 const POLL_MS = 50;
+/** A waiter asks the holder to let go again this often (a request sent before the holder was listening is lost). */
+const ASK_AGAIN_MS = 1000;
 
 class RedisLock implements Lock {
   private readonly token = randomUUID();
   private renewal?: NodeJS.Timeout;
+  private requestRelease?: RequestRelease;
 
   constructor(
     private readonly locker: RedisLocker,
@@ -102,23 +109,36 @@ class RedisLock implements Lock {
   async lock(signal: AbortSignal, requestRelease: RequestRelease): Promise<void> {
     const { acquireTimeoutMs, ttlMs } = this.locker.settings;
     const deadline = Date.now() + acquireTimeoutMs;
-    let asked = false;
+    let askedAt = 0;
     while (!(await this.locker.tryAcquire(this.id, this.token))) {
       if (signal.aborted || Date.now() >= deadline) throw ERRORS.ERR_LOCK_TIMEOUT;
-      if (!asked) {
-        asked = true;
+      if (Date.now() - askedAt >= ASK_AGAIN_MS) {
+        askedAt = Date.now();
         await this.locker.askHolderToRelease(this.id);
       }
       await sleep(POLL_MS);
     }
+    this.requestRelease = requestRelease;
     this.locker.hold(this.id, requestRelease);
-    this.renewal = setInterval(() => void this.locker.renew(this.id, this.token).catch(() => undefined), Math.max(100, Math.floor(ttlMs / 3)));
+    let renewedAt = Date.now();
+    // A lock this holder no longer has (Redis lost it, or renewals failed for its whole TTL) may
+    // be another router's by now: stop writing rather than write beside it.
+    const lost = () => {
+      clearInterval(this.renewal);
+      void requestRelease();
+    };
+    this.renewal = setInterval(() => {
+      this.locker.renew(this.id, this.token).then(
+        (held) => (held ? (renewedAt = Date.now()) : lost()),
+        () => Date.now() - renewedAt >= ttlMs && lost(),
+      );
+    }, Math.max(100, Math.floor(ttlMs / 3)));
     this.renewal.unref();
   }
 
   async unlock(): Promise<void> {
     clearInterval(this.renewal);
-    this.locker.letGo(this.id);
+    if (this.requestRelease) this.locker.letGo(this.id, this.requestRelease);
     await this.locker.release(this.id, this.token);
   }
 }

@@ -3,7 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { MemoryLocker, Server } from '@tus/server';
 import { Redis } from 'ioredis';
 import { ERRORS, Locker, Upload } from '@tus/utils';
-import { ACCEPTED_TYPES_TEXT, SNIFF_BYTES, acceptableDeclaredType, safeFileName, sniffRaster } from '@artorizer/contract';
+import { ACCEPTED_TYPES_TEXT, acceptableDeclaredType, safeFileName } from '@artorizer/contract';
 import express, { Request, RequestHandler } from 'express';
 import { RouterConfig } from '../config';
 import { apiKeyOf } from '../http/authenticate';
@@ -11,6 +11,7 @@ import { Logger } from '../logger';
 import { ObjectStore, UPLOAD_PREFIX } from '../storage/object-store';
 import { UploadClaims } from '../submit/upload-claims';
 import { RedisLocker } from './redis-locker';
+import { settleFinishedUpload } from './settle';
 import { UploadDatastore } from './upload-datastore';
 import { TUS_PATH, UPLOAD_ID } from './upload-id';
 
@@ -25,6 +26,8 @@ export interface TusDeps {
   locker: Locker;
   /** This process's working folder: parts wait there on their way to the store. */
   workDir: string;
+  /** API keys are configured: every upload belongs to one. */
+  keysRequired: boolean;
   log: Logger;
 }
 
@@ -38,11 +41,17 @@ const nodeRequestOf = (req: globalThis.Request) => (req as unknown as { runtime?
  * `POST /protect {"upload_id": ...}`. The upload's state lives in the store and the locks in
  * Redis, so any router can resume it.
  */
-export function createTusServer(deps: TusDeps): Server {
+export function createTusServer(deps: TusDeps): { server: Server; close(): void } {
   const { config, store, claims } = deps;
   const idOf = (key: string) => key.slice(UPLOAD_PREFIX.length);
+  // the key Express authenticated; with keys on, a request whose node request is not found is refused, never let through
+  const keyOf = (req: globalThis.Request) => {
+    const node = nodeRequestOf(req);
+    if (!node && deps.keysRequired) throw refusal(500, 'internal error');
+    return node ? apiKeyOf(node) : undefined;
+  };
   const datastore = new UploadDatastore(store, { partBytes: config.tusPartBytes, expiryMs: config.tusExpirySeconds * 1000, tmpDirectory: deps.workDir });
-  return new Server({
+  const server = new Server({
     path: TUS_PATH,
     datastore,
     locker: deps.locker,
@@ -54,7 +63,7 @@ export function createTusServer(deps: TusDeps): Server {
     getFileIdFromRequest: (_req, lastPath) => (lastPath && UPLOAD_ID.test(lastPath) ? `${UPLOAD_PREFIX}${lastPath}` : undefined),
     onIncomingRequest: async (req, id) => {
       if (req.method === 'POST' || req.method === 'OPTIONS') return;
-      const key = apiKeyOf(nodeRequestOf(req)!);
+      const key = keyOf(req);
       const standing = key || req.method === 'DELETE' ? await claims.standing(idOf(id)) : undefined;
       // another key's upload is answered as an unknown one
       if (key && standing?.owner !== key.name) throw ERRORS.FILE_NOT_FOUND;
@@ -64,21 +73,16 @@ export function createTusServer(deps: TusDeps): Server {
       const declared = (upload.metadata?.filetype ?? upload.metadata?.contentType ?? '').toLowerCase() || undefined;
       if (declared !== undefined && !acceptableDeclaredType(declared)) throw refusal(415, `filetype must be an image (${ACCEPTED_TYPES_TEXT}), got "${declared}"`);
       const uploadId = idOf(upload.id);
-      await claims.grant(uploadId, apiKeyOf(nodeRequestOf(req)!)?.name ?? '');
+      await claims.grant(uploadId, keyOf(req)?.name ?? '');
       await claims.setTusState(uploadId, 'open');
       const metadata: Record<string, string | null> = { ...upload.metadata, filename: safeFileName(upload.metadata?.filename ?? undefined) };
       if (declared) metadata.contentType = declared;
       return { metadata };
     },
     onUploadFinish: async (_req, upload: Upload) => {
-      const uploadId = idOf(upload.id);
-      const head = await store.peek(upload.id, SNIFF_BYTES);
-      if (!head || !sniffRaster(head.first)) {
-        await store.delete(upload.id);
-        await claims.setTusState(uploadId, 'refused');
+      if ((await settleFinishedUpload(store, claims, idOf(upload.id))) === 'refused') {
         throw refusal(415, `the uploaded file is not a supported image (${ACCEPTED_TYPES_TEXT}); it has been deleted`);
       }
-      await claims.setTusState(uploadId, 'done');
       return {};
     },
     onResponseError: (_req, err) => {
@@ -86,6 +90,7 @@ export function createTusServer(deps: TusDeps): Server {
       return undefined;
     },
   });
+  return { server, close: () => datastore.close() };
 }
 
 /** What runs ahead of the tus requests that create an upload (rate limits, upload caps) and that write to one (caps). */
@@ -110,14 +115,14 @@ export function tusRoutes(router: express.IRouter, server: Server, limits: TusLi
   router.delete(`${TUS_PATH}/:id`, handle);
 }
 
-/** Upload locks: in Redis when routers share one (an upload may resume through any of them), else in this process. */
 export { TUS_PATH };
 
-export async function tusLocker(config: RouterConfig, redis: Redis | undefined): Promise<{ locker: Locker; close(): void }> {
+/** Upload locks: in Redis when routers share one (an upload may resume through any of them), else in this process. */
+export function tusLocker(config: RouterConfig, redis: Redis | undefined, log: Logger): { locker: Locker; close(): void } {
   if (!redis || !config.redisUrl) return { locker: new MemoryLocker(), close: () => undefined };
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null }).on('error', (err) => log.warn({ err, connection: 'tus-locks' }, 'redis connection error'));
   const locker = new RedisLocker(redis, subscriber, { prefix: `${config.redisPrefix}:`, ttlMs: LOCK_TTL_MS, acquireTimeoutMs: LOCK_ACQUIRE_TIMEOUT_MS });
-  await locker.start();
+  locker.start((err) => log.warn({ err }, 'could not subscribe to tus lock release requests'));
   return { locker, close: () => subscriber.disconnect() };
 }
 

@@ -55,4 +55,9 @@ export class UploadDatastore extends S3Store {
     }
     await this.objects.delete(id);
   }
+
+  /** Closes the library's own S3 client (its sockets). */
+  close(): void {
+    this.client.destroy();
+  }
 }
