@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { Browser, BrowserContext, Page, chromium } from 'playwright-core';
 import sharp from 'sharp';
 import { writePhoto } from '../../../bench/lib/photo';
-import { EMBEDDED_CREDENTIALS, EmbeddedStore, startEmbeddedStore } from '../../../scripts/store/embedded-store';
 import { LocalProcessor, LocalRouter, startLocalProcessor, startLocalRouter } from '../harness';
 import { freePort } from '../ports';
+import { TestStore, startEmbedded } from '../storage/stores';
 import { REPO_ROOT, within } from '../wire';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -34,8 +34,8 @@ if (reason && process.env.CI !== 'true') {
   });
 } else {
   describe('the web page in a real browser (Chromium, playwright-core), on a router with a store: resumable uploads', () => {
-    let storeDir: string;
-    let store: EmbeddedStore;
+    let workDir: string;
+    let store: TestStore;
     let processor: LocalProcessor;
     let router: LocalRouter;
     let browser: Browser;
@@ -44,15 +44,14 @@ if (reason && process.env.CI !== 'true') {
 
     beforeAll(async () => {
       fs.mkdirSync(ARTIFACTS, { recursive: true });
-      storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-page-'));
+      workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-page-'));
       const port = await freePort();
       // the store answers CORS for the page's origin: downloads redirect to it
-      store = await startEmbeddedStore({ port: 0, directory: path.join(storeDir, 's3'), bucket: 'artorizer-page', allowedOrigins: [`http://127.0.0.1:${port}`] });
-      const env = { S3_ENDPOINT: store.endpoint, S3_BUCKET: store.bucket, AWS_ACCESS_KEY_ID: EMBEDDED_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMBEDDED_CREDENTIALS.secretAccessKey, S3_REGION: 'us-east-1' };
-      processor = await startLocalProcessor({ ...env, PROCESSOR_CONCURRENCY: '2' });
-      router = await startLocalRouter({ ...env, PORT: String(port), PROCESSOR_ADDR: processor.address });
-      photo = await writePhoto(storeDir, 1600, 1067);
-      bigPhoto = await writePhoto(storeDir, 3000, 2000);
+      store = await startEmbedded('artorizer-page', [`http://127.0.0.1:${port}`]);
+      processor = await startLocalProcessor({ ...store.env, PROCESSOR_CONCURRENCY: '2' });
+      router = await startLocalRouter({ ...store.env, PORT: String(port), PROCESSOR_ADDR: processor.address });
+      photo = await writePhoto(workDir, 1600, 1067);
+      bigPhoto = await writePhoto(workDir, 3000, 2000);
       browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     }, 120_000);
 
@@ -60,8 +59,8 @@ if (reason && process.env.CI !== 'true') {
       await browser?.close();
       await router?.stop(100);
       await processor?.stop(100);
-      await store?.close();
-      fs.rmSync(storeDir, { recursive: true, force: true });
+      await store?.stop();
+      fs.rmSync(workDir, { recursive: true, force: true });
     }, 60_000);
 
     async function open(viewport: { width: number; height: number }): Promise<{ context: BrowserContext; page: Page }> {
@@ -108,7 +107,7 @@ if (reason && process.env.CI !== 'true') {
         await page.screenshot({ path: path.join(ARTIFACTS, 'desktop-result.png'), fullPage: true });
 
         const [download] = await Promise.all([page.waitForEvent('download'), job(page, name).getByRole('button', { name: 'Download protected image' }).click()]);
-        const saved = path.join(storeDir, download.suggestedFilename());
+        const saved = path.join(workDir, download.suggestedFilename());
         await download.saveAs(saved);
         const meta = await sharp(saved).metadata();
         expect({ width: meta.width, height: meta.height }).toEqual({ width: photo.width, height: photo.height });
@@ -176,9 +175,8 @@ if (reason && process.env.CI !== 'true') {
 
     it('cancels an upload in flight: the card says so and the router keeps nothing of it', async () => {
       const { context, page } = await open(DESKTOP);
-      const s3 = new S3Client({ endpoint: store.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: EMBEDDED_CREDENTIALS, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-      const stored = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: 'uploads/' }))).Contents ?? []).map((o) => o.Key).sort();
-      const multipartUploads = async () => ((await s3.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: 'uploads/' }))).Uploads ?? []).length;
+      const stored = async () => (await store.keys('uploads/')).sort();
+      const multipartUploads = async () => ((await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: 'uploads/' }))).Uploads ?? []).length;
       try {
         const before = await stored();
         const cdp = await context.newCDPSession(page);
@@ -193,7 +191,6 @@ if (reason && process.env.CI !== 'true') {
         expect(await job(page, name).locator('.message').textContent()).toBe('Cancelled.');
         expect(await within(15_000, async () => JSON.stringify(await stored()) === JSON.stringify(before) && (await multipartUploads()) === 0)).toBe(true);
       } finally {
-        s3.destroy();
         await context.close();
       }
     }, 60_000);

@@ -32,9 +32,10 @@ function withKeys(client: S3Client, bucket: string) {
   };
 }
 
-export async function startEmbedded(bucket = 'artorizer-test'): Promise<TestStore & { restart(): Promise<void>; halt(): Promise<void> }> {
+/** The embedded store on a free port; `allowedOrigins`: the browser origins it answers CORS for (default the router's under `make up`). */
+export async function startEmbedded(bucket = 'artorizer-test', allowedOrigins?: string[]): Promise<TestStore & { restart(): Promise<void>; halt(): Promise<void> }> {
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-s3rver-'));
-  let store = await startEmbeddedStore({ port: 0, directory, bucket });
+  let store = await startEmbeddedStore({ port: 0, directory, bucket, allowedOrigins });
   const port = Number(new URL(store.endpoint).port);
   const client = s3Client(store.endpoint, EMBEDDED_CREDENTIALS);
   return {
@@ -46,7 +47,7 @@ export async function startEmbedded(bucket = 'artorizer-test'): Promise<TestStor
     keys: withKeys(client, bucket),
     halt: () => store.close(),
     restart: async () => {
-      store = await startEmbeddedStore({ port, directory, bucket });
+      store = await startEmbeddedStore({ port, directory, bucket, allowedOrigins });
     },
     stop: async () => {
       client.destroy();
@@ -85,4 +86,29 @@ export async function startRgw(bucket = 'artorizer-test'): Promise<TestStore> {
       await run(path.join(RGW_SCRIPTS, 'stop.sh'), [vars.RGW_DIR]);
     },
   };
+}
+
+/**
+ * Registers a suite that needs Ceph RGW when it is installed, and always with CI=true (where
+ * its absence must fail the run); otherwise prints why it did not run and records it in one test.
+ */
+export function describeWithRgw(name: string, body: () => void): void {
+  const reason = (() => {
+    try {
+      require('node:child_process').execFileSync('which', ['radosgw'], { stdio: 'ignore' });
+      return undefined;
+    } catch {
+      return 'Ceph RGW is not installed (scripts/rgw/install.sh installs it; .ci/run does)';
+    }
+  })();
+  if (reason && process.env.CI !== 'true') {
+    process.stderr.write(`\n[${name}] not running against Ceph RGW: ${reason}\n`);
+    describe(name, () => {
+      it('needs Ceph RGW, which is absent on this machine (CI installs it)', async () => {
+        expect(await rgwUnavailable()).toBe(reason);
+      });
+    });
+    return;
+  }
+  describe(name, body);
 }
