@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, EXIT_CODES_HELP, ExitCode } from './exit-codes';
-import { commaList } from './fields';
+import { SubmitOptions, commaList } from './fields';
 import { Connection, connection } from './http';
 import { cancelCommand, downloadCommand, statusCommand, watchCommand } from './jobs';
 import { createOutput } from './output';
@@ -17,15 +17,8 @@ interface GlobalOptions {
   progress: boolean;
 }
 
-interface ProtectCliOptions extends GlobalOptions {
+interface ProtectCliOptions extends GlobalOptions, SubmitOptions {
   artist: string;
-  title?: string;
-  description?: string;
-  tags?: string[];
-  watermark?: string;
-  watermarkStrategy?: string;
-  layers?: string[];
-  processors?: string[];
   concurrency: number;
   wait?: boolean;
   out?: string;

@@ -39,22 +39,8 @@ export function typeList(types: readonly string[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-  'image/tiff': 'tif',
-  'image/avif': 'avif',
-  'image/heif': 'heic',
-  'application/json': 'json',
-};
-
-/** A file extension for a served Content-Type (its parameters ignored); "bin" when unknown. */
-export function extensionFor(contentType: string | null | undefined): string {
-  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
-  return EXTENSIONS[type] ?? 'bin';
-}
+/** A file extension for a served Content-Type: the contract's, one list for the router and its clients. */
+export { fileExtensionFor as extensionFor } from '@artorizer/contract';
 
 const TYPES_BY_EXTENSION: Record<string, string> = {
   '.png': 'image/png',

@@ -62,3 +62,20 @@ export function acceptableDeclaredType(declared: string | undefined): boolean {
 }
 
 export const ACCEPTED_TYPES_TEXT = 'JPEG, PNG, GIF, WebP, TIFF, AVIF or HEIF';
+
+const FILE_EXTENSIONS: Record<string, string> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+  'image/tiff': 'tif',
+  'image/avif': 'avif',
+  'image/heif': 'heic',
+  'application/json': 'json',
+};
+
+/** The file extension for a served Content-Type (its parameters ignored); "bin" when unknown. */
+export function fileExtensionFor(contentType: string | null | undefined): string {
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  return FILE_EXTENSIONS[type] ?? 'bin';
+}

@@ -1,16 +1,5 @@
-import { attachmentDisposition } from '@artorizer/contract';
-import { sniffRaster } from '@artorizer/contract';
+import { RASTER_CONTENT_TYPES, attachmentDisposition, fileExtensionFor, sniffRaster } from '@artorizer/contract';
 
-const EXTENSIONS: Record<string, string> = {
-  'image/png': 'png',
-  'image/jpeg': 'jpg',
-  'image/gif': 'gif',
-  'image/webp': 'webp',
-  'image/tiff': 'tif',
-  'image/avif': 'avif',
-  'image/heif': 'heic',
-  'application/json': 'json',
-};
 
 /**
  * The type an artifact is served as: the raster type its first bytes show, JSON for the
@@ -19,12 +8,12 @@ const EXTENSIONS: Record<string, string> = {
 export function servedType(variant: string, declared: string, head?: Buffer): string {
   if (variant === 'analysis' && declared.toLowerCase().startsWith('application/json')) return 'application/json';
   if (head) return sniffRaster(head)?.contentType ?? 'application/octet-stream';
-  return declared.toLowerCase() in EXTENSIONS && declared !== 'application/json' ? declared.toLowerCase() : 'application/octet-stream';
+  return (RASTER_CONTENT_TYPES as readonly string[]).includes(declared.toLowerCase()) ? declared.toLowerCase() : 'application/octet-stream';
 }
 
 /** A download's file name: the job and the variant, with the served type's extension. */
 export function downloadFileName(jobId: string, variant: string, type: string): string {
-  return `${jobId}-${variant}.${EXTENSIONS[type] ?? 'bin'}`;
+  return `${jobId}-${variant}.${fileExtensionFor(type)}`;
 }
 
 /**
