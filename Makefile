@@ -59,7 +59,7 @@ router-cluster: install ## run one router per core on the same PORT (node cluste
 api-key: install ## add an API key to API_KEYS_FILE (default ./api-keys) and print its secret once: make api-key NAME=alice [MAX_PRIORITY=10]
 	@$(TSX) router/src/keys-main.ts
 
-dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL; routers with DISPATCHER=off)
+dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL or REDIS_CLUSTER_NODES; routers with DISPATCHER=off)
 	$(TSX) router/src/dispatcher-main.ts
 
 router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_ADDR 127.0.0.1:50051)

@@ -1,16 +1,18 @@
 import { Redis } from 'ioredis';
 
-/** The keys under `prefix:`, a SCAN batch at a time. */
+/** The keys of a REDIS_PREFIX, a SCAN batch at a time: `prefix:...`, and the queue's `{prefix}:...` (its hash tag). */
 async function* keysUnder(redis: Redis, prefix: string): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) yield keys;
-  } while (cursor !== '0');
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
 }
 
-/** Deletes every key under `prefix:` (SCAN + UNLINK); returns how many. */
+/** Deletes every key of a prefix (SCAN + UNLINK); returns how many. */
 export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
   let deleted = 0;
   for await (const keys of keysUnder(redis, prefix)) deleted += await redis.unlink(...keys);

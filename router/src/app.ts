@@ -5,6 +5,7 @@ import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
+import { RedisJobOwners } from './grpc/job-owners';
 import { channelCredentials } from './grpc/tls';
 import { createExpressServer } from './http/express-server';
 import { useRequestLog } from './http/request-log';
@@ -21,7 +22,8 @@ import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
 import { ObjectStore, UPLOAD_PREFIX, uploadKeyFor } from './storage/object-store';
-import { Redis, RedisOptions } from 'ioredis';
+import { RedisOptions } from 'ioredis';
+import { RedisConnection, RedisTarget, describeTarget, openRedis } from './redis';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
 import { DispatchQueue } from './queue/dispatch-queue';
@@ -30,6 +32,7 @@ import { HealthBreaker } from './queue/health-breaker';
 import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';
+import { queuePrefix, recordsPrefix } from './queue/keys';
 import { SubmitDeps } from './submit/deps';
 import { MemoryUploadClaims, RedisUploadClaims, UploadClaims } from './submit/upload-claims';
 import { ExpiringMap } from './submit/expiring-map';
@@ -64,6 +67,8 @@ function metricsMiddleware(metrics: Metrics) {
 /** The long-lived parts a router is made of, shared by its routes. */
 export interface RouterServices {
   pool: ProcessorPool;
+  /** Set once the graceful stop has begun (readiness answers 503). */
+  lifecycle?: { draining: boolean };
   metrics: Metrics;
   store?: ObjectStore;
   queue?: SubmitDeps['queue'];
@@ -76,7 +81,7 @@ export interface RouterServices {
   /** API keys, when API_KEYS_FILE is set; none means the router is open. */
   keys?: KeyRing;
   /** Where rate-limit counters live when several routers share them (the queue's Redis). */
-  rateLimitRedis?: Redis;
+  rateLimitRedis?: RedisConnection;
   /** The tus resumable-upload endpoint at /files, with an object store. */
   tus?: TusServer;
   /** Where the store's presigned URLs point (downloads redirect there). */
@@ -107,7 +112,7 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   uploadRoutes(routes, config, store, services.uploadClaims);
   // tus's own OPTIONS answer (its extensions and limits) needs its routes free of the limits router's
   if (services.tus) tusRoutes(routes, services.tus, limits.tus);
-  healthRoutes(routes, config, pool);
+  healthRoutes(routes, config, pool, () => services.lifecycle?.draining ?? false);
   infoRoute(routes, config, { keys: Boolean(services.keys), resumable: Boolean(services.tus) });
   pageRoutes(routes, services.storeOrigin);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
@@ -163,25 +168,28 @@ function limitsFor(config: RouterConfig, services: RouterServices): { router: ex
 
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
-/** With REDIS_URL: job records, the dispatch queue, the health breaker and (inline) the dispatcher. */
-async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
-  const redisUrl = config.redisUrl!;
+/** With REDIS_URL or REDIS_CLUSTER_NODES: job records, the dispatch queue, the health breaker and (inline) the dispatcher. */
+async function startQueueing(config: RouterConfig, target: RedisTarget, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
   const prefix = `${config.redisPrefix}:`;
   // Connection errors (each reconnect attempt) go to the log, not to ioredis's console fallback.
-  const connect = (name: string, options: RedisOptions) => new Redis(redisUrl, options).on('error', (err) => log.warn({ err, connection: name }, 'redis connection error'));
+  const connect = (name: string, options: RedisOptions) => openRedis(target, options).on('error', (err) => log.warn({ err, connection: name }, 'redis connection error'));
   const redis = connect('records', { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  // On a cluster each intake transaction is followed by a WAIT for a replica, which holds up
+  // the connection it runs on: the transactions get one of their own there.
+  const entries = target.kind === 'cluster' ? connect('entries', { maxRetriesPerRequest: 3 }) : redis;
   // BullMQ listens to its own connection and re-emits its errors on the queue (logged below).
-  const queueConnection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  const records = new JobRecords(redis, prefix, config.jobRetentionSeconds);
-  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: redis, prefix: config.redisPrefix, attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
+  const queueConnection = openRedis(target, { maxRetriesPerRequest: 3 });
+  const records = new JobRecords(redis, recordsPrefix(config.redisPrefix), config.jobRetentionSeconds);
+  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: entries, prefix: queuePrefix(config.redisPrefix), attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
   dispatch.queue.on('error', (err) => log.warn({ err }, 'dispatch queue error'));
   const events = new RecordEvents(connect('events', {}));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
   const dispatcher = config.inlineDispatcher
-    ? new Dispatcher(dispatcherOptions(config, redisUrl), records, pool, breaker, store, log)
+    ? new Dispatcher(dispatcherOptions(config, target), records, pool, breaker, store, log)
     : undefined;
   dispatcher?.start();
+  log.info({ redis: describeTarget(target), prefix: config.redisPrefix, dispatcher: Boolean(dispatcher) }, 'queueing submits in Redis');
   return {
     queue: { records, intake: new JobIntake(records, dispatch) },
     uploadClaims: new RedisUploadClaims(redis, prefix, config.retentionDays * 86_400),
@@ -194,6 +202,7 @@ async function startQueueing(config: RouterConfig, pool: ProcessorPool, store: O
       await dispatch.close();
       events.close();
       queueConnection.disconnect();
+      if (entries !== redis) entries.disconnect();
       redis.disconnect();
     },
   };
@@ -259,13 +268,16 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
     if (!config.metricsToken && config.metricsPort === undefined) log.warn('/metrics is off: with API keys it is served only behind METRICS_TOKEN or on METRICS_PORT');
   } else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
-  const queueing = config.redisUrl && config.mode !== 'legacy' ? await startQueueing(config, pool, store, direct, log) : undefined;
+  const queueing = config.redis && config.mode !== 'legacy' ? await startQueueing(config, config.redis, pool, store, direct, log) : undefined;
+  // with Redis, every router and dispatcher reads a job's processor from one record
+  if (queueing) pool.shareOwners(new RedisJobOwners(queueing.redis, `${config.redisPrefix}:`, config.jobRetentionSeconds));
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
   const locks = store && config.mode !== 'legacy' ? tusLocker(config, queueing?.redis, log) : undefined;
   const tus = store && locks ? createTusServer({ config, store, claims: uploadClaims, locker: locks.locker, workDir: workDir.dir, keysRequired: Boolean(keys), log }) : undefined;
   // the page's CSP names the origin its downloads redirect to: the one presigned URLs carry (AWS's own host when no endpoint is set)
   const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
-  const services: RouterServices = { spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, storeOrigin, tus: tus?.server, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const lifecycle = { draining: false };
+  const services: RouterServices = { lifecycle, spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, storeOrigin, tus: tus?.server, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;
   server.timeout = config.requestIdleTimeoutMs;
@@ -277,6 +289,11 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = config.shutdownGraceMs) =>
     (stopping ??= (async () => {
+      lifecycle.draining = true;
+      if (config.drainDelayMs > 0) {
+        log.info({ drainDelayMs: config.drainDelayMs }, 'draining: readiness answers 503 while requests are still served');
+        await new Promise((resolve) => setTimeout(resolve, config.drainDelayMs));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;

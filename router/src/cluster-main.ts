@@ -13,8 +13,8 @@ if (cluster.isPrimary) {
   // the note of which upload a job was made from, rate limits and caps live in each worker
   // unless Redis holds them. With a store, several workers without Redis would let one upload
   // make a job per worker.
-  if (workers > 1 && (process.env.S3_ENDPOINT || process.env.S3_BUCKET) && !process.env.REDIS_URL) {
-    logger.error({ workers }, 'several router workers with an object store need REDIS_URL (upload grants, rate limits); set it, or ROUTER_WORKERS=1');
+  if (workers > 1 && (process.env.S3_ENDPOINT || process.env.S3_BUCKET) && !process.env.REDIS_URL && !process.env.REDIS_CLUSTER_NODES) {
+    logger.error({ workers }, 'several router workers with an object store need Redis, REDIS_URL or REDIS_CLUSTER_NODES (upload grants, rate limits); set it, or ROUTER_WORKERS=1');
     process.exit(1);
   }
   let stopping = false;

@@ -1,4 +1,5 @@
 import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/contract';
+import { RedisTarget, redisTargetFromEnv } from './redis';
 import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';
 
@@ -43,6 +44,8 @@ export interface RouterConfig {
   imageUrlAllowlist: string[];
   /** How long shutdown waits for in-flight requests (`SHUTDOWN_GRACE_MS`, default 30000). */
   shutdownGraceMs: number;
+  /** On SIGTERM, how long the router keeps serving with readiness at 503 before it stops accepting (`DRAIN_DELAY_MS`, default 0): time for a load balancer to take it out. */
+  drainDelayMs: number;
   /** Seconds clients are told to wait after a 503 (`RETRY_AFTER_SECONDS`, default 5). */
   retryAfterSeconds: number;
   /**
@@ -115,9 +118,12 @@ export interface RouterConfig {
   /** Serve `/metrics` on this port instead of the API's (`METRICS_PORT`; bound to `METRICS_HOST`, default 127.0.0.1). */
   metricsPort?: number;
   metricsHost: string;
-  /** Queue and job store (`REDIS_URL`); unset means synchronous submits, single instance. */
-  redisUrl?: string;
-  /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"). */
+  /**
+   * Queue and job store: one Redis server (`REDIS_URL`) or a Redis Cluster by its seed nodes
+   * (`REDIS_CLUSTER_NODES=host:port,...`), not both; neither means synchronous submits, single instance.
+   */
+  redis?: RedisTarget;
+  /** Key prefix in Redis (`REDIS_PREFIX`, default "artorizer"; the queue's keys carry it as their hash tag, `{artorizer}:...`). */
   redisPrefix: string;
   /** How long queued-job records are kept (`JOB_RETENTION_SECONDS`, default 86400). */
   jobRetentionSeconds: number;
@@ -175,6 +181,10 @@ export function loadConfig(env: Env = process.env): RouterConfig {
   if (tusExpirySeconds > retentionDays * 86_400) throw new Error('TUS_UPLOAD_EXPIRY_SECONDS must not exceed OBJECT_RETENTION_DAYS (in seconds): the store expires uploads after that');
   // legacy mode re-posts to the original HTTP API, which has no labels to record a job's key in
   if (env.API_KEYS_FILE && mode === 'legacy') throw new Error('API_KEYS_FILE needs a TRANSFER_MODE that records who owns a job (stream, s3, direct or auto), not legacy');
+  const redis = redisTargetFromEnv(env.REDIS_URL || undefined, env.REDIS_CLUSTER_NODES);
+  const redisPrefix = env.REDIS_PREFIX || 'artorizer';
+  // the prefix is the queue keys' hash tag ({prefix}:...): a brace in it would end the tag early
+  if (/[{}]/.test(redisPrefix)) throw new Error(`REDIS_PREFIX must not contain "{" or "}", got "${redisPrefix}"`);
   return {
     port: int(env, 'PORT', 7000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -190,6 +200,7 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     requestIdleTimeoutMs: int(env, 'REQUEST_IDLE_TIMEOUT_MS', 60_000, 1000),
     imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
+    drainDelayMs: int(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 5, 1),
     workRoot: env.WORK_DIR || env.SPOOL_DIR || defaultWorkRoot('router'),
     store,
@@ -212,8 +223,8 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     metricsToken: env.METRICS_TOKEN || undefined,
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',
-    redisUrl: env.REDIS_URL || undefined,
-    redisPrefix: env.REDIS_PREFIX || 'artorizer',
+    redis,
+    redisPrefix,
     jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
     dispatchAttempts: int(env, 'DISPATCH_ATTEMPTS', 8, 1, 100),
     dispatchBackoffMs: int(env, 'DISPATCH_BACKOFF_MS', 1000, 1),

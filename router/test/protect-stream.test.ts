@@ -270,6 +270,19 @@ describe('operations', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ready', processors: { serving: 1, total: 1 } });
   });
+
+  it('drains on stop: for DRAIN_DELAY_MS readiness is 503 while uploads are still taken, then it stops accepting', async () => {
+    const draining = await startLocalRouter({ PROCESSOR_ADDR: processor.address, TRANSFER_MODE: 'stream', DRAIN_DELAY_MS: '3000' });
+    const stopped = draining.stop(1000);
+    const ready = await fetch(`${draining.url}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'draining' });
+    expect((await fetch(`${draining.url}/health`)).status).toBe(200);
+    const upload = await fetch(`${draining.url}/protect`, { method: 'POST', body: form(meta, png) });
+    expect(upload.status).toBe(202);
+    await stopped;
+    await expect(fetch(`${draining.url}/health`)).rejects.toThrow();
+  });
 });
 
 async function firstEventId(url: string): Promise<number> {

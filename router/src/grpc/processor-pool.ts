@@ -22,6 +22,8 @@ import {
   WatchJobResponse,
 } from '@artorizer/contract';
 import { Metrics } from '../metrics';
+import { JobOwners, MemoryJobOwners } from './job-owners';
+import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processor-targets';
 import { ApiKey } from '../security/api-keys';
 
 /** Per-request context carried to the processor. */
@@ -35,6 +37,12 @@ interface Endpoint {
   address: string;
   client: ProcessorServiceClient;
   health: HealthClient;
+}
+
+/** Where new jobs go: one processor, or a DNS name balanced by grpc-js over the addresses it resolves to. */
+interface Balancer {
+  target: ProcessorTarget;
+  client: ProcessorServiceClient;
 }
 
 interface HealthClient {
@@ -52,44 +60,56 @@ const CHANNEL_OPTIONS = {
   'grpc.per_rpc_retry_buffer_size': 0,
 };
 
+const BALANCED_OPTIONS = { ...CHANNEL_OPTIONS, 'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }) };
+
 const HealthClientCtor = makeGenericClientConstructor(healthService, 'Health');
-const OWNER_CACHE_LIMIT = 100_000;
+
+function serviceError(code: GrpcStatus, details: string): ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+}
 
 function notFound(jobId: string): ServiceError {
-  return Object.assign(new Error(`job ${JSON.stringify(jobId)} not found`), {
-    code: GrpcStatus.NOT_FOUND,
-    details: `job ${JSON.stringify(jobId)} not found`,
-    metadata: new Metadata(),
-  });
+  return serviceError(GrpcStatus.NOT_FOUND, `job ${JSON.stringify(jobId)} not found`);
 }
 
 /**
- * One long-lived channel per processor address, round-robin for new jobs, and a memory of
- * which processor owns which job (asking every processor when a job is not remembered).
+ * Channels to the processors named by PROCESSOR_ADDR (addresses, or DNS names balanced by
+ * grpc-js's round_robin), round-robin between entries for new jobs, and a record of which
+ * processor owns which job: in Redis when the router has it (every router and dispatcher
+ * reads the same), otherwise in memory, asking every processor when a job is not remembered.
  */
 export class ProcessorPool {
-  private readonly endpoints: Endpoint[];
+  private readonly balancers: Balancer[];
+  private readonly endpoints = new Map<string, Endpoint>();
+  private resolved: string[];
+  private readonly lastResolved = new Map<string, string[]>();
   private nextIndex = 0;
-  private readonly owners = new Map<string, Endpoint>();
+  private owners: JobOwners = new MemoryJobOwners();
 
   constructor(
-    addresses: string[],
+    entries: string[],
     private readonly deadlineMs: number,
     private readonly metrics: Metrics,
     /** Deadline of the streaming calls: an upload, a download, a watch (`GRPC_STREAM_DEADLINE_MS`). */
     private readonly streamDeadlineMs = 30 * 60 * 1000,
     /** Of every channel, the health checks' included: `channelCredentials(config.grpcTls)` (grpc/tls.ts). */
-    channelCredentials: ChannelCredentials = credentials.createInsecure(),
+    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.endpoints = addresses.map((address) => ({
-      address,
-      client: createProcessorClient(address, channelCredentials, CHANNEL_OPTIONS),
-      health: new HealthClientCtor(address, channelCredentials, CHANNEL_OPTIONS) as unknown as HealthClient,
+    this.balancers = entries.map(parseProcessorTarget).map((target) => ({
+      target,
+      client: target.kind === 'address' ? this.endpoint(target.address).client : createProcessorClient(target.target, channelCredentials, BALANCED_OPTIONS),
     }));
+    this.resolved = this.balancers.flatMap((b) => (b.target.kind === 'address' ? [b.target.address] : []));
+  }
+
+  /** Job owners shared through Redis (RedisJobOwners) instead of this process's memory. */
+  shareOwners(owners: JobOwners): void {
+    this.owners = owners;
   }
 
   close(): void {
-    for (const e of this.endpoints) {
+    for (const b of this.balancers) if (b.target.kind === 'dns') b.client.close();
+    for (const e of this.endpoints.values()) {
       e.client.close();
       e.health.close();
     }
@@ -109,15 +129,43 @@ export class ProcessorPool {
     return { deadline: new Date(Date.now() + this.streamDeadlineMs) };
   }
 
-  private pick(): Endpoint {
-    const endpoint = this.endpoints[this.nextIndex % this.endpoints.length];
-    this.nextIndex = (this.nextIndex + 1) % this.endpoints.length;
+  /** The channels of one processor address, opened on first use (a DNS name's addresses are learnt as it resolves). */
+  private endpoint(address: string): Endpoint {
+    let endpoint = this.endpoints.get(address);
+    if (!endpoint) {
+      endpoint = {
+        address,
+        client: createProcessorClient(address, this.channelCredentials, CHANNEL_OPTIONS),
+        health: new HealthClientCtor(address, this.channelCredentials, CHANNEL_OPTIONS) as unknown as HealthClient,
+      };
+      this.endpoints.set(address, endpoint);
+    }
     return endpoint;
   }
 
-  private remember(jobId: string, endpoint: Endpoint): void {
-    if (this.owners.size >= OWNER_CACHE_LIMIT) this.owners.delete(this.owners.keys().next().value!);
-    this.owners.set(jobId, endpoint);
+  private pick(): Balancer {
+    const balancer = this.balancers[this.nextIndex % this.balancers.length];
+    this.nextIndex = (this.nextIndex + 1) % this.balancers.length;
+    return balancer;
+  }
+
+  /** The processor a new job landed on: the entry's address, or the peer grpc-js's balancer chose. */
+  private static landedOn(balancer: Balancer, call: { getPeer(): string }): string {
+    return balancer.target.kind === 'address' ? balancer.target.address : call.getPeer();
+  }
+
+  /**
+   * Records a new job's owner before the job is answered: a job nobody can find again is not
+   * accepted (it is cancelled, and the caller gets UNAVAILABLE to retry).
+   */
+  private async adopt(job: Job, address: string, ctx: CallContext): Promise<Job> {
+    try {
+      await this.owners.set(job.jobId, address);
+      return job;
+    } catch (err) {
+      this.endpoint(address).client.cancelJob({ jobId: job.jobId }, this.metadata(ctx), this.deadline(), () => undefined);
+      throw serviceError(GrpcStatus.UNAVAILABLE, `the job's processor could not be recorded: ${(err as Error).message}`);
+    }
   }
 
   private record(method: string, err: ServiceError | null): void {
@@ -136,78 +184,77 @@ export class ProcessorPool {
 
   /** Opens a SubmitJob stream on the next processor; `done` settles with the server's answer. */
   openUpload(ctx: CallContext): { call: ClientWritableStream<SubmitJobRequest>; done: Promise<Job> } {
-    const endpoint = this.pick();
+    const balancer = this.pick();
     let call!: ClientWritableStream<SubmitJobRequest>;
-    const done = new Promise<Job>((resolve, reject) => {
-      call = endpoint.client.submitJob(this.metadata(ctx), this.streamDeadline(), (err: ServiceError | null, res?: SubmitJobResponse) => {
+    const answered = new Promise<Job>((resolve, reject) => {
+      call = balancer.client.submitJob(this.metadata(ctx), this.streamDeadline(), (err: ServiceError | null, res?: SubmitJobResponse) => {
         this.record('SubmitJob', err);
-        if (err) return reject(err);
-        this.remember(res!.job!.jobId, endpoint);
-        resolve(res!.job!);
+        if (err) reject(err);
+        else resolve(res!.job!);
       });
     });
+    const done = answered.then((job) => this.adopt(job, ProcessorPool.landedOn(balancer, call), ctx));
     return { call, done };
   }
 
+  /** Every processor address known now: the listed ones and what the DNS names resolved to at the last health round. */
   get addresses(): string[] {
-    return this.endpoints.map((e) => e.address);
-  }
-
-  private at(address: string): Endpoint {
-    const endpoint = this.endpoints.find((e) => e.address === address);
-    if (!endpoint) throw new Error(`unknown processor ${address}`);
-    return endpoint;
+    return this.resolved;
   }
 
   /** SubmitJobByReference on one named processor (the dispatcher chooses it). */
   async submitByReferenceAt(address: string, spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
-    const endpoint = this.at(address);
+    const endpoint = this.endpoint(address);
     const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) =>
       endpoint.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb),
     );
-    this.remember(res.job!.jobId, endpoint);
-    return res.job!;
+    return this.adopt(res.job!, address, ctx);
   }
 
   async getJobAt(address: string, jobId: string, ctx: CallContext): Promise<Job> {
-    const endpoint = this.at(address);
+    const endpoint = this.endpoint(address);
     const res = await this.unary<{ job?: Job }>('GetJob', (cb) => endpoint.client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
-    this.remember(jobId, endpoint);
     return res.job!;
   }
 
   async cancelAt(address: string, jobId: string, ctx: CallContext): Promise<Job> {
-    const endpoint = this.at(address);
+    const endpoint = this.endpoint(address);
     const res = await this.unary<{ job?: Job }>('CancelJob', (cb) => endpoint.client.cancelJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
     return res.job!;
   }
 
   watchAt(address: string, jobId: string, ctx: CallContext): ClientReadableStream<WatchJobResponse> {
-    return this.at(address).client.watchJob({ jobId }, this.metadata(ctx));
+    return this.endpoint(address).client.watchJob({ jobId }, this.metadata(ctx));
   }
 
   async submitByReference(spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
-    const endpoint = this.pick();
-    const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) =>
-      endpoint.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb),
-    );
-    this.remember(res.job!.jobId, endpoint);
-    return res.job!;
+    const balancer = this.pick();
+    let call!: { getPeer(): string };
+    const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) => {
+      call = balancer.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb);
+    });
+    return this.adopt(res.job!, ProcessorPool.landedOn(balancer, call), ctx);
   }
 
-  /** The processor that owns a job: remembered, or found by asking each processor. */
+  /**
+   * The processor that owns a job: from the owner record; without Redis, when this process
+   * has not seen the job, by asking every processor (one GetJob each, once per job and router).
+   */
   private async owner(jobId: string, ctx: CallContext): Promise<Endpoint> {
-    const known = this.owners.get(jobId);
-    if (known) return known;
+    const known = await this.owners.get(jobId).catch((err: Error) => {
+      throw serviceError(GrpcStatus.UNAVAILABLE, `job owners unreadable: ${err.message}`);
+    });
+    if (known) return this.endpoint(known);
+    if (this.owners.shared) throw notFound(jobId);
     const answers = await Promise.allSettled(
-      this.endpoints.map((e) =>
-        this.unary<{ job?: Job }>('GetJob', (cb) => e.client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb)).then(() => e),
+      this.resolved.map((address) =>
+        this.unary<{ job?: Job }>('GetJob', (cb) => this.endpoint(address).client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb)).then(() => address),
       ),
     );
-    const found = answers.find((a): a is PromiseFulfilledResult<Endpoint> => a.status === 'fulfilled');
+    const found = answers.find((a): a is PromiseFulfilledResult<string> => a.status === 'fulfilled');
     if (found) {
-      this.remember(jobId, found.value);
-      return found.value;
+      await this.owners.set(jobId, found.value);
+      return this.endpoint(found.value);
     }
     const failure = answers.map((a) => (a as PromiseRejectedResult).reason as ServiceError).find((e) => e.code !== GrpcStatus.NOT_FOUND);
     throw failure ?? notFound(jobId);
@@ -240,15 +287,33 @@ export class ProcessorPool {
     return e.client.downloadArtifact({ jobId, variant }, this.metadata(ctx), this.streamDeadline());
   }
 
-  /** grpc.health.v1 Check on every processor. */
+  /** Resolves the DNS names again; a name that fails to resolve keeps its last addresses. */
+  private async refresh(): Promise<void> {
+    const lists = await Promise.all(
+      this.balancers.map(async ({ target }) => {
+        if (target.kind === 'address') return [target.address];
+        try {
+          const addresses = await resolveTarget(target);
+          this.lastResolved.set(target.target, addresses);
+          return addresses;
+        } catch {
+          return this.lastResolved.get(target.target) ?? [];
+        }
+      }),
+    );
+    this.resolved = [...new Set(lists.flat())];
+  }
+
+  /** grpc.health.v1 Check on every processor (the DNS names resolved again first). */
   async health(): Promise<{ address: string; serving: boolean; error?: string }[]> {
+    await this.refresh();
     return Promise.all(
-      this.endpoints.map(
-        (e) =>
+      this.resolved.map(
+        (address) =>
           new Promise<{ address: string; serving: boolean; error?: string }>((resolve) =>
-            e.health.check({ service: 'artorizer.v1.ProcessorService' }, new Metadata(), this.deadline(), (err, res) =>
+            this.endpoint(address).health.check({ service: 'artorizer.v1.ProcessorService' }, new Metadata(), this.deadline(), (err, res) =>
               resolve({
-                address: e.address,
+                address,
                 serving: !err && (res?.status === 'SERVING' || res?.status === 1),
                 error: err ? GrpcStatus[err.code] : undefined,
               }),

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { RedisStore } from 'rate-limit-redis';
-import { Redis } from 'ioredis';
+import { RedisReply, RedisStore, SendCommandFn } from 'rate-limit-redis';
+import { RedisConnection } from '../redis';
 import { apiKeyOf } from './authenticate';
 
 /** Who a limit counts: the API key, or the client address on an open router. */
@@ -16,7 +17,7 @@ export interface SubmitLimitOptions {
   /** Per client address, whatever the key (0: none). */
   perAddressPerMinute: number;
   /** Shared by every router when set; in this process otherwise. */
-  redis?: Redis;
+  redis?: RedisConnection;
   redisPrefix: string;
 }
 
@@ -38,13 +39,40 @@ export function submitRateLimits(options: SubmitLimitOptions): RequestHandler[] 
       keyGenerator: (req) => keyGenerator(req)!,
       message: { error: `too many submits: at most ${limit} a minute per ${name === 'key' ? 'API key' : 'client address'}; retry after the time in Retry-After` },
       store: options.redis
-        ? new RedisStore({ prefix: `${options.redisPrefix}:rate:${name}:`, sendCommand: (command: string, ...args: string[]) => options.redis!.call(command, ...args) as Promise<number> })
+        ? new RedisStore({ prefix: `${options.redisPrefix}:rate:${name}:`, sendCommand: rateLimitCommands(options.redis) })
         : undefined,
     });
   const limiters: RequestHandler[] = [];
   if (options.perMinute > 0) limiters.push(limiter('key', options.perMinute, (req) => apiKeyOf(req)?.name));
   if (options.perAddressPerMinute > 0) limiters.push(limiter('address', options.perAddressPerMinute, (req) => ipKeyGenerator(req.ip ?? '')));
   return limiters;
+}
+
+/**
+ * rate-limit-redis's commands on an ioredis connection (one server or a cluster). The library
+ * loads its scripts with SCRIPT LOAD and runs them with EVALSHA; on a Redis Cluster the load
+ * goes to any node and the EVALSHA to the key's node, which may not have the script (NOSCRIPT,
+ * and the library's reload lands on any node again). So SCRIPT LOAD is answered here (the
+ * script's SHA-1; the script is kept), and an EVALSHA that finds no script is sent again as
+ * EVAL, which runs it on the key's node and leaves it cached there.
+ */
+export function rateLimitCommands(redis: RedisConnection): SendCommandFn {
+  const scripts = new Map<string, string>();
+  return async (command: string, ...args: string[]): Promise<RedisReply> => {
+    const name = command.toUpperCase();
+    if (name === 'SCRIPT' && args[0]?.toUpperCase() === 'LOAD' && args.length === 2) {
+      const sha = createHash('sha1').update(args[1]).digest('hex');
+      scripts.set(sha, args[1]);
+      return sha;
+    }
+    try {
+      return (await redis.call(command, ...args)) as RedisReply;
+    } catch (err) {
+      const script = name === 'EVALSHA' ? scripts.get(args[0]) : undefined;
+      if (!script || !(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.call('EVAL', script, ...args.slice(1))) as RedisReply;
+    }
+  };
 }
 
 /**

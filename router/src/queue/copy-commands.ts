@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../redis';
 
 /** What ioredis keeps of a command defined with `defineCommand` (its Script). */
 interface ScriptDefinition {
@@ -18,7 +18,7 @@ function isScriptDefinition(value: unknown): value is ScriptDefinition {
  * returns their full names. Throws when one is missing, or when ioredis no longer keeps a
  * script as `{ lua, numberOfKeys }`: better a clear error than a missing command in a MULTI.
  */
-export function copyCommands(from: Redis, to: Redis, baseNames: readonly string[]): string[] {
+export function copyCommands(from: RedisConnection, to: RedisConnection, baseNames: readonly string[]): string[] {
   const defined: Record<string, unknown> = from.scriptsSet;
   const present: Record<string, unknown> = to.scriptsSet;
   const names = baseNames.map((base) => {

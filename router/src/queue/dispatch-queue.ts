@@ -1,9 +1,11 @@
 import { IRedisTransaction, Job, JobsOptions, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { RedisConnection, ReplicaAck } from '../redis';
 import { copyCommands } from './copy-commands';
 import { EntryTransaction } from './entry-transaction';
 
 export const DISPATCH_QUEUE = 'dispatch';
+/** How long a submit waits for a replica to acknowledge its job (a Redis Cluster only), before its 503. */
+export const REPLICA_ACK_TIMEOUT_MS = 1000;
 const JOB_NAME = 'dispatch';
 /** BullMQ's Lua commands that write a new entry (`Job#addJob` without a parent), defined as `<name>:<BullMQ version>`. */
 const ADD_JOB_COMMANDS = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob'];
@@ -14,15 +16,17 @@ export interface DispatchData {
 
 export interface DispatchQueueOptions {
   /** BullMQ's own connection: it defines all its Lua commands (about 65) on it. */
-  connection: Redis;
+  connection: RedisConnection;
   /**
    * The job records' connection, where the entries are written, so a record and its entry go
    * in one transaction. It must reach the same Redis server as `connection`, without a
    * keyPrefix. Of BullMQ's commands only the add-job ones are copied onto it: ioredis copies
    * every command defined on a connection onto each MULTI and auto-pipeline batch it makes,
-   * and with BullMQ's whole set that was most of a queued submit's garbage.
+   * and with BullMQ's whole set that was most of a queued submit's garbage. On a Redis Cluster
+   * give it a connection of its own: `replicated` blocks it while it waits for a replica.
    */
-  entryConnection: Redis;
+  entryConnection: RedisConnection;
+  /** BullMQ's prefix, `queuePrefix(REDIS_PREFIX)`: the hash tag the job records share (see queue/keys.ts). */
   prefix: string;
   /** Attempts before a job goes to the dead letter (`DISPATCH_ATTEMPTS`). */
   attempts: number;
@@ -40,6 +44,8 @@ export function queuePriority(priority: number): number {
 export class DispatchQueue {
   readonly queue: Queue<DispatchData>;
   private commandsCopied = false;
+  private readonly entriesAck: ReplicaAck;
+  private readonly queueAck: ReplicaAck;
 
   constructor(private readonly options: DispatchQueueOptions) {
     // BullMQ refuses a keyPrefix on its own connection; on this one entries would land where it never looks.
@@ -48,6 +54,21 @@ export class DispatchQueue {
       connection: options.connection,
       prefix: options.prefix,
     });
+    // any key with the queue's hash tag names its slot
+    this.entriesAck = new ReplicaAck(options.entryConnection, options.prefix, REPLICA_ACK_TIMEOUT_MS);
+    this.queueAck = new ReplicaAck(options.connection, options.prefix, REPLICA_ACK_TIMEOUT_MS);
+  }
+
+  /**
+   * On a Redis Cluster, whether a replica of the queue's master holds what the entry connection
+   * wrote (the intake's transactions), and the queue connection too when `alsoEntriesAlone`
+   * (entries written by `enqueue`): a master that dies before its replica has a write loses it
+   * when the replica takes over. True on one server, and on a cluster whose queue slot has no
+   * replica; false when none acknowledged within REPLICA_ACK_TIMEOUT_MS.
+   */
+  async replicated(alsoEntriesAlone: boolean): Promise<boolean> {
+    const acks = await Promise.all([this.entriesAck.wait(), ...(alsoEntriesAlone ? [this.queueAck.wait()] : [])]);
+    return acks.every(Boolean);
   }
 
   /** A MULTI on the entry connection, for `stage` and the caller's own commands. */

@@ -1,19 +1,22 @@
 import { Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ImageReference, JobErrorReason, JobSpec, JobState, RETRYABLE_GRPC_CODES, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
 import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
 import { isServiceError } from '../http/errors';
 import { Logger } from '../logger';
+import { RedisConnection, RedisTarget, openRedis } from '../redis';
 import { ObjectStore } from '../storage/object-store';
 import { UploadInspection, inspectUpload } from '../submit/inspect-upload';
 import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
 import { HealthBreaker } from './health-breaker';
+import { queuePrefix } from './keys';
 import { JobRecords, QueuedJob, isTerminal } from './records';
 
 export interface DispatcherOptions {
-  redisUrl: string;
+  /** REDIS_URL or REDIS_CLUSTER_NODES. */
+  redis: RedisTarget;
+  /** BullMQ's prefix, `queuePrefix(REDIS_PREFIX)` (see queue/keys.ts). */
   prefix: string;
   /** Jobs in flight per processor (`PROCESSOR_MAX_INFLIGHT`). */
   perProcessorLimit: number;
@@ -26,10 +29,10 @@ export interface DispatcherOptions {
 }
 
 /** The dispatcher's options from the router's configuration (the same in a router and in `make dispatcher`). */
-export function dispatcherOptions(config: RouterConfig, redisUrl: string): DispatcherOptions {
+export function dispatcherOptions(config: RouterConfig, redis: RedisTarget): DispatcherOptions {
   return {
-    redisUrl,
-    prefix: config.redisPrefix,
+    redis,
+    prefix: queuePrefix(config.redisPrefix),
     perProcessorLimit: config.perProcessorLimit,
     presignExpirySeconds: config.presignExpirySeconds,
     s3Reference: config.s3Reference,
@@ -63,7 +66,7 @@ const UPLOAD_PROBLEM_REASON: Record<Exclude<UploadInspection, { ok: true }>['pro
  */
 export class Dispatcher {
   private readonly worker: Worker<DispatchData>;
-  private readonly connection: Redis;
+  private readonly connection: RedisConnection;
   private readonly inflight = new Map<string, number>();
 
   constructor(
@@ -74,11 +77,12 @@ export class Dispatcher {
     private readonly store: ObjectStore | undefined,
     private readonly log: Logger,
   ) {
-    this.connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    // BullMQ's workers need maxRetriesPerRequest: null (on a cluster, in each node's options, where openRedis puts it)
+    this.connection = openRedis(options.redis, { maxRetriesPerRequest: null });
     this.worker = new Worker<DispatchData>(DISPATCH_QUEUE, (job) => this.run(job), {
       connection: this.connection,
       prefix: options.prefix,
-      concurrency: pool.addresses.length * options.perProcessorLimit,
+      concurrency: this.concurrency(),
       // A dispatcher that dies leaves its jobs active; another one takes them up once the lock has lapsed.
       lockDuration: options.lockMs,
       stalledInterval: options.lockMs,
@@ -86,8 +90,14 @@ export class Dispatcher {
     });
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     this.worker.on('error', (err) => log.warn({ err }, 'dispatcher worker error'));
+    breaker.on('health', () => (this.worker.concurrency = this.concurrency()));
     breaker.on('open', () => void this.worker.pause(true));
     breaker.on('close', () => this.worker.resume());
+  }
+
+  /** Jobs in flight at most: the limit for every processor known now (a DNS name's addresses change). */
+  private concurrency(): number {
+    return Math.max(1, this.pool.addresses.length) * this.options.perProcessorLimit;
   }
 
   start(): void {
@@ -150,6 +160,12 @@ export class Dispatcher {
     let address = record.processorAddress;
     let processorJobId = record.processorJobId;
     try {
+      if (address && processorJobId && !this.breaker.isHealthy(address)) {
+        // Its processor stopped answering: run the job elsewhere (the lost one is cancelled if it ever answers).
+        this.log.warn({ jobId: id, processor: address }, 'the job\'s processor is not healthy: dispatching the job again');
+        void this.pool.cancelAt(address, processorJobId, ctx).catch(() => undefined);
+        processorJobId = undefined;
+      }
       if (address && processorJobId) {
         try {
           await this.pool.getJobAt(address, processorJobId, ctx);
@@ -183,8 +199,17 @@ export class Dispatcher {
   /** Mirrors WatchJob events into the record until the terminal one. */
   private async follow(id: string, address: string, processorJobId: string, ctx: { requestId: string }): Promise<void> {
     this.inflight.set(address, (this.inflight.get(address) ?? 0) + 1);
+    const watch = this.pool.watchAt(address, processorJobId, ctx);
+    let abandoned = false;
+    // a processor cut off the network leaves its watch open for minutes (TCP keepalive): the health checks end it sooner
+    const onUnhealthy = (unhealthy: string) => {
+      if (unhealthy !== address) return;
+      abandoned = true;
+      watch.cancel();
+    };
+    this.breaker.on('unhealthy', onUnhealthy);
     try {
-      for await (const event of this.pool.watchAt(address, processorJobId, ctx) as AsyncIterable<WatchJobResponse>) {
+      for await (const event of watch as AsyncIterable<WatchJobResponse>) {
         if (event.job!.state === JobState.JOB_STATE_FAILED && event.job!.error?.reason === JobErrorReason.JOB_ERROR_REASON_SHUTDOWN) {
           // Not the job's fault: run it again (on whichever processor is up then).
           await this.records.update(id, { processorJobId: '', lastError: 'the processor shut down during the job' });
@@ -195,7 +220,11 @@ export class Dispatcher {
         if (event.terminal || isTerminalState(event.job!.state)) return;
       }
       throw new Retryable('the processor ended the watch before the job finished');
+    } catch (err) {
+      if (abandoned) throw new Retryable(`the processor ${address} failed its health checks during the job`);
+      throw err;
     } finally {
+      this.breaker.off('unhealthy', onUnhealthy);
       this.inflight.set(address, (this.inflight.get(address) ?? 1) - 1);
     }
   }
@@ -206,7 +235,8 @@ export class Dispatcher {
       return err;
     }
     const message = isServiceError(err) ? `${GrpcStatus[err.code]}: ${err.details}` : (err as Error).message;
-    if (err instanceof Retryable || (isServiceError(err) && RETRYABLE_GRPC_CODES.has(err.code))) {
+    // only a processor's definite refusal is final: anything else (Redis failing over, a store timeout) is tried again
+    if (err instanceof Retryable || !isServiceError(err) || RETRYABLE_GRPC_CODES.has(err.code)) {
       await this.records.update(id, { lastError: message });
       return err instanceof Error ? err : new Error(message);
     }

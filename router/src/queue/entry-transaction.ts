@@ -1,5 +1,6 @@
 import { IRedisTransaction } from 'bullmq';
-import { ChainableCommander, Redis } from 'ioredis';
+import { ChainableCommander } from 'ioredis';
+import { RedisConnection } from '../redis';
 
 type Reply = [Error | null, unknown][] | null;
 
@@ -13,7 +14,7 @@ type Reply = [Error | null, unknown][] | null;
 export class EntryTransaction implements IRedisTransaction {
   private readonly multi: ChainableCommander;
 
-  constructor(readonly connection: Redis) {
+  constructor(readonly connection: RedisConnection) {
     this.multi = connection.multi();
   }
 

@@ -5,7 +5,8 @@ import { Logger } from '../logger';
 /**
  * A circuit breaker driven by grpc.health.v1: open while no processor reports SERVING.
  * Dispatching pauses and stream submits get 503 while it is open; it closes on the first
- * healthy check.
+ * healthy check. Each round also emits `health`, and `unhealthy` for every processor that was
+ * serving at the last round and is not now (the dispatcher stops waiting on its jobs).
  */
 export class HealthBreaker extends EventEmitter {
   private healthy = new Set<string>();
@@ -43,7 +44,10 @@ export class HealthBreaker extends EventEmitter {
       .health()
       .then((answers) => {
         const wasOpen = this.open;
+        const before = this.healthy;
         this.healthy = new Set(answers.filter((a) => a.serving).map((a) => a.address));
+        for (const address of before) if (!this.healthy.has(address)) this.emit('unhealthy', address);
+        this.emit('health');
         if (wasOpen !== this.open) {
           this.log.warn({ open: this.open, healthy: [...this.healthy] }, this.open ? 'circuit open: no processor is serving' : 'circuit closed: processors serving');
           this.emit(this.open ? 'open' : 'close');

@@ -1,4 +1,4 @@
-import { DispatchQueue } from './dispatch-queue';
+import { DispatchQueue, REPLICA_ACK_TIMEOUT_MS } from './dispatch-queue';
 import { JobRecords, QueuedJob } from './records';
 
 interface Pending {
@@ -9,6 +9,10 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+/** A submit after EXEC: written (`alone`: its entry by a command of its own), or failed and undone. */
+type Written = { p: Pending; created: boolean; alone: boolean };
+type Outcome = Written | { p: Pending; error: unknown };
+
 /** Most submits in one transaction; more wait for the next one. */
 const MAX_BATCH = 256;
 
@@ -17,7 +21,8 @@ const MAX_BATCH = 256;
  * queued whole or not at all (a dispatcher never finds an entry without its record, and a
  * failed write leaves no record behind). Submits that arrive in the same turn of the event
  * loop share one transaction: one round trip and one write instead of two per submit, which
- * is most of what the queued submit costs beyond a bare route.
+ * is most of what the queued submit costs beyond a bare route. On a Redis Cluster a batch is
+ * accepted once a replica holds it too (see `unreplicated`).
  */
 export class JobIntake {
   private pending: Pending[] = [];
@@ -64,6 +69,7 @@ export class JobIntake {
   }
 
   private async write(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[];
     try {
       const tx = await this.dispatch.transaction();
       const staged = batch.map(({ job, record }) => {
@@ -73,26 +79,49 @@ export class JobIntake {
       await Promise.all(staged);
       const results = await tx.exec();
       if (!results) throw new Error('the job transaction was discarded');
-      await Promise.all(batch.map((p, i) => this.settle(p, results[2 * i], results[2 * i + 1][0])));
+      outcomes = await Promise.all(batch.map((p, i) => this.settle(p, results[2 * i], results[2 * i + 1][0])));
     } catch (err) {
       for (const p of batch) p.reject(err);
+      return;
+    }
+    const written = outcomes.filter((o): o is Written => !('error' in o));
+    const unsafe = written.length > 0 ? await this.unreplicated(written.some((o) => o.alone)) : undefined;
+    if (unsafe) await Promise.all(written.map((o) => this.undo(o.p.job.id, o.created, false)));
+    for (const o of outcomes) {
+      if ('error' in o) o.p.reject(o.error);
+      else if (unsafe) o.p.reject(unsafe);
+      else o.p.resolve(o.created);
+    }
+  }
+
+  /**
+   * On a Redis Cluster, a job is accepted only once a replica of the queue's master has it
+   * (Redis WAIT): replication is asynchronous, and a master that dies before its replica has a
+   * write loses it when the replica takes over. Undefined when the batch is safe; else why not.
+   */
+  private async unreplicated(alsoEntriesAlone: boolean): Promise<Error | undefined> {
+    try {
+      if (await this.dispatch.replicated(alsoEntriesAlone)) return undefined;
+      return new Error(`no replica of the queue's Redis master acknowledged the job within ${REPLICA_ACK_TIMEOUT_MS} ms`);
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
     }
   }
 
   /** One submit after EXEC: Redis runs the rest of a transaction when one command fails. */
-  private async settle(p: Pending, [recordError, recordReply]: [Error | null, unknown], entryError: Error | null): Promise<void> {
+  private async settle(p: Pending, [recordError, recordReply]: [Error | null, unknown], entryError: Error | null): Promise<Outcome> {
     const created = !recordError && recordReply !== null;
-    if (!recordError && !entryError) return p.resolve(created);
+    if (!recordError && !entryError) return { p, created, alone: false };
     try {
       if (recordError || !isNoScript(entryError)) throw recordError ?? entryError;
       // ioredis marks a Lua script as loaded when it writes it into a transaction, not when Redis
       // runs it, so after an aborted transaction (or SCRIPT FLUSH) every MULTI would fail here.
       // Queue.add, outside a transaction, reloads the script on NOSCRIPT, for every connection.
       await this.dispatch.enqueue(p.job.id, p.job.priority);
-      p.resolve(created);
+      return { p, created, alone: true };
     } catch (err) {
       await this.undo(p.job.id, created, recordError !== null);
-      p.reject(err);
+      return { p, error: err };
     }
   }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../redis';
 import { QueuedJob } from './records';
 
 /** One Redis subscriber shared by every SSE stream of this router, fanned out per job. */
@@ -7,7 +7,7 @@ export class RecordEvents {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly subscriber: Redis) {
+  constructor(private readonly subscriber: RedisConnection) {
     subscriber.on('message', (channel: string, message: string) => this.emitter.emit(channel, JSON.parse(message) as QueuedJob));
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IRedisTransaction } from 'bullmq';
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../redis';
 import { HttpJobStatus } from '@artorizer/contract';
 
 /**
@@ -59,14 +59,13 @@ return out
 `;
 
 /**
- * Claims an idempotency key for ARGV[1] unless it is taken; answers the owner and, when that is
- * an earlier submit, its record. The record's key is built here from the owner (not declared in
- * KEYS), which a single Redis allows; BullMQ's own scripts do the same.
+ * Claims an idempotency key (KEYS[1]) for ARGV[1] unless it is taken; answers its owner. Every
+ * key a script touches is declared in KEYS (a Redis Cluster routes a script by them), so the
+ * owner's record, whose key is known only from the owner, is read by a second command.
  */
 const CLAIM_SCRIPT = `
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {ARGV[1], false} end
-local owner = redis.call('GET', KEYS[1])
-return {owner, redis.call('GET', ARGV[3] .. owner)}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return ARGV[1] end
+return redis.call('GET', KEYS[1])
 `;
 
 /**
@@ -85,8 +84,9 @@ export class RecordTooLarge extends Error {
 
 /** Job records in Redis, readable by every router instance, kept for `retentionSeconds`. */
 export class JobRecords {
+  /** `prefix`: where the records' keys start, `recordsPrefix(REDIS_PREFIX)` (the queue's hash tag, see queue/keys.ts). */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly retentionSeconds: number,
   ) {
@@ -134,9 +134,13 @@ export class JobRecords {
    * submit never wrote the job (it failed, or its router died) is filled by the next submit.
    */
   async claimIdempotencyKey(key: string, id: string): Promise<{ owner: string; record?: QueuedJob }> {
-    const run = (this.redis as unknown as { artorizerClaim(claim: string, id: string, ttl: number, jobKeyPrefix: string): Promise<[string, string | null]> }).artorizerClaim;
-    const [owner, raw] = await run.call(this.redis, `${this.prefix}idempotency:${key}`, id, this.retentionSeconds, this.key(''));
-    return raw ? { owner, record: JSON.parse(raw) as QueuedJob } : { owner };
+    const run = (this.redis as unknown as { artorizerClaim(claim: string, id: string, ttl: number): Promise<string | null> }).artorizerClaim;
+    const owner = await run.call(this.redis, `${this.prefix}idempotency:${key}`, id, this.retentionSeconds);
+    // a script runs whole: a key its SET NX found taken is there for its GET
+    if (owner === null) throw new Error(`the idempotency key ${key} has no owner`);
+    if (owner === id) return { owner };
+    const record = await this.get(owner);
+    return record ? { owner, record } : { owner };
   }
 
   async remove(id: string): Promise<void> {

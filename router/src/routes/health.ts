@@ -13,8 +13,12 @@ async function legacyReady(baseUrl: string, timeoutMs: number): Promise<{ addres
   }
 }
 
-/** Liveness says the process answers; readiness asks the processors (grpc.health.v1). */
-export function healthRoutes(router: express.IRouter, config: RouterConfig, pool: ProcessorPool): void {
+/**
+ * Liveness says the process answers; readiness asks the processors (grpc.health.v1), and is
+ * 503 `draining` once the router has begun its graceful stop (for DRAIN_DELAY_MS it still serves
+ * everything else), so a load balancer takes it out before it stops accepting.
+ */
+export function healthRoutes(router: express.IRouter, config: RouterConfig, pool: ProcessorPool, draining: () => boolean = () => false): void {
   const started = Date.now();
 
   const alive = (_req: express.Request, res: express.Response) => {
@@ -25,6 +29,10 @@ export function healthRoutes(router: express.IRouter, config: RouterConfig, pool
 
   // Public and unauthenticated: it counts processors, and never names their addresses or errors.
   router.get('/health/ready', async (_req, res) => {
+    if (draining()) {
+      res.status(503).json({ status: 'draining', timestamp: new Date().toISOString() });
+      return;
+    }
     const processors = config.mode === 'legacy' ? await legacyReady(config.processorHttpUrl, config.grpcDeadlineMs) : await pool.health();
     const serving = processors.filter((p) => p.serving).length;
     const ready = serving > 0;

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../redis';
 import { ExpiringMap } from './expiring-map';
 
 /**
@@ -65,7 +65,7 @@ export const uploadClaimKey = (prefix: string, kind: 'claim' | 'grant' | 'tus', 
 /** Claims in Redis, shared by every router; kept as long as the upload object can exist. */
 export class RedisUploadClaims implements UploadClaims {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {

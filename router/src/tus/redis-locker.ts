@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ERRORS, Lock, Locker, RequestRelease } from '@tus/utils';
-import { Redis } from 'ioredis';
+import { RedisConnection } from '../redis';
 
 export interface RedisLockerOptions {
   /** How long a lock outlives a holder that stopped renewing it (a router killed mid-upload). */
@@ -33,8 +33,8 @@ export class RedisLocker implements Locker {
   private readonly channel: string;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly subscriber: Redis,
+    private readonly redis: RedisConnection,
+    private readonly subscriber: RedisConnection,
     private readonly options: RedisLockerOptions,
   ) {
     this.channel = `${options.prefix}tus-lock-release`;

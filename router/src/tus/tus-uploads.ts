@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { MemoryLocker, Server } from '@tus/server';
-import { Redis } from 'ioredis';
 import { ERRORS, Locker, Upload } from '@tus/utils';
 import { ACCEPTED_TYPES_TEXT, acceptableDeclaredType, safeFileName } from '@artorizer/contract';
 import express, { Request, RequestHandler } from 'express';
 import { RouterConfig } from '../config';
 import { apiKeyOf } from '../http/authenticate';
 import { Logger } from '../logger';
+import { RedisConnection, openRedis } from '../redis';
 import { ObjectStore, UPLOAD_PREFIX } from '../storage/object-store';
 import { UploadClaims } from '../submit/upload-claims';
 import { RedisLocker } from './redis-locker';
@@ -118,9 +118,9 @@ export function tusRoutes(router: express.IRouter, server: Server, limits: TusLi
 export { TUS_PATH };
 
 /** Upload locks: in Redis when routers share one (an upload may resume through any of them), else in this process. */
-export function tusLocker(config: RouterConfig, redis: Redis | undefined, log: Logger): { locker: Locker; close(): void } {
-  if (!redis || !config.redisUrl) return { locker: new MemoryLocker(), close: () => undefined };
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null }).on('error', (err) => log.warn({ err, connection: 'tus-locks' }, 'redis connection error'));
+export function tusLocker(config: RouterConfig, redis: RedisConnection | undefined, log: Logger): { locker: Locker; close(): void } {
+  if (!redis || !config.redis) return { locker: new MemoryLocker(), close: () => undefined };
+  const subscriber = openRedis(config.redis, { maxRetriesPerRequest: null }).on('error', (err) => log.warn({ err, connection: 'tus-locks' }, 'redis connection error'));
   const locker = new RedisLocker(redis, subscriber, { prefix: `${config.redisPrefix}:`, ttlMs: LOCK_TTL_MS, acquireTimeoutMs: LOCK_ACQUIRE_TIMEOUT_MS });
   locker.start((err) => log.warn({ err }, 'could not subscribe to tus lock release requests'));
   return { locker, close: () => subscriber.disconnect() };

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { EntryTransaction } from '../../src/queue/entry-transaction';
-import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
+import { queuePrefix } from '../../src/queue/keys';
+import { RedisConnection } from '../../src/redis';
+import { describeEachRedisTarget, uniquePrefix } from './redis';
 
 /**
  * Functions assigned to each MULTI (rather than shared) give every MULTI its own hidden class in
@@ -50,23 +52,24 @@ describe('no per-instance functions on a MULTI', () => {
 });
 
 /* Every IRedisTransaction method BullMQ may call, through EntryTransaction, on real Redis. */
-describeWithRedis('EntryTransaction on Redis', () => {
-  let redis: Redis;
+describeEachRedisTarget('EntryTransaction on Redis', (target) => {
+  let redis: RedisConnection;
   let prefix: string;
 
   beforeEach(() => {
     prefix = uniquePrefix('entry-tx');
-    redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    redis = target.connect({ maxRetriesPerRequest: 1 });
   });
 
   afterEach(async () => {
     redis.disconnect();
-    await dropPrefix(prefix);
+    await target.dropPrefix(prefix);
   });
 
   it('queues each command with the arguments BullMQ gives it and returns the replies in order', async () => {
     redis.defineCommand('echoKey', { lua: 'return KEYS[1]', numberOfKeys: 1 });
-    const k = (name: string) => `${prefix}:${name}`;
+    // one hash tag, as the queue's keys have: a cluster runs a MULTI on the keys of one slot
+    const k = (name: string) => `${queuePrefix(prefix)}:${name}`;
     await redis.multi().rpush(k('list'), 'a', 'b').sadd(k('set'), 'm').zadd(k('zset'), 1, 'z1', 2, 'z2').exec();
     const tx = new EntryTransaction(redis)
       .runCommand('echoKey', [k('echo')])

@@ -1,18 +1,20 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { DISPATCH_QUEUE, DispatchQueue, queuePriority } from '../../src/queue/dispatch-queue';
 import { EntryTransaction } from '../../src/queue/entry-transaction';
 import { JobIntake } from '../../src/queue/intake';
+import { queuePrefix, recordsPrefix } from '../../src/queue/keys';
 import { JobRecords, MAX_RECORD_BYTES, RecordTooLarge } from '../../src/queue/records';
+import { RedisConnection, RedisTarget, openRedis } from '../../src/redis';
 import { intakeStack } from './intake-stack';
-import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
+import { RedisTestTarget, describeEachRedisTarget, describeWithRedis, describeWithRedisCluster, startPrivateRedis, uniquePrefix } from './redis';
 
 /* The intake on real Redis: a record and its BullMQ entry go in together, batched per turn. */
-describeWithRedis('job intake (record and queue entry in one transaction)', () => {
+describeEachRedisTarget('job intake (record and queue entry in one transaction)', (target) => {
   let prefix: string;
   let stack: ReturnType<typeof intakeStack>;
-  let redis: Redis;
-  let queueConnection: Redis;
+  let redis: RedisConnection;
+  let queueConnection: RedisConnection;
   let records: JobRecords;
   let dispatch: DispatchQueue;
   let intake: JobIntake;
@@ -20,15 +22,15 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
 
   beforeEach(() => {
     prefix = uniquePrefix('intake');
-    stack = intakeStack(REDIS_URL, prefix);
+    stack = intakeStack(target.target(), prefix);
     ({ redis, queueConnection, records, dispatch, intake } = stack);
-    queue = new Queue(DISPATCH_QUEUE, { connection: queueConnection, prefix });
+    queue = new Queue(DISPATCH_QUEUE, { connection: queueConnection, prefix: queuePrefix(prefix) });
   });
 
   afterEach(async () => {
     await queue.close();
     await stack.close();
-    await dropPrefix(prefix);
+    await target.dropPrefix(prefix);
   });
 
   const draft = (priority = 0) => records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, priority);
@@ -42,7 +44,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
       const entry = await queue.getJob(job.id);
       expect(entry?.data).toEqual({ id: job.id });
       expect(entry?.priority).toBe(queuePriority(job.priority));
-      expect(await redis.ttl(`${prefix}:job:${job.id}`)).toBeGreaterThan(0);
+      expect(await redis.ttl(`${recordsPrefix(prefix)}job:${job.id}`)).toBeGreaterThan(0);
     }
     expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 50 });
   });
@@ -62,21 +64,21 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     expect(await records.get(huge.id)).toBeUndefined();
   });
 
-  it("opens its transactions on the records' connection, which carries BullMQ's add-job commands and none of its others", async () => {
+  it("opens its transactions on the records' connection (on a cluster, one of their own), which carries BullMQ's add-job commands and none of its others", async () => {
     await intake.add(draft());
     const tx = await dispatch.transaction();
     expect(tx).toBeInstanceOf(EntryTransaction);
-    expect((tx as EntryTransaction).connection).toBe(redis);
-    const bullmq = Object.keys(redis.scriptsSet).filter((name) => name.includes(':'));
+    expect((tx as EntryTransaction).connection).toBe(target.kind === 'server' ? redis : stack.entries);
+    const bullmq = Object.keys(stack.entries.scriptsSet).filter((name) => name.includes(':'));
     expect(bullmq.some((name) => name.startsWith('addPrioritizedJob:'))).toBe(true);
     expect(bullmq.every((name) => /^add(Standard|Prioritized|Delayed)Job:/.test(name))).toBe(true);
     expect(Object.keys(queueConnection.scriptsSet).length).toBeGreaterThan(30);
   });
 
   it('refuses an entry connection with a keyPrefix, where BullMQ would never find the entries', () => {
-    const prefixed = new Redis(REDIS_URL, { keyPrefix: 'x:', lazyConnect: true });
+    const prefixed = target.connect({ keyPrefix: 'x:', lazyConnect: true });
     try {
-      expect(() => new DispatchQueue({ connection: queueConnection, entryConnection: prefixed, prefix, attempts: 1, backoffMs: 1, retentionSeconds: 1 })).toThrow(/keyPrefix/);
+      expect(() => new DispatchQueue({ connection: queueConnection, entryConnection: prefixed, prefix: queuePrefix(prefix), attempts: 1, backoffMs: 1, retentionSeconds: 1 })).toThrow(/keyPrefix/);
     } finally {
       prefixed.disconnect();
     }
@@ -99,7 +101,7 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     await intake.add(job);
     expect(await records.claimIdempotencyKey('k-1', 'second')).toEqual({ owner: job.id, record: job });
     expect(await records.claimIdempotencyKey('k-2', 'second')).toEqual({ owner: 'second' });
-    const ttl = await redis.ttl(`${prefix}:idempotency:k-1`);
+    const ttl = await redis.ttl(`${recordsPrefix(prefix)}idempotency:k-1`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
   });
@@ -108,8 +110,8 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
     const job = draft();
     await intake.add(job);
     // The earlier submit's entry was taken and ended, and its record undone (a failed write).
-    const workerConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const worker = new Worker(DISPATCH_QUEUE, async () => 'dropped', { connection: workerConnection, prefix });
+    const workerConnection = target.connect({ maxRetriesPerRequest: null });
+    const worker = new Worker(DISPATCH_QUEUE, async () => 'dropped', { connection: workerConnection, prefix: queuePrefix(prefix) });
     try {
       await new Promise<void>((resolve) => worker.on('completed', (j) => j.id === job.id && resolve()));
     } finally {
@@ -131,67 +133,114 @@ describeWithRedis('job intake (record and queue entry in one transaction)', () =
 
   it('rejects every submit of a transaction that cannot be written, and leaves neither records nor entries', async () => {
     const jobs = [draft(), draft()];
-    redis.disconnect();
+    // a cluster client that has not learned the slot table yet holds a MULTI until it does (ioredis), disconnected or not
+    if (target.kind === 'cluster') await stack.entries.ping();
+    stack.entries.disconnect();
     const outcomes = await Promise.allSettled(jobs.map((job) => intake.add(job)));
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    const check = new Redis(REDIS_URL);
-    try {
-      // The queue's own metadata is written when BullMQ connects, before any submit.
-      expect((await check.keys(`${prefix}*`)).filter((key) => key !== `${prefix}:${DISPATCH_QUEUE}:meta`)).toEqual([]);
-    } finally {
-      check.disconnect();
-    }
+    // The queue's own metadata is written when BullMQ connects, before any submit.
+    expect((await target.keys(`${queuePrefix(prefix)}*`)).filter((key) => key !== `${queuePrefix(prefix)}:${DISPATCH_QUEUE}:meta`)).toEqual([]);
   });
 });
 
-/* Server-wide Redis state (script cache, memory limit) changes here, on a redis-server of the test's own. */
-describeWithRedis('job intake after Redis lost its scripts', () => {
-  let server: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let stack: ReturnType<typeof intakeStack>;
-  let admin: Redis;
-  let records: JobRecords;
-  let queue: Queue;
-  let intake: JobIntake;
+/** A Redis whose server-wide state (script cache, memory limit) a test may change; `all` runs a command on every master. */
+interface PrivateRedis {
+  target: RedisTarget;
+  prefix: string;
+  all(...args: string[]): Promise<void>;
+  close(): Promise<void>;
+}
 
-  beforeEach(async () => {
-    server = await startPrivateRedis();
-    stack = intakeStack(server.url, 'p');
-    ({ records, intake } = stack);
-    admin = new Redis(server.url);
-    queue = new Queue(DISPATCH_QUEUE, { connection: admin, prefix: 'p' });
+function scriptLossSuite(name: string, describeIt: (name: string, body: () => void) => void, open: () => Promise<PrivateRedis>): void {
+  describeIt(name, () => {
+    let redis: PrivateRedis;
+    let stack: ReturnType<typeof intakeStack>;
+    let admin: RedisConnection;
+    let records: JobRecords;
+    let queue: Queue;
+    let intake: JobIntake;
+
+    beforeEach(async () => {
+      redis = await open();
+      stack = intakeStack(redis.target, redis.prefix);
+      ({ records, intake } = stack);
+      admin = openRedis(redis.target);
+      queue = new Queue(DISPATCH_QUEUE, { connection: admin, prefix: queuePrefix(redis.prefix) });
+    });
+
+    afterEach(async () => {
+      await queue.close();
+      await stack.close();
+      admin.disconnect();
+      await redis.close();
+    });
+
+    const draft = () => records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+    const queued = async (id: string) => ({ record: (await records.get(id)) !== undefined, entry: (await queue.getJob(id)) !== undefined });
+
+    it('still queues every job whole after SCRIPT FLUSH, and later transactions carry their entries again', async () => {
+      await intake.add(draft());
+      await redis.all('SCRIPT', 'FLUSH');
+      const jobs = [draft(), draft()];
+      await Promise.all(jobs.map((job) => intake.add(job)));
+      expect(stack.calls.entriesAlone).toBe(2);
+      const later = draft();
+      await intake.add(later);
+      expect(stack.calls.entriesAlone).toBe(2);
+      for (const job of [...jobs, later]) expect(await queued(job.id)).toEqual({ record: true, entry: true });
+    });
+
+    it('refuses the submits of a transaction Redis aborts, leaves nothing, and queues whole once Redis accepts writes again', async () => {
+      await redis.all('CONFIG', 'SET', 'maxmemory', '1');
+      const refused = [draft(), draft()];
+      const outcomes = await Promise.allSettled(refused.map((job) => intake.add(job)));
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+      await redis.all('CONFIG', 'SET', 'maxmemory', '0');
+      for (const job of refused) expect(await queued(job.id)).toEqual({ record: false, entry: false });
+      const jobs = [draft(), draft()];
+      await Promise.all(jobs.map((job) => intake.add(job)));
+      for (const job of jobs) expect(await queued(job.id)).toEqual({ record: true, entry: true });
+    });
   });
+}
 
-  afterEach(async () => {
-    await queue.close();
-    await stack.close();
-    admin.disconnect();
-    await server.stop();
-  });
-
-  const draft = () => records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
-  const queued = async (id: string) => ({ record: (await records.get(id)) !== undefined, entry: (await queue.getJob(id)) !== undefined });
-
-  it('still queues every job whole after SCRIPT FLUSH, and later transactions carry their entries again', async () => {
-    await intake.add(draft());
-    await admin.script('FLUSH');
-    const jobs = [draft(), draft()];
-    await Promise.all(jobs.map((job) => intake.add(job)));
-    expect(stack.calls.entriesAlone).toBe(2);
-    const later = draft();
-    await intake.add(later);
-    expect(stack.calls.entriesAlone).toBe(2);
-    for (const job of [...jobs, later]) expect(await queued(job.id)).toEqual({ record: true, entry: true });
-  });
-
-  it('refuses the submits of a transaction Redis aborts, leaves nothing, and queues whole once Redis accepts writes again', async () => {
-    await admin.config('SET', 'maxmemory', '1');
-    const refused = [draft(), draft()];
-    const outcomes = await Promise.allSettled(refused.map((job) => intake.add(job)));
-    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
-    await admin.config('SET', 'maxmemory', '0');
-    for (const job of refused) expect(await queued(job.id)).toEqual({ record: false, entry: false });
-    const jobs = [draft(), draft()];
-    await Promise.all(jobs.map((job) => intake.add(job)));
-    for (const job of jobs) expect(await queued(job.id)).toEqual({ record: true, entry: true });
-  });
+/* Server-wide Redis state changes here: on a redis-server of the test's own, */
+scriptLossSuite('job intake after Redis lost its scripts, on one Redis server', describeWithRedis, async () => {
+  const server = await startPrivateRedis();
+  const client = new Redis(server.url);
+  return {
+    target: { kind: 'server', url: server.url },
+    prefix: 'p',
+    all: async (...args) => void (await client.call(args[0], ...args.slice(1))),
+    close: async () => {
+      client.disconnect();
+      await server.stop();
+    },
+  };
 });
+
+/* and on the cluster the suite started for itself (a cluster's script cache and memory limit are each master's). */
+let clusterTarget: RedisTestTarget;
+scriptLossSuite(
+  'job intake after Redis lost its scripts, on a Redis Cluster',
+  (name, body) =>
+    describeWithRedisCluster(name, (target) => {
+      clusterTarget = target;
+      body();
+    }),
+  async () => {
+    const client = clusterTarget.connect() as Cluster;
+    await new Promise<void>((resolve, reject) => client.once('ready', resolve).once('error', reject));
+    const prefix = uniquePrefix('script-loss');
+    return {
+      target: clusterTarget.target(),
+      prefix,
+      all: async (...args) => void (await Promise.all(client.nodes('master').map((node) => node.call(args[0], ...args.slice(1))))),
+      close: async () => {
+        await Promise.all(client.nodes('master').map((node) => node.config('SET', 'maxmemory', '0')));
+        client.disconnect();
+        await clusterTarget.dropPrefix(prefix);
+      },
+    };
+  },
+);

@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { makePng } from '../../../reference-processor/test/contract/images';
 import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
 import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForEvent, waitForJob } from '../harness';
-import { REDIS_URL, describeWithRedis, dropPrefix, startPrivateRedis, uniquePrefix } from './redis';
+import { recordsPrefix } from '../../src/queue/keys';
+import { RedisTestTarget, describeEachRedisTarget, startPrivateRedis, uniquePrefix } from './redis';
 import { startEmbedded } from '../storage/stores';
 import { freePort } from '../ports';
 
@@ -37,9 +37,9 @@ async function directUpload(router: LocalRouter, body: Buffer, declaredSize: num
   return grant.upload_id;
 }
 
-function routerEnv(prefix: string, processorAddr: string, extra: Record<string, string> = {}): Record<string, string> {
+function routerEnv(target: RedisTestTarget, prefix: string, processorAddr: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    REDIS_URL,
+    ...target.env(),
     REDIS_PREFIX: prefix,
     PROCESSOR_ADDR: processorAddr,
     IMAGE_URL_ALLOWLIST: '127.0.0.1/32',
@@ -51,7 +51,7 @@ function routerEnv(prefix: string, processorAddr: string, extra: Record<string, 
 
 const REPO_ROOT = path.resolve(__dirname, '../../..');
 
-describeWithRedis('queued submission (BullMQ on Redis)', () => {
+describeEachRedisTarget('queued submission (BullMQ on Redis)', (target) => {
   const prefixes: string[] = [];
   const prefix = (name: string) => {
     const p = uniquePrefix(name);
@@ -66,13 +66,13 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
 
   afterAll(async () => {
     await fixture.close();
-    for (const p of prefixes) await dropPrefix(p);
+    for (const p of prefixes) await target.dropPrefix(p);
   });
 
   it('answers 202 queued at once while the processor is down; every job completes exactly once when it comes up', async () => {
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    const router = await startLocalRouter(routerEnv(prefix('down'), address));
+    const router = await startLocalRouter(routerEnv(target, prefix('down'), address));
     let processor: LocalProcessor | undefined;
     try {
       const ids: string[] = [];
@@ -105,7 +105,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     const store = await startEmbedded('artorizer-auto-outage');
     const port = await freePort();
     const address = `127.0.0.1:${port}`;
-    const router = await startLocalRouter(routerEnv(prefix('auto'), address, store.env));
+    const router = await startLocalRouter(routerEnv(target, prefix('auto'), address, store.env));
     let processor: LocalProcessor | undefined;
     try {
       const queued = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
@@ -133,13 +133,13 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     const p = prefix('instances');
     const processorPort = await freePort();
     const address = `127.0.0.1:${processorPort}`;
-    const first = await startLocalRouter(routerEnv(p, address));
+    const first = await startLocalRouter(routerEnv(target, p, address));
     const ids = [(await submitUrl(first)).json.job_id as string, (await submitUrl(first)).json.job_id as string];
     await first.stop(100);
 
     // A second instance without a dispatcher, and a restarted first one that has one.
-    const reader = await startLocalRouter(routerEnv(p, address, { DISPATCHER: 'off' }));
-    const restarted = await startLocalRouter(routerEnv(p, address));
+    const reader = await startLocalRouter(routerEnv(target, p, address, { DISPATCHER: 'off' }));
+    const restarted = await startLocalRouter(routerEnv(target, p, address));
     const processor = await startLocalProcessor({ GRPC_PORT: String(processorPort) });
     try {
       for (const id of ids) {
@@ -158,7 +158,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
 
   it('serves higher-priority jobs first when the processor is saturated', async () => {
     const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '1' });
-    const router = await startLocalRouter(routerEnv(prefix('priority'), processor.address, { PROCESSOR_MAX_INFLIGHT: '1' }));
+    const router = await startLocalRouter(routerEnv(target, prefix('priority'), processor.address, { PROCESSOR_MAX_INFLIGHT: '1' }));
     try {
       const stall = fixture.nextStall();
       const blocker = (await submitUrl(router, {}, 'stall')).json.job_id as string;
@@ -171,10 +171,10 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       fixture.stalled.shift()!.writeHead(200, { 'Content-Length': png.length }).end(png);
       for (const id of [blocker, low1, low2, high]) await waitForJob(router.url, id);
 
-      const records = new Redis(REDIS_URL);
+      const records = target.connect();
       const order = await Promise.all(
         [high, low2, low1].map(async (id) => {
-          const record = JSON.parse((await records.get(`${prefixes[prefixes.length - 1]}:job:${id}`))!) as { processorJobId: string };
+          const record = JSON.parse((await records.get(`${recordsPrefix(prefixes[prefixes.length - 1])}job:${id}`))!) as { processorJobId: string };
           return processor.processor.store.get(record.processorJobId).createdAt.getTime();
         }),
       );
@@ -191,7 +191,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     // answers FAILED_PRECONDITION, a permanent error: no retry.
     const store = await startEmbedded('artorizer-dead');
     const processor = await startLocalProcessor();
-    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('dead'), processor.address), S3_REFERENCE: 'key', TRANSFER_MODE: 's3' });
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(target, prefix('dead'), processor.address), S3_REFERENCE: 'key', TRANSFER_MODE: 's3' });
     try {
       const res = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, png) });
       expect(res.status).toBe(202);
@@ -209,7 +209,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('queues direct uploads at once and lets the dispatcher check them: good ones complete, bad ones fail with the reason and are deleted; ids of no upload get 400', async () => {
     const store = await startEmbedded('artorizer-direct-queued');
     const processor = await startLocalProcessor(store.env);
-    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('direct'), processor.address), TRANSFER_MODE: 'direct', MAX_FILE_SIZE: String(64 * 1024) });
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(target, prefix('direct'), processor.address), TRANSFER_MODE: 'direct', MAX_FILE_SIZE: String(64 * 1024) });
     // s3rver does not enforce the signed length, so an oversized object can be put here.
     const upload = (body: Buffer) => directUpload(router, body, Math.min(body.length, 64 * 1024));
     const submit = async (uploadId: string) => {
@@ -251,8 +251,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     const processor = await startLocalProcessor(store.env);
     const p = prefix('nostore');
     // attempts are set where the job is enqueued
-    const edge = await startLocalRouter({ ...store.env, ...routerEnv(p, processor.address, { DISPATCHER: 'off', DISPATCH_ATTEMPTS: '2' }), TRANSFER_MODE: 'direct' });
-    const storeless = await startLocalRouter(routerEnv(p, processor.address));
+    const edge = await startLocalRouter({ ...store.env, ...routerEnv(target, p, processor.address, { DISPATCHER: 'off', DISPATCH_ATTEMPTS: '2' }), TRANSFER_MODE: 'direct' });
+    const storeless = await startLocalRouter(routerEnv(target, p, processor.address));
     try {
       const uploadId = await directUpload(edge, png, png.length);
       const res = await fetch(`${edge.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadId }) });
@@ -271,7 +271,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('retries a job whose processor dies mid-job, on the processor that comes back', async () => {
     const port = await freePort();
     let processor = await startLocalProcessor({ GRPC_PORT: String(port) });
-    const router = await startLocalRouter(routerEnv(prefix('killed'), processor.address));
+    const router = await startLocalRouter(routerEnv(target, prefix('killed'), processor.address));
     try {
       const stall = fixture.nextStall();
       const id = (await submitUrl(router, {}, 'stall')).json.job_id as string;
@@ -295,8 +295,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('gives a repeated idempotency key the job it already queued: the processor runs it once', async () => {
     const processor = await startLocalProcessor();
     const p = prefix('idempotent');
-    const router = await startLocalRouter(routerEnv(p, processor.address));
-    const other = await startLocalRouter(routerEnv(p, processor.address, { DISPATCHER: 'off' }));
+    const router = await startLocalRouter(routerEnv(target, p, processor.address));
+    const other = await startLocalRouter(routerEnv(target, p, processor.address, { DISPATCHER: 'off' }));
     try {
       const first = await submitUrl(router, { idempotency_key: 'retry-1' });
       expect(first).toEqual({ status: 202, json: { job_id: expect.any(String), status: 'queued' } });
@@ -314,10 +314,8 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       // After the end, the key still names the same job, now with its final status.
       expect((await submitUrl(other, { idempotency_key: 'retry-1' })).json).toEqual({ job_id: id, status: 'completed' });
       expect(jobCount(processor)).toBe(2);
-      const records = new Redis(REDIS_URL);
-      const queued = await records.keys(`${p}:job:*`);
-      records.disconnect();
-      expect(queued.sort()).toEqual([`${p}:job:${id}`, `${p}:job:${togetherId}`].sort());
+      const queued = await target.keys(`${recordsPrefix(p)}job:*`);
+      expect(queued.sort()).toEqual([`${recordsPrefix(p)}job:${id}`, `${recordsPrefix(p)}job:${togetherId}`].sort());
     } finally {
       await other.stop(100);
       await router.stop(100);
@@ -328,12 +326,12 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('writes the job a claimed idempotency key names when the claiming submit never wrote it', async () => {
     const processor = await startLocalProcessor();
     const p = prefix('claimed');
-    const router = await startLocalRouter(routerEnv(p, processor.address));
-    const records = new Redis(REDIS_URL);
+    const router = await startLocalRouter(routerEnv(target, p, processor.address));
+    const records = target.connect();
     try {
       // What a router that died between the claim and the write leaves behind.
       const orphanId = '0b7f6a2e-8f55-4d33-9a61-2b9d5d7e1c10';
-      await records.set(`${p}:idempotency:lost-1`, orphanId, 'EX', 60);
+      await records.set(`${recordsPrefix(p)}idempotency:lost-1`, orphanId, 'EX', 60);
       const res = await submitUrl(router, { idempotency_key: 'lost-1' });
       expect(res).toEqual({ status: 202, json: { job_id: orphanId, status: 'queued' } });
       expect(await waitForJob(router.url, orphanId)).toMatchObject({ status: 'completed' });
@@ -348,7 +346,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('deletes the object a repeated s3-mode upload stored, since the earlier job has its own', async () => {
     const store = await startEmbedded('artorizer-idempotent-s3');
     const processor = await startLocalProcessor(store.env);
-    const router = await startLocalRouter({ ...store.env, ...routerEnv(prefix('idempotent-s3'), processor.address), TRANSFER_MODE: 's3' });
+    const router = await startLocalRouter({ ...store.env, ...routerEnv(target, prefix('idempotent-s3'), processor.address), TRANSFER_MODE: 's3' });
     try {
       const submit = async () => {
         const res = await fetch(`${router.url}/protect`, { method: 'POST', body: form({ ...meta, idempotency_key: 'upload-1' }, png) });
@@ -372,11 +370,11 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('takes up a job whose dispatcher died mid-job (stalled-job recovery): it completes, run once', async () => {
     const processor = await startLocalProcessor();
     const p = prefix('stalled');
-    const edge = await startLocalRouter(routerEnv(p, processor.address, { DISPATCHER: 'off' }));
+    const edge = await startLocalRouter(routerEnv(target, p, processor.address, { DISPATCHER: 'off' }));
     // `make dispatcher` as a process of its own, so that it can die as a process dies.
     const doomed = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['router/src/dispatcher-main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...routerEnv(p, processor.address, { DISPATCH_LOCK_MS: '1000' }), LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...routerEnv(target, p, processor.address, { DISPATCH_LOCK_MS: '1000' }), LOG_LEVEL: 'warn' },
       stdio: 'ignore',
       detached: true,
     });
@@ -391,7 +389,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
       await exited;
 
       // Nobody follows the job now; a dispatcher that starts later finds it stalled and takes it up.
-      survivor = await startLocalRouter(routerEnv(p, processor.address, { DISPATCH_LOCK_MS: '1000' }));
+      survivor = await startLocalRouter(routerEnv(target, p, processor.address, { DISPATCH_LOCK_MS: '1000' }));
       fixture.stalled.shift()!.writeHead(200, { 'Content-Length': png.length }).end(png);
       expect(await waitForJob(edge.url, id)).toMatchObject({ status: 'completed' });
       expect(jobCount(processor)).toBe(1);
@@ -403,12 +401,14 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
     }
   });
 
-  it('completes every job accepted before and after Redis crashes (append-only file on), each once', async () => {
+  // one server's own durability, registered for that target only; a cluster's (a replica taking over) is failover.test.ts's
+  const onOneServer = (name: string, fn: () => Promise<void>) => target.kind === 'server' && it(name, fn);
+  onOneServer('completes every job accepted before and after Redis crashes (append-only file on), each once', async () => {
     const aofDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artorizer-redis-aof-'));
     const redisPort = await freePort();
     let redis = await startPrivateRedis({ port: redisPort, aofDir });
     const processorPort = await freePort();
-    const router = await startLocalRouter(routerEnv('crash', `127.0.0.1:${processorPort}`, { REDIS_URL: redis.url }));
+    const router = await startLocalRouter(routerEnv(target, 'crash', `127.0.0.1:${processorPort}`, { REDIS_URL: redis.url }));
     let processor: LocalProcessor | undefined;
     const submit = async () => {
       const res = await submitUrl(router);
@@ -435,7 +435,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
 
   it('cancels a queued job', async () => {
     const port = await freePort();
-    const router = await startLocalRouter(routerEnv(prefix('cancel'), `127.0.0.1:${port}`));
+    const router = await startLocalRouter(routerEnv(target, prefix('cancel'), `127.0.0.1:${port}`));
     try {
       const id = (await submitUrl(router)).json.job_id as string;
       const cancel = await fetch(`${router.url}/jobs/${id}`, { method: 'DELETE' });
@@ -449,7 +449,7 @@ describeWithRedis('queued submission (BullMQ on Redis)', () => {
   it('brings 1,000 queued submits to a terminal state', async () => {
     const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '4' });
     // a thousand submits and event streams from one address at once: far above the default limits
-    const router = await startLocalRouter(routerEnv(prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_EVENT_STREAMS_PER_KEY: '2000' }));
+    const router = await startLocalRouter(routerEnv(target, prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_EVENT_STREAMS_PER_KEY: '2000' }));
     try {
       const ids: string[] = [];
       for (let batch = 0; batch < 10; batch++) {

@@ -1,8 +1,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import readline from 'node:readline';
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
+import { RedisConnection, RedisTarget, isCluster, openRedis, parseClusterNodes } from '../../src/redis';
 import { freePort } from '../ports';
+import { TestRedisCluster, redisClusterUnavailable, startRedisCluster } from './redis-cluster';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -23,16 +25,37 @@ export function uniquePrefix(name: string): string {
   return `artorizer-test-${name}-${process.pid}-${Date.now()}`;
 }
 
-/** Deletes every key under a prefix. */
+/** Every key matching a glob pattern: on a cluster, from every master. */
+async function keysOf(connection: RedisConnection, pattern: string): Promise<string[]> {
+  // a cluster client knows its masters once it is ready
+  if (isCluster(connection) && connection.status !== 'ready') await once(connection, 'ready');
+  const found: string[] = [];
+  for (const node of isCluster(connection) ? connection.nodes('master') : [connection]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
+/** Deletes every key of a REDIS_PREFIX: the queue's (`{prefix}:...`, see queue/keys.ts) and the others (`prefix:...`). */
+async function dropPrefixOn(connection: RedisConnection, prefix: string): Promise<void> {
+  // one key a command: on a cluster the keys live in many slots
+  const keys = [...(await keysOf(connection, `{${prefix}}*`)), ...(await keysOf(connection, `${prefix}*`))];
+  for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map((key) => connection.del(key)));
+}
+
+/** Deletes every key of a REDIS_PREFIX in the shared Redis (REDIS_URL). */
 export async function dropPrefix(prefix: string): Promise<void> {
   const client = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  client.disconnect();
+  try {
+    await dropPrefixOn(client, prefix);
+  } finally {
+    client.disconnect();
+  }
 }
 
 /**
@@ -82,4 +105,98 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     await exited;
   };
   return { url: `redis://127.0.0.1:${port}`, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') };
+}
+
+/**
+ * Where a suite's Redis is: the shared server (REDIS_URL) or a Redis Cluster (its own, started
+ * for the suite, or TEST_REDIS_CLUSTER_NODES). Its methods work once the suite's beforeAll hooks
+ * have run.
+ */
+export interface RedisTestTarget {
+  readonly kind: 'server' | 'cluster';
+  /** REDIS_URL or REDIS_CLUSTER_NODES, for a router's or dispatcher's environment. */
+  env(): Record<string, string>;
+  target(): RedisTarget;
+  /** A connection of the test's own (disconnect it). */
+  connect(options?: RedisOptions): RedisConnection;
+  /** Keys matching a glob pattern, from every master. */
+  keys(pattern: string): Promise<string[]>;
+  /** Deletes every key of a REDIS_PREFIX. */
+  dropPrefix(prefix: string): Promise<void>;
+  /** The cluster the suite started, to kill its nodes (undefined on one server and on TEST_REDIS_CLUSTER_NODES). */
+  readonly cluster?: TestRedisCluster;
+}
+
+function targetOf(kind: RedisTestTarget['kind'], target: () => RedisTarget, cluster?: () => TestRedisCluster | undefined): RedisTestTarget {
+  const withConnection = async <T>(run: (c: RedisConnection) => Promise<T>): Promise<T> => {
+    const connection = openRedis(target());
+    try {
+      return await run(connection);
+    } finally {
+      connection.disconnect();
+    }
+  };
+  return {
+    kind,
+    env: (): Record<string, string> => {
+      const t = target();
+      return t.kind === 'server' ? { REDIS_URL: t.url } : { REDIS_CLUSTER_NODES: t.nodes.map((n) => `${n.host}:${n.port}`).join(',') };
+    },
+    target,
+    connect: (options = {}) => openRedis(target(), options),
+    keys: (pattern) => withConnection((c) => keysOf(c, pattern)),
+    dropPrefix: (prefix) => withConnection((c) => dropPrefixOn(c, prefix)),
+    get cluster() {
+      return cluster?.();
+    },
+  };
+}
+
+/** The shared Redis server (REDIS_URL). */
+export const serverTarget: RedisTestTarget = targetOf('server', () => ({ kind: 'server', url: REDIS_URL }));
+
+/**
+ * A Redis Cluster for a suite: TEST_REDIS_CLUSTER_NODES when set, else a three-master cluster
+ * of its own (see startRedisCluster), started in a beforeAll hook and stopped in an afterAll
+ * hook registered after `body`'s own, so its clean-up still has the cluster.
+ */
+export function describeWithRedisCluster(name: string, body: (target: RedisTestTarget) => void): void {
+  const external = process.env.TEST_REDIS_CLUSTER_NODES;
+  const reason = external ? undefined : redisClusterUnavailable();
+  if (reason && process.env.CI !== 'true') {
+    process.stderr.write(`\n[${name}] not run: ${reason}\n`);
+    describe(name, () => {
+      it('needs redis-server and redis-cli, which are not installed here', () => {
+        expect(redisClusterUnavailable()).toBe(reason);
+      });
+    });
+    return;
+  }
+  let cluster: TestRedisCluster | undefined;
+  const target = targetOf(
+    'cluster',
+    () => {
+      if (external) return { kind: 'cluster', nodes: parseClusterNodes(external) };
+      if (!cluster) throw new Error('the suite\'s Redis Cluster has not started');
+      return { kind: 'cluster', nodes: parseClusterNodes(cluster.seeds) };
+    },
+    () => cluster,
+  );
+  describe(name, () => {
+    if (!external) {
+      beforeAll(async () => {
+        cluster = await startRedisCluster();
+      }, 90_000);
+    }
+    body(target);
+    afterAll(async () => {
+      await cluster?.stop();
+    });
+  });
+}
+
+/** The suite twice: on the shared Redis server, then on a Redis Cluster. */
+export function describeEachRedisTarget(name: string, body: (target: RedisTestTarget) => void): void {
+  describeWithRedis(`${name}, on one Redis server`, () => body(serverTarget));
+  describeWithRedisCluster(`${name}, on a Redis Cluster`, body);
 }

@@ -6,7 +6,7 @@ import { SubmitDeps } from '../../src/submit/deps';
 import { submitStored } from '../../src/submit/stored';
 import { TestStore, startEmbedded } from '../storage/stores';
 import { intakeStack } from './intake-stack';
-import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from './redis';
+import { describeEachRedisTarget, uniquePrefix } from './redis';
 
 /**
  * The intake as the router has it, except that its answer is lost after the write: what a
@@ -30,7 +30,7 @@ class LostAnswerIntake {
 }
 
 /* A queued s3-mode submit (the router stored the image) that ends in a 503. */
-describeWithRedis('s3-mode submit when Redis does not answer', () => {
+describeEachRedisTarget('s3-mode submit when Redis does not answer', (target) => {
   let store: TestStore;
   let objects: ObjectStore;
   let prefix: string;
@@ -48,12 +48,12 @@ describeWithRedis('s3-mode submit when Redis does not answer', () => {
 
   beforeEach(() => {
     prefix = uniquePrefix('lost-answer');
-    stack = intakeStack(REDIS_URL, prefix);
+    stack = intakeStack(target.target(), prefix);
   });
 
   afterEach(async () => {
     await stack.close();
-    await dropPrefix(prefix);
+    await target.dropPrefix(prefix);
   });
 
   async function submit(lands: boolean, fields: Record<string, string>): Promise<{ key: string; status?: number }> {
