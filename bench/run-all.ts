@@ -9,6 +9,7 @@
  *   api            max rate and latency at half of it (autocannon + open-loop pacer), Redis-backed
  *   net            the transfer table over 100 Mbit/s links between network namespaces
  *   photo          one processor on a ~50 MB photograph (JPEG, 8000x6000) at full resolution
+ *   hosts          throughput with one router host vs two and one processor host vs two (network namespaces)
  * Full runs write bench/results/latest.json and docs/benchmarks.md; --smoke writes
  * bench/results/smoke.json only; a run of some sections only writes bench/results/partial.json.
  */
@@ -22,6 +23,7 @@ import { runConcurrency } from './lib/concurrency';
 import { renderDocs } from './lib/docs';
 import { MIB, writeTestFile } from './lib/files';
 import { codeState, machineInfo } from './lib/machine';
+import { runHosts } from './lib/hosts-run';
 import { runNet } from './lib/net-run';
 import { runPhoto } from './lib/photo-run';
 import { runResume } from './lib/resume-run';
@@ -213,6 +215,11 @@ async function run(o: RunOptions, record: RunRecord): Promise<void> {
   await timed('photo', async () => {
     record.photo = await runPhoto({ ...o.photo, runs: o.runs, tempDir: dir, services: script.group(), log, check });
   });
+
+  await timed('hosts', async () => {
+    record.hosts = await runHosts({ ...o.hosts, runs: o.runs, warmup: !o.smoke, tempDir: dir, services: script.group(), log, check });
+    if ('skipped' in record.hosts) log(`hosts skipped: ${record.hosts.skipped}`);
+  });
 }
 
 async function runAll(o: RunOptions): Promise<void> {
@@ -254,14 +261,33 @@ async function runAll(o: RunOptions): Promise<void> {
     for (const e of record.errors) log(`FAILED ${e.section}: ${e.message}`);
     throw new Error(`${record.errors.length} section(s) failed`);
   }
+  const docs = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
   if (reported) {
-    const docs = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
     fs.mkdirSync(path.dirname(docs), { recursive: true });
     fs.writeFileSync(docs, renderDocs(record));
     log(`wrote ${path.relative(REPO_ROOT, docs)}`);
+  } else if (o.updateLatest) {
+    const latestFile = path.join(resultsDir, 'latest.json');
+    const latest = mergeSections(JSON.parse(fs.readFileSync(latestFile, 'utf8')) as RunRecord, record);
+    fs.writeFileSync(latestFile, JSON.stringify(latest, null, 1) + '\n');
+    fs.writeFileSync(docs, renderDocs(latest));
+    log(`put ${o.sections.join(', ')} into ${path.relative(REPO_ROOT, latestFile)} (run of ${latest.startedAt}) and wrote ${path.relative(REPO_ROOT, docs)}`);
   } else if (!o.smoke) {
     log('not all sections ran: docs/benchmarks.md and bench/results/latest.json left as they were');
   }
+}
+
+/** `latest` with the sections `partial` ran in place of its own, each marked with the run it came from. */
+function mergeSections(latest: RunRecord, partial: RunRecord): RunRecord {
+  const merged: RunRecord = { ...latest, sectionRuns: { ...latest.sectionRuns }, serviceLogs: [...latest.serviceLogs, ...partial.serviceLogs.map((l) => ({ ...l, label: `${l.label}, run of ${partial.startedAt}` }))] };
+  const copy = merged as unknown as Record<Section, unknown>;
+  for (const s of partial.options.sections) {
+    copy[s] = (partial as unknown as Record<Section, unknown>)[s];
+    merged.sectionSeconds = { ...merged.sectionSeconds, [s]: partial.sectionSeconds[s] };
+    merged.sectionCode = { ...merged.sectionCode, [s]: partial.sectionCode[s] };
+    merged.sectionRuns![s] = { command: partial.command, startedAt: partial.startedAt, durationSec: partial.durationSec ?? Number.NaN, loadavgAtStart: partial.machine.loadavgAtStart, loadavgAtEnd: partial.machine.loadavgAtEnd ?? [] };
+  }
+  return merged;
 }
 
 function routerDefaults(): RunRecord['routerDefaults'] {

@@ -127,7 +127,7 @@ function grantCount(o: ApiOptions): number {
 }
 
 /** Writes the grants POST /uploads would have written for `owner` (the key's name; '' on an open router). */
-async function grantSequence(redis: Redis, prefix: string, sequence: string, count: number, owner: string): Promise<void> {
+export async function grantSequence(redis: Redis, prefix: string, sequence: string, count: number, owner: string): Promise<void> {
   for (let from = 0; from < count; from += 10_000) {
     const pipeline = redis.pipeline();
     for (let n = from; n < Math.min(count, from + 10_000); n++) pipeline.set(uploadClaimKey(`${prefix}:`, 'grant', sequenceId(sequence, n)), owner, 'EX', 3600);
@@ -141,7 +141,7 @@ function pairedRatio(a: ApiSample[], b: ApiSample[], figure: (s: ApiSample) => n
   return summarize(a.map((s) => figure(s) / (byRound.get(s.round) ?? Number.NaN)));
 }
 
-const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
+export const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
 
 /** A multipart body as curl -F sends it: fields first, then the image. */
 function multipartBody(file: string): { body: Buffer; contentType: string } {
@@ -162,11 +162,11 @@ async function expectStatus(res: Response, status: number, what: string): Promis
   return text;
 }
 
-function ticksToPercent(ticks: number, seconds: number): number {
+export function ticksToPercent(ticks: number, seconds: number): number {
   return seconds > 0 ? ((ticks * 1000) / CLK_TCK / (seconds * 1000)) * 100 : Number.NaN;
 }
 
-function safeTicks(pid: number | undefined): number | undefined {
+export function safeTicks(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     return processTicks(pid);

@@ -32,11 +32,11 @@ function parseGrant(body: string): Grant | undefined {
  * upload_id. `timeMs` is the sum of the three requests' curl %{time_total}, comparable with
  * the single-request contenders; the status is the first unexpected one, or the final 202.
  */
-export async function directUpload(routerBase: string, file: string, host: Host = LOCAL): Promise<StepsResult> {
+export async function directUpload(routerBase: string, file: string, host: Host = LOCAL, contentType = 'image/png'): Promise<StepsResult> {
   const size = fs.statSync(file).size;
   const steps = new Steps();
   const json = ['-H', 'Content-Type: application/json', '-d'];
-  const grantRes = steps.add('grant', await curl([...json, JSON.stringify({ content_type: 'image/png', size }), `${routerBase}/uploads`], host));
+  const grantRes = steps.add('grant', await curl([...json, JSON.stringify({ content_type: contentType, size }), `${routerBase}/uploads`], host));
   const grant = grantRes.status === 201 ? parseGrant(grantRes.body) : undefined;
   if (!grant) return steps.finish(grantRes.status === 201 ? 0 : grantRes.status, `POST /uploads: ${grantRes.body}`);
 

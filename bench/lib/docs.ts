@@ -8,6 +8,7 @@ import { ConcurrencyRow, TransferRow } from './transfer-summary';
 import { Verdict, designVerdicts, photoVerdicts, targetVerdicts, tusVerdicts } from './verdicts';
 import { autoTable, defaultPathVerdicts } from './default-path';
 import { PhotoSection } from './photo-run';
+import { HostsMetric } from './hosts-run';
 
 /**
  * docs/benchmarks.md, written from one run's record: every figure below is computed from
@@ -169,6 +170,10 @@ export function renderDocs(record: RunRecord): string {
       'Every figure on this page was computed by that run from its own measurements (nothing is typed in); the raw samples, ' +
       'machine details and service logs are in `bench/results/latest.json`. Do not edit by hand: run `make bench` again.',
     '',
+    ...Object.entries(record.sectionRuns ?? {}).map(
+      ([section, r]) =>
+        `Section \`${section}\` comes from a later run of that section alone, \`${r.command}\`, started ${r.startedAt}, took ${fixed(r.durationSec / 60, 1)} min (load average at start ${r.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${r.loadavgAtEnd.map((l) => l.toFixed(2)).join(' ')}), merged into this record by \`--update-latest\`.\n`,
+    ),
     '## Machine',
     '',
     '| | |',
@@ -263,6 +268,7 @@ export function renderDocs(record: RunRecord): string {
   out.push(...defaultPathSection(record));
   out.push(...photoSection(record));
   out.push(...resumeSection(record));
+  out.push(...hostsSection(record));
   out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
   out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
   return out.join('\n');
@@ -368,5 +374,45 @@ function notes(record: RunRecord): string[] {
   const logs = record.serviceLogs.map((l) => ({ ...l, lines: l.lines.filter((line) => !line.includes('"msg":"store listening"')) })).filter((l) => l.lines.length > 0);
   out.push(logs.length ? `Services logged at warn or above: ${logs.map((l) => `${l.label} ${l.lines.length} line(s)`).join(', ')} (in latest.json).` : 'No service logged anything at warn or above.');
   if (record.errors.length) out.push(`Errors: ${record.errors.map((e) => `${e.section}: ${e.message}`).join('; ')}`);
+  return out;
+}
+
+const hostsUnits = (streamMiB: number): Record<HostsMetric, { unit: string; digits: number }> => ({
+  submit: { unit: 'queued submits/s', digits: 0 },
+  stream: { unit: `${streamMiB} MiB uploads/s`, digits: 2 },
+  jobs: { unit: 'jobs/s', digits: 2 },
+});
+
+function hostsSection(record: RunRecord): string[] {
+  const out = ['## 9. Throughput per host', ''];
+  const h = record.hosts;
+  if (!h) return [...out, 'Not run in this run (the `hosts` section was not selected).', ''];
+  if ('skipped' in h) return [...out, `Not measured: ${h.skipped}.`, ''];
+  const o = h.options;
+  const units = hostsUnits(o.streamMiB);
+  const pct = (s: Summary) => spread(s, 0);
+  out.push(
+    `${h.description} (\`bench/lib/hosts.ts\`, the lab the multi-host test \`router/test/hosts\` uses too). Hosts: ${h.hosts.map((x) => `${x.name} ${x.ip}`).join(', ')}. ` +
+      `**Every host is a namespace of this one machine: they all share its ${h.cores} cores**, so a second router or processor host adds processes, not CPU; what two hosts of a kind gain here is what the work left idle on the cores with one, and on real machines each host would bring its own cores.`,
+    '',
+    `- **submit**: \`POST /protect {upload_id}\` as in section 4 (routers with DISPATCHER=off, so the queue just grows), autocannon closed loop with ${o.connections} connections for ${o.submitSeconds} s, its connections spread over the routers (one router: all on the first).`,
+    `- **stream**: ${o.streamUploads} multipart uploads of ${o.streamMiB} MiB (random bytes behind a PNG signature, as in section 1) by curl, ${o.streamConcurrency} at a time, alternating over the routers; routers in TRANSFER_MODE=stream relay each to a processor (round-robin over the ones they are given) as it arrives; uploads a second from the first start to the last 202.`,
+    `- **jobs**: ${o.jobs} queued jobs, ${o.jobConcurrency} at a time, each a direct upload (POST /uploads, PUT to the store, POST /protect {upload_id}) of a ${h.photo.width}×${h.photo.height} photograph (${fixed(h.photo.bytes / MIB_BYTES, 2)} MiB JPEG, \`bench/lib/photo.ts\`) that the routers' inline dispatchers hand to the processors, processed for real (analysis and protection at the processor's defaults), followed by GET /jobs/:id until \`completed\`; jobs a second from the first submit to the last completion.`,
+    `- One router host vs two: the same routers, the client using the first or both. One processor host vs two: routers given one processor address or both (PROCESSOR_ADDR), the other processor idle. Each run type once as a warm-up, then ${h.runs} round${h.runs === 1 ? '' : 's'} in a balanced order; median (min–max); ratios paired within a round. CPU: machine busy % of all cores, and % of one core summed over the run's routers / processors, from /proc.`,
+    '',
+    '| run | routers | processors | rate | machine busy, % of all cores | routers, % of a core | processors, % of a core | failed |',
+    '|---|---|---|---|---|---|---|---|',
+    ...h.rows.map((r) => {
+      const u = units[r.metric];
+      return `| ${r.label} | ${r.routers} | ${r.metric === 'submit' ? '– (not involved)' : r.processors} | ${spread(r.rate, u.digits)} ${u.unit} | ${pct(r.machinePercent)} | ${pct(r.routersPercent)} | ${r.metric === 'submit' ? '–' : pct(r.processorsPercent)} | ${r.failed} |`;
+    }),
+    '',
+    '| scaling | two hosts ÷ one, paired by round |',
+    '|---|---|',
+    ...h.scaling.map((sc) => `| ${units[sc.metric].unit}, ${sc.kind}: ${sc.two} ÷ ${sc.one} | **${times(sc.ratio)}** |`),
+    '',
+    `A ratio near 1× with the machine near 100 % busy means the ${h.cores} shared cores, not the number of hosts, set the rate; above 1× the second host used CPU the first left idle (one process cannot keep both cores busy, e.g. a single event loop); below 1× the extra processes cost more than they brought. Where the min–max ranges of the two overlap, the difference is within this shared machine's noise.`,
+    '',
+  );
   return out;
 }

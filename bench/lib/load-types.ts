@@ -2,6 +2,8 @@
 
 export interface LoadRequest {
   url: string;
+  /** More URLs of equal servers (autocannon only): its connections go round-robin over `url` and these. */
+  moreUrls?: string[];
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   /** Request body, base64. */

@@ -28,7 +28,8 @@ async function withAutocannon(job: LoadJob): Promise<LoadResult> {
   const cpu = process.cpuUsage();
   write(`START ${job.id}`);
   const r = await autocannon({
-    url: job.request.url,
+    // autocannon takes an array of URLs (connection i goes to url i mod n); its types say string
+    url: (job.request.moreUrls?.length ? [job.request.url, ...job.request.moreUrls] : job.request.url) as string,
     method: job.request.method,
     headers: job.request.headers,
     body: job.request.bodyBase64 ? Buffer.from(job.request.bodyBase64, 'base64') : undefined,

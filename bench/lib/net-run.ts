@@ -1,6 +1,6 @@
 import { writeTestFile } from './files';
 import { JobSample } from './job-sample';
-import { createLab, removeStaleNamespaces, unavailableReason } from './netns';
+import { createTransferLab, removeStaleNamespaces, unavailableReason } from './netns';
 import { runRounds } from './rounds';
 import { nginxUnavailable } from './nginx';
 import { Service } from './stack';
@@ -52,14 +52,14 @@ export async function runNet(o: {
   const reason = await unavailableReason();
   if (reason) return { skipped: reason };
   const staleRemoved = removeStaleNamespaces();
-  const lab = await createLab(o.rateMbit);
+  const { lab, topology } = await createTransferLab(o.rateMbit);
   const mine = o.services;
   try {
-    o.log(`constrained links: namespaces ${Object.values(lab.namespaces).join(', ')} and ${lab.switchNs}, ${o.rateMbit} Mbit/s per link`);
+    o.log(`constrained links: namespaces ${lab.namespaces.join(', ')}, ${o.rateMbit} Mbit/s per link`);
     const files = new Map(o.sizes.map((size) => [size, writeTestFile(o.tempDir, size)]));
     const maxBytes = Math.max(256, Math.ceil(Math.max(...o.sizes)) + 1) * 1024 * 1024;
     const plans = nginxUnavailable() ? NET_PLANS.filter((p) => p.kind !== 'nginx') : NET_PLANS;
-    const stack = await startTransferStack({ topology: lab.topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
+    const stack = await startTransferStack({ topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
     const contenders = stack.contenders;
     const samples = await runRounds(stack, {
       section: 'constrained',
@@ -72,8 +72,8 @@ export async function runNet(o: {
     });
     return {
       rateMbit: o.rateMbit,
-      description: lab.topology.description,
-      namespaces: [lab.switchNs, ...Object.values(lab.namespaces)],
+      description: topology.description,
+      namespaces: lab.namespaces,
       qdiscs: lab.qdiscs,
       staleRemoved,
       sizes: o.sizes,

@@ -2,6 +2,7 @@ import { ApiSection } from './api';
 import { ConcurrencySample } from './concurrency';
 import { JobSample } from './job-sample';
 import { CodeState, MachineInfo } from './machine';
+import { HostsOptions, HostsSection, HostsSkipped } from './hosts-run';
 import { NetSection, NetSkipped } from './net-run';
 import { PhotoSection } from './photo-run';
 import { ResumeSection } from './resume-run';
@@ -10,6 +11,8 @@ import { ConcurrencyRow, TransferRow } from './transfer-summary';
 
 export interface RunOptions {
   smoke: boolean;
+  /** After a run of some sections: put them into bench/results/latest.json in place of that run's, and re-render docs/benchmarks.md. */
+  updateLatest?: boolean;
   sizes: number[];
   runs: number;
   sections: Section[];
@@ -22,9 +25,11 @@ export interface RunOptions {
   net: { rateMbit: number };
   /** The generated photograph's dimensions (section `photo`). */
   photo: { width: number; height: number };
+  /** Throughput per host (section `hosts`). */
+  hosts: HostsOptions;
 }
 
-export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'resume', 'api', 'net', 'photo'] as const;
+export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'resume', 'api', 'net', 'photo', 'hosts'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface ServiceInfo {
@@ -56,6 +61,11 @@ export interface RunRecord {
   sectionSeconds: Partial<Record<Section, number>>;
   /** Router settings the benchmark leaves at their defaults, read from router/src/config.ts at the start. */
   routerDefaults: { chunkBytes: number; s3PartBytes: number; s3QueueSize: number; autoS3ThresholdBytes: number | null };
+  /**
+   * Sections measured by a later run of some sections only and merged into this record
+   * (`--update-latest`): which run, so that the report says so.
+   */
+  sectionRuns?: Partial<Record<Section, { command: string; startedAt: string; durationSec: number; loadavgAtStart: number[]; loadavgAtEnd: number[] }>>;
   /** The code (commit and working-tree changes) when each section started: it may change during a run. */
   sectionCode: Partial<Record<Section, CodeState>>;
   serialization?: SerializationResult;
@@ -66,6 +76,7 @@ export interface RunRecord {
   api?: ApiSection;
   net?: NetSection | NetSkipped;
   photo?: PhotoSection;
+  hosts?: HostsSection | HostsSkipped;
   errors: { section: Section; message: string }[];
   /** Lines the services logged at warn or above. */
   serviceLogs: { label: string; lines: string[] }[];

@@ -5,7 +5,6 @@ import { Host, LOCAL, wrapped } from './host';
 import { commandLine, descendantsOf } from './memory';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
 const PROBE = path.join(__dirname, 'listen-probe.cjs');
 
 /** A TCP server that started listening, as reported by the preloaded probe. */
@@ -17,9 +16,9 @@ interface Listen {
 
 export interface Service {
   label: string;
-  /** The tsx launcher we spawned (leader of its own process group). */
+  /** The process we spawned (leader of its own process group). */
   launcherPid: number;
-  /** The node process that actually serves (a descendant of the launcher); measure this one. */
+  /** The process that actually serves (the spawned one, or a descendant of it); measure this one. */
   pid: number;
   /** Its command line, for the record. */
   command: string;
@@ -33,13 +32,13 @@ export interface Service {
 
 interface StartOptions {
   label: string;
-  /** Script relative to the repository root, run with tsx. */
+  /** Script relative to the repository root, run by node with tsx (`node --import tsx <script>`). */
   script: string;
   env: Record<string, string>;
   /** True once the listens seen so far mean the service is ready. */
   ready: (listens: Listen[]) => boolean;
   timeoutMs?: number;
-  /** Where it runs (default this machine; a network namespace for bench/net.ts). */
+  /** Where it runs (default this machine; a network namespace for bench/net.ts and the hosts lab). */
   host?: Host;
 }
 
@@ -75,27 +74,35 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+interface Launch {
+  label: string;
+  /** The command and its arguments, run on `host`. */
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  host?: Host;
+  timeoutMs?: number;
+  /** Called with every line of stdout and stderr until it answers the serving pid, or `true` for the launcher (ready), or undefined (not yet). */
+  readyOn: (line: string) => number | true | undefined;
+  /** Whether `pid` must be the launcher or a descendant of it (the probe reports the pid it saw). */
+  checkDescendant: boolean;
+  listens: Listen[];
+}
+
 /**
- * Starts `tsx <script>` in its own process group with stdout piped, and resolves when the
- * probe's JSON lines say it listens. No sleeping: readiness is the line itself; the timeout
- * only guards against a service that never comes up.
+ * Starts a command in its own process group with stdout and stderr piped, and resolves when
+ * `readyOn` recognises a line. No sleeping: readiness is the line itself; the timeout only
+ * guards against a service that never comes up.
  */
-export function startService(options: StartOptions): Promise<Service> {
-  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${PROBE}`].join(' ').trim();
-  const [file, argv] = wrapped(options.host ?? LOCAL, TSX, [options.script]);
-  const child: ChildProcess = spawn(file, argv, {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+function launch(options: Launch): Promise<Service> {
+  const [file, argv] = wrapped(options.host ?? LOCAL, options.argv[0], options.argv.slice(1));
+  const child: ChildProcess = spawn(file, argv, { cwd: REPO_ROOT, env: options.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const launcherPid = child.pid;
   if (launcherPid === undefined) return Promise.reject(new Error(`${options.label}: spawn failed`));
-  const listens: Listen[] = [];
   const logLines: string[] = [];
   const startupLines: string[] = [];
   let ready = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const timeoutMs = options.timeoutMs ?? 60_000;
 
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -103,7 +110,7 @@ export function startService(options: StartOptions): Promise<Service> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 15_000)))]);
     clearTimeout(timer);
-    // tsx may exit before its node child; anything left of the group gets SIGKILL.
+    // anything left of the group gets SIGKILL
     signalGroup(launcherPid, 'SIGKILL');
   };
   // Only while our launcher is alive (or not yet reaped by stop()): never signal a group id that may have been reused.
@@ -114,40 +121,79 @@ export function startService(options: StartOptions): Promise<Service> {
   return new Promise<Service>((resolve, reject) => {
     const timer = setTimeout(() => {
       killNow();
-      reject(new Error(`${options.label}: not listening after ${options.timeoutMs ?? 60_000} ms\n${startupLines.join('\n')}`));
-    }, options.timeoutMs ?? 60_000);
+      reject(new Error(`${options.label}: not ready after ${timeoutMs} ms\n${startupLines.join('\n')}`));
+    }, timeoutMs);
     const onLine = (line: string): void => {
       if (ready) {
         if (line.trim()) logLines.push(line);
         return;
       }
       startupLines.push(line);
-      const listen = parseListen(line);
-      if (!listen) return;
-      listens.push(listen);
-      if (!options.ready(listens)) return;
+      const answer = options.readyOn(line);
+      if (answer === undefined) return;
+      const servingPid = answer === true ? launcherPid : answer;
       ready = true;
       clearTimeout(timer);
-      const servingPid = listen.pid;
-      const tree = descendantsOf(launcherPid);
-      if (servingPid !== launcherPid && !tree.includes(servingPid)) {
-        killNow();
-        reject(new Error(`${options.label}: pid ${servingPid} listens but is not a descendant of launcher ${launcherPid} (${tree.join(',')})`));
-        return;
+      if (options.checkDescendant && servingPid !== launcherPid) {
+        const tree = descendantsOf(launcherPid);
+        if (!tree.includes(servingPid)) {
+          killNow();
+          reject(new Error(`${options.label}: pid ${servingPid} listens but is not a descendant of launcher ${launcherPid} (${tree.join(',')})`));
+          return;
+        }
       }
-      resolve({ label: options.label, launcherPid, pid: servingPid, command: commandLine(servingPid), listens, logLines, stop, killNow });
+      resolve({ label: options.label, launcherPid, pid: servingPid, command: commandLine(servingPid), listens: options.listens, logLines, stop, killNow });
     };
     readline.createInterface({ input: child.stdout! }).on('line', onLine);
     readline.createInterface({ input: child.stderr! }).on('line', onLine);
     child.once('exit', (code, signal) => {
       if (ready) return;
       clearTimeout(timer);
-      reject(new Error(`${options.label} exited before listening (code ${code}, signal ${signal})\n${startupLines.join('\n')}`));
+      reject(new Error(`${options.label} exited before it was ready (code ${code}, signal ${signal})\n${startupLines.join('\n')}`));
     });
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
+  });
+}
+
+/**
+ * Starts `node --import tsx <script>` (one process: the node that serves) with the listen
+ * probe preloaded, and resolves when the probe's JSON lines say it listens.
+ */
+export function startService(options: StartOptions): Promise<Service> {
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${PROBE}`].join(' ').trim();
+  const listens: Listen[] = [];
+  return launch({
+    label: options.label,
+    argv: [process.execPath, '--import', 'tsx', options.script],
+    env: { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions },
+    host: options.host,
+    timeoutMs: options.timeoutMs,
+    checkDescendant: true,
+    listens,
+    readyOn: (line) => {
+      const listen = parseListen(line);
+      if (!listen) return undefined;
+      listens.push(listen);
+      return options.ready(listens) ? listen.pid : undefined;
+    },
+  });
+}
+
+/** Any other program as a service (redis-server, ...): ready when it prints a line matching `readyLine`. */
+export function startCommand(options: { label: string; argv: readonly string[]; readyLine: RegExp; host?: Host; env?: Record<string, string>; timeoutMs?: number }): Promise<Service> {
+  return launch({
+    label: options.label,
+    argv: options.argv,
+    env: { ...process.env, ...options.env },
+    host: options.host,
+    timeoutMs: options.timeoutMs,
+    checkDescendant: false,
+    listens: [],
+    // `ip netns exec` execs the command: the launcher is the program itself
+    readyOn: (line) => (options.readyLine.test(line) ? true : undefined),
   });
 }
 
@@ -157,9 +203,9 @@ export interface Processor {
   httpPort: number;
 }
 
-export async function startProcessor(env: Record<string, string>, host?: Host): Promise<Processor> {
+export async function startProcessor(env: Record<string, string>, host?: Host, label = 'processor'): Promise<Processor> {
   const service = await startService({
-    label: 'processor',
+    label,
     host,
     script: 'reference-processor/src/main.ts',
     env: { GRPC_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
