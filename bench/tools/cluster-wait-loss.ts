@@ -1,0 +1,58 @@
+/*
+ * How many acknowledged submits a Redis Cluster failover loses, with and without the intake's
+ * WAIT for a replica (router/src/queue/intake.ts): 20 loops submit through the intake on a
+ * local three-master cluster; the queue's master is SIGKILLed mid-stream (optionally after its
+ * replica has been frozen FREEZE_MS, so that replication lags); then every acknowledged job's
+ * record and queue entry are looked for.
+ *
+ *   node_modules/.bin/tsx bench/tools/cluster-wait-loss.ts wait|nowait [ROUNDS=3] [FREEZE_MS=0]
+ */
+import { startRedisCluster } from '../../router/test/queue/redis-cluster';
+import { intakeStack } from '../../router/test/queue/intake-stack';
+import { parseClusterNodes, openRedis } from '../../router/src/redis';
+import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
+
+(async () => {
+  const mode = process.argv[2]; const rounds = Number(process.argv[3] ?? 3);
+  for (let round = 0; round < rounds; round++) {
+    const cluster = await startRedisCluster();
+    try {
+      const target = { kind: 'cluster' as const, nodes: parseClusterNodes(cluster.seeds) };
+      const prefix = `loss-${Date.now()}`;
+      const stack = intakeStack(target, prefix);
+      if (mode === 'nowait') stack.dispatch.replicated = async () => true;
+      const acked: string[] = []; let failed = 0; let stop = false;
+      const loops = Array.from({ length: 20 }, async () => {
+        while (!stop) {
+          const job = stack.records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+          try { await stack.intake.add(job); acked.push(job.id); } catch { failed++; await new Promise((r) => setTimeout(r, 20)); }
+        }
+      });
+      await new Promise((r) => setTimeout(r, 1000));
+      const freezeMs = Number(process.argv[4] ?? 0);
+      const { replicas } = await cluster.ownersOf(queuePrefix(prefix));
+      let ackedWhileFrozen = 0;
+      if (freezeMs > 0) {
+        // the replica stops reading: what the master acknowledges meanwhile waits in buffers
+        const before = acked.length;
+        cluster.signal(replicas[0], 'SIGSTOP');
+        await new Promise((r) => setTimeout(r, freezeMs));
+        ackedWhileFrozen = acked.length - before;
+        setTimeout(() => cluster.signal(replicas[0], 'SIGCONT'), 300);
+      }
+      const ackedBeforeKill = acked.length;
+      await cluster.killMasterOf(queuePrefix(prefix));
+      await new Promise((r) => setTimeout(r, 500));
+      stop = true; await Promise.all(loops);
+      const check = openRedis(target);
+      let lost = 0;
+      for (const id of acked) {
+        const [rec, entry] = await Promise.all([check.exists(`${recordsPrefix(prefix)}job:${id}`), check.exists(`${queuePrefix(prefix)}:dispatch:${id}`)]);
+        if (!rec || !entry) lost++;
+      }
+      check.disconnect();
+      console.log(`${mode} round ${round + 1}: ${acked.length} acknowledged (${ackedBeforeKill} before the kill, ${ackedWhileFrozen} while the replica was frozen), ${failed} refused, ${lost} acknowledged but missing after the failover`);
+      await stack.close();
+    } finally { await cluster.stop(); }
+  }
+})().catch((e) => { console.error(e); process.exit(1); });
