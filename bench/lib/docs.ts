@@ -328,7 +328,7 @@ function photoSection(record: RunRecord): string[] {
       `Its first job, into the fresh process (the warm-up, ${p.cold.spec}): peak RSS ${fixed(p.cold.peakMiB, 0)} MiB, growth ${fixed(p.cold.growthMiB, 0)} MiB, ${fixed(p.cold.aboveRestMiB, 0)} MiB above resting. ` +
       `Scaled linearly to MAX_IMAGE_PIXELS (${p.limits.maxImagePixels} pixels, ${fixed(p.limits.maxImagePixels / pixels, 2)}× this photograph’s), the larger median peak above resting would be about ${fixed((worst * p.limits.maxImagePixels) / pixels, 0)} MiB: an extrapolation, not a measurement, and high, since it scales the process’s fixed overheads too.`,
     '',
-    ...verdictTable(photoVerdicts(record), 'claim (README.md)'),
+    ...verdictTable(photoVerdicts(record), 'claim (docs/reference-processor.md)'),
   ];
 }
 

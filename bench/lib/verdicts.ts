@@ -245,7 +245,7 @@ export function targetVerdicts(record: RunRecord): Verdict[] {
   return out;
 }
 
-/** The processor on a photograph at full resolution (section `photo`), against what README.md says of it. */
+/** The processor on a photograph at full resolution (section `photo`), against what docs/reference-processor.md says of it. */
 export function photoVerdicts(record: RunRecord): Verdict[] {
   const p = record.photo;
   if (!p) return [{ claim: 'the protected image has the original’s dimensions', measured: 'not measured in this run', outcome: 'not measured', rule: '' }];

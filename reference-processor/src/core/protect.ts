@@ -106,7 +106,7 @@ async function writeAndRead(decoded: DecodedImage, format: OutputFormat, fileFor
  * Applies the requested layers to the original's full-resolution pixels and writes the
  * protected image at the original's dimensions, then reads the marks back from that file.
  * The output is JPEG (quality 95) when the original is a JPEG without alpha and no LSB layer
- * was applied, and the watermark survives it; otherwise lossless PNG. See the README.
+ * was applied, and the watermark survives it; otherwise lossless PNG. See docs/reference-processor.md.
  */
 export async function protectImage(
   decoded: DecodedImage,

@@ -102,7 +102,7 @@ describe('SubmitJob', () => {
     const meta = await sharp(protectedImage.data).metadata();
     expect({ width: meta.width, height: meta.height }).toEqual({ width: 1920, height: 1280 });
     expect(meta.format).toBe(protectedImage.info.contentType === 'image/jpeg' ? 'jpeg' : 'png');
-    // The reference processor keeps a JPEG a JPEG when its marks survive that (see the README).
+    // The reference processor keeps a JPEG a JPEG when its marks survive that (see docs/reference-processor.md).
     if (target.local) expect(protectedImage.info.contentType).toBe('image/jpeg');
   });
 

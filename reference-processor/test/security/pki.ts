@@ -10,7 +10,7 @@ export interface Identity {
 }
 
 /**
- * Test certificates made with the `openssl` CLI, the way the README tells an operator to:
+ * Test certificates made with the `openssl` CLI, the way docs/operations.md ("TLS between router and processor") tells an operator to:
  * a CA with a processor (server) certificate for 127.0.0.1 and localhost and a client
  * certificate, and a second, unrelated CA with a client certificate of its own.
  */
