@@ -28,7 +28,7 @@ import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
 import { DispatchQueue } from './queue/dispatch-queue';
 import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
-import { HealthBreaker } from './queue/health-breaker';
+import { HealthBreaker } from './grpc/health-breaker';
 import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';

@@ -6,7 +6,7 @@ import { channelCredentials } from './grpc/tls';
 import { logger } from './logger';
 import { createMetrics } from './metrics';
 import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
-import { HealthBreaker } from './queue/health-breaker';
+import { HealthBreaker } from './grpc/health-breaker';
 import { JobRecords } from './queue/records';
 import { recordsPrefix } from './queue/keys';
 import { describeTarget, openRedis } from './redis';

@@ -24,14 +24,8 @@ import {
 import { Metrics } from '../metrics';
 import { JobOwners, MemoryJobOwners } from './job-owners';
 import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processor-targets';
-import { ApiKey } from '../security/api-keys';
+import { CallContext } from '../core/call-context';
 
-/** Per-request context carried to the processor. */
-export interface CallContext {
-  requestId: string;
-  /** The API key the request came with; undefined on an open router. */
-  key?: ApiKey;
-}
 
 interface Endpoint {
   address: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Request } from 'express';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { apiKeyOf } from './authenticate';
 
 const SAFE_ID = /^[\w.:-]{1,128}$/;

@@ -1,5 +1,5 @@
 import { HttpJobResult, HttpJobStatus } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 
 /** One progress event, in the original API's shape, numbered for SSE ids. */
 export interface JobEvent {

@@ -1,7 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { DownloadArtifactResponse, Job, WatchJobResponse, attachmentDisposition, jobToHttp, resultToHttp } from '@artorizer/contract';
 import { downloadFileName, servedType } from '../http/download-headers';
-import { CallContext, ProcessorPool } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
+import { ProcessorPool } from '../grpc/processor-pool';
 import { ObjectStore } from '../storage/object-store';
 import { ExpiringMap } from '../submit/expiring-map';
 import { jobNotFound, ownsJob } from '../security/ownership';

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpJobResult, HttpJobStatus } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { HttpError } from '../http/errors';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 

@@ -1,5 +1,5 @@
 import { HttpJobStatus } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { HttpError } from '../http/errors';
 import { DispatchQueue } from '../queue/dispatch-queue';
 import { RecordEvents } from '../queue/record-events';

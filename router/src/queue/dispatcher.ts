@@ -9,7 +9,7 @@ import { RedisConnection, RedisTarget, openRedis } from '../redis';
 import { ObjectStore } from '../storage/object-store';
 import { UploadInspection, inspectUpload } from '../submit/inspect-upload';
 import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
-import { HealthBreaker } from './health-breaker';
+import { HealthBreaker } from '../grpc/health-breaker';
 import { queuePrefix } from './keys';
 import { JobRecords, QueuedJob, isTerminal } from './records';
 

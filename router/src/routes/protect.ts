@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import express, { Request } from 'express';
 import { jobStatusName } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { callContext } from '../http/context';
 import { HttpError, isServiceError } from '../http/errors';
 import { readJsonBody } from '../http/json-body';

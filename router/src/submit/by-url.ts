@@ -1,5 +1,5 @@
 import { jobStatusName } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { HttpError } from '../http/errors';
 import { UrlRejectedError, resolveFinalUrl } from '../security/url-guard';
 import { Accepted, SubmitDeps, specOrBadRequest } from './deps';

@@ -1,11 +1,12 @@
 import { FieldError, JobSpec, jobSpecFromFields } from '@artorizer/contract';
 import { RouterConfig } from '../config';
-import { CallContext, ProcessorPool } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
+import { ProcessorPool } from '../grpc/processor-pool';
 import { ownedSpec } from '../security/ownership';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore } from '../storage/object-store';
-import { HealthBreaker } from '../queue/health-breaker';
+import { HealthBreaker } from '../grpc/health-breaker';
 import { JobIntake } from '../queue/intake';
 import { JobRecords } from '../queue/records';
 import { ExpiringMap } from './expiring-map';

@@ -1,5 +1,5 @@
 import { ImageReference, JobSpec, RETRYABLE_GRPC_CODES, jobStatusName } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { HttpError, isServiceError } from '../http/errors';
 import { ObjectStore, uploadKeyFor } from '../storage/object-store';
 import { StoredUpload } from '../upload/s3-relay';

@@ -1,7 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import { FieldError, jobSpecFromFields, safeFileName } from '@artorizer/contract';
-import { CallContext } from '../grpc/processor-pool';
+import { CallContext } from '../core/call-context';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { SNIFF_BYTES, acceptableDeclaredType, sniffRaster } from '@artorizer/contract';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ProcessorPool } from '../grpc/processor-pool';
+import { ProcessorPool } from './processor-pool';
 import { Logger } from '../logger';
 
 /**
