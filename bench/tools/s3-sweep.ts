@@ -3,10 +3,10 @@
  * router streams the multipart upload into an S3 multipart upload of S3_PART_SIZE bytes per
  * part, S3_QUEUE_SIZE parts in flight, then submits by reference). Full sweep:
  *
- *   node_modules/.bin/tsx bench/s3-sweep.ts --sizes 10,50 --runs 5 \
+ *   node_modules/.bin/tsx bench/tools/s3-sweep.ts --sizes 10,50 --runs 5 \
  *     --part-sizes 5242880,8388608,16777216 --queue-sizes 1,2,4 [--out s3-sweep.json]
  *
- * (these are the defaults: `node_modules/.bin/tsx bench/s3-sweep.ts` runs the same).
+ * (these are the defaults: `node_modules/.bin/tsx bench/tools/s3-sweep.ts` runs the same).
  * One store (s3rver), one processor and one s3-mode router per part size × queue size, all
  * started once (bench/lib/transfer-stack.ts); the routers' environments differ only in
  * S3_PART_SIZE / S3_QUEUE_SIZE. One warm-up upload per contender and size, then --runs rounds
@@ -20,19 +20,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig as loadRouterConfig } from '../router/src/config';
-import { MIB, writeTestFile } from './lib/files';
-import { JobSample } from './lib/job-sample';
-import { machineInfo } from './lib/machine';
-import { runRounds } from './lib/rounds';
-import { BenchScript, numberList } from './lib/script';
-import { REPO_ROOT } from './lib/stack';
-import { fixed, ratio, spread } from './lib/stats';
-import { LOOPBACK } from './lib/topology';
-import { ContenderPlan, startTransferStack } from './lib/transfer-stack';
-import { TransferRow, transferRows } from './lib/transfer-summary';
+import { loadConfig as loadRouterConfig } from '../../router/src/config';
+import { MIB, writeTestFile } from '../lib/files';
+import { JobSample } from '../lib/job-sample';
+import { machineInfo } from '../lib/machine';
+import { runRounds } from '../lib/rounds';
+import { BenchScript, numberList } from '../lib/script';
+import { REPO_ROOT } from '../lib/stack';
+import { fixed, ratio, spread } from '../lib/stats';
+import { LOOPBACK } from '../lib/topology';
+import { ContenderPlan, startTransferStack } from '../lib/transfer-stack';
+import { TransferRow, transferRows } from '../lib/transfer-summary';
 
-const USAGE = `usage: node_modules/.bin/tsx bench/s3-sweep.ts [options]
+const USAGE = `usage: node_modules/.bin/tsx bench/tools/s3-sweep.ts [options]
 
 Time to the 202 and router peak RSS growth of s3-mode routers, one per S3_PART_SIZE × S3_QUEUE_SIZE.
 
@@ -248,4 +248,4 @@ async function run(options: Options, command: string): Promise<void> {
   }
 }
 
-script.main(USAGE, parseOptions, (options) => run(options, `node_modules/.bin/tsx bench/s3-sweep.ts ${process.argv.slice(2).join(' ')}`.trim()));
+script.main(USAGE, parseOptions, (options) => run(options, `node_modules/.bin/tsx bench/tools/s3-sweep.ts ${process.argv.slice(2).join(' ')}`.trim()));

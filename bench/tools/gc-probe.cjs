@@ -1,5 +1,5 @@
 // Diagnostic preload (NODE_OPTIONS=--require): in router / processor processes, counts GC
-// events by kind between SIGUSR2 signals (bench/ab.ts sends them around each upload when
+// events by kind between SIGUSR2 signals (bench/tools/ab.ts sends them around each upload when
 // AB_PROFILE=1) and appends one JSON line per window to $GC_PROBE_DIR/<pid>.gc.
 const match = /router\/src|reference-processor\/src/;
 if (process.argv.some((a) => match.test(a)) && !process.argv.some((a) => a.endsWith('/tsx') || a.endsWith('cli.mjs'))) {

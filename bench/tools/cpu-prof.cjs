@@ -1,6 +1,6 @@
 // Diagnostic preload (NODE_OPTIONS=--require): in processes whose argv matches
 // $CPU_PROF_MATCH (default: router|reference-processor), SIGUSR2 toggles the V8 CPU profiler;
-// each stop writes $CPU_PROF_DIR/<pid>-<n>.cpuprofile. bench/ab.ts sends the signals
+// each stop writes $CPU_PROF_DIR/<pid>-<n>.cpuprofile. bench/tools/ab.ts sends the signals
 // around each measured upload when AB_PROFILE=1.
 const match = new RegExp(process.env.CPU_PROF_MATCH || 'router/src|reference-processor/src');
 if (process.argv.some((a) => match.test(a)) && !process.argv.some((a) => a.endsWith('/tsx') || a.endsWith('cli.mjs'))) {

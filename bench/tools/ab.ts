@@ -3,7 +3,7 @@
  * its own processor (so processor-side settings can be compared side by side) or run from
  * another checkout (`root`, e.g. the code before a change), and contenders are given as JSON:
  *
- *   node_modules/.bin/tsx bench/ab.ts --sizes 10,50 --runs 7 [--gap-ms 300] [--out rows.json] \
+ *   node_modules/.bin/tsx bench/tools/ab.ts --sizes 10,50 --runs 7 [--gap-ms 300] [--out rows.json] \
  *     --contender '{"label":"legacy","router":{"TRANSFER_MODE":"legacy"}}' \
  *     --contender '{"label":"before","root":"/tmp/before"}' \
  *     --contender '{"label":"stream-1m","router":{"UPLOAD_CHUNK_SIZE":"1048576"}}'
@@ -15,18 +15,18 @@
  * processor CPU (sys), minor faults, CPU of the main thread vs other threads, router bytes
  * read / written beyond the file, and the machine's other busy CPU ("others", curl included).
  * AB_PROFILE=1 sends SIGUSR2 to router and processor around each upload (for the
- * bench/cpu-prof.cjs and bench/gc-probe.cjs preloads); AB_LOG_DIR keeps the services' logs.
+ * bench/tools/cpu-prof.cjs and bench/tools/gc-probe.cjs preloads); AB_LOG_DIR keeps the services' logs.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { curlUpload, settleJob } from './lib/client';
-import { MIB, writeTestFile } from './lib/files';
-import { ProcWindow, detectMethod, machineTicks } from './lib/memory';
-import { Host } from './lib/host';
-import { Processor, Service, startProcessor, startRouter } from './lib/stack';
-import { roundOrder, summarize } from './lib/stats';
+import { curlUpload, settleJob } from '../lib/client';
+import { MIB, writeTestFile } from '../lib/files';
+import { ProcWindow, detectMethod, machineTicks } from '../lib/memory';
+import { Host } from '../lib/host';
+import { Processor, Service, startProcessor, startRouter } from '../lib/stack';
+import { roundOrder, summarize } from '../lib/stats';
 
 interface Spec {
   label: string;
