@@ -157,7 +157,8 @@ export class ProcessorPool {
       await this.owners.set(job.jobId, address);
       return job;
     } catch (err) {
-      this.endpoint(address).client.cancelJob({ jobId: job.jobId }, this.metadata(ctx), this.deadline(), () => undefined);
+      const endpoint = this.endpoint(address);
+      await this.unary('CancelJob', (cb) => endpoint.client.cancelJob({ jobId: job.jobId }, this.metadata(ctx), this.deadline(), cb)).catch(() => undefined);
       throw serviceError(GrpcStatus.UNAVAILABLE, `the job's processor could not be recorded: ${(err as Error).message}`);
     }
   }

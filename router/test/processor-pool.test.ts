@@ -1,0 +1,130 @@
+import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
+import { JobState } from '@artorizer/contract';
+import { makePng } from '../../reference-processor/test/contract/images';
+import { specFor } from '../../reference-processor/test/contract/client';
+import { JobOwners } from '../src/grpc/job-owners';
+import { ProcessorPool } from '../src/grpc/processor-pool';
+import { Metrics, createMetrics } from '../src/metrics';
+import { LocalProcessor, startLocalProcessor } from './harness';
+import { freePort } from './ports';
+
+/*
+ * The processor pool's error handling, against real reference processors over loopback: what
+ * a caller gets when a job's owner cannot be recorded or read, when no processor has a job,
+ * and when one of the processors it would ask is down.
+ */
+const CTX = { requestId: 'pool-errors' };
+let processor: LocalProcessor;
+let png: Buffer;
+
+/** Owners whose reads or writes fail, as Redis does when it is unreachable. */
+class BrokenOwners implements JobOwners {
+  readonly shared = true;
+  constructor(private readonly failing: 'get' | 'set') {}
+  async get(): Promise<string | undefined> {
+    if (this.failing === 'get') throw new Error('Connection is closed.');
+    return undefined;
+  }
+  async set(): Promise<void> {
+    if (this.failing === 'set') throw new Error('Connection is closed.');
+  }
+}
+
+async function grpcCalls(metrics: Metrics, method: string): Promise<number> {
+  const { values } = await metrics.grpcCalls.get();
+  return values.filter((v) => v.labels.method === method).reduce((sum, v) => sum + v.value, 0);
+}
+
+function submit(pool: ProcessorPool): Promise<{ jobId: string }> {
+  const { call, done } = pool.openUpload(CTX);
+  call.write({ payload: { $case: 'spec', spec: specFor() } });
+  call.write({ payload: { $case: 'chunk', chunk: png } });
+  call.end();
+  return done;
+}
+
+async function failure(promise: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('expected a failure');
+}
+
+beforeAll(async () => {
+  png = await makePng(48, 32, 9);
+  processor = await startLocalProcessor();
+});
+
+afterAll(async () => {
+  await processor?.stop(100);
+});
+
+describe('ProcessorPool errors', () => {
+  it('cancels a job whose owner cannot be recorded and fails the submit with UNAVAILABLE (retryable)', async () => {
+    const metrics = createMetrics();
+    const pool = new ProcessorPool([processor.address], 10_000, metrics);
+    pool.shareOwners(new BrokenOwners('set'));
+    const before = new Set([...processor.processor.store.all()].map((j) => j.id));
+    try {
+      const err = await failure(submit(pool));
+      expect(err.code).toBe(GrpcStatus.UNAVAILABLE);
+      expect(err.details).toMatch(/could not be recorded: Connection is closed/);
+      const orphans = [...processor.processor.store.all()].filter((j) => !before.has(j.id));
+      expect(orphans).toHaveLength(1);
+      expect(await grpcCalls(metrics, 'CancelJob')).toBe(1);
+      // cancelled, unless the small job had already finished when the cancel came
+      expect([JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_COMPLETED]).toContain(orphans[0].state);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('answers UNAVAILABLE when the owner records cannot be read, and NOT_FOUND for an id they lack, without a gRPC call', async () => {
+    const metrics = createMetrics();
+    const pool = new ProcessorPool([processor.address], 10_000, metrics);
+    try {
+      pool.shareOwners(new BrokenOwners('get'));
+      expect((await failure(pool.getJob('some-job', CTX))).code).toBe(GrpcStatus.UNAVAILABLE);
+      pool.shareOwners(new BrokenOwners('set'));
+      const missing = await failure(pool.getResult('some-job', CTX));
+      expect(missing.code).toBe(GrpcStatus.NOT_FOUND);
+      expect(missing.details).toBe('job "some-job" not found');
+      expect(await grpcCalls(metrics, 'GetJob')).toBe(0);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('without shared owners asks every processor once, then remembers the owner', async () => {
+    const submitter = new ProcessorPool([processor.address], 10_000, createMetrics());
+    const other = await startLocalProcessor();
+    const metrics = createMetrics();
+    const pool = new ProcessorPool([other.address, processor.address], 10_000, metrics);
+    try {
+      const { jobId } = await submit(submitter);
+      expect((await pool.getJob(jobId, CTX)).jobId).toBe(jobId);
+      // one GetJob to each processor to find it, then one to its owner
+      expect(await grpcCalls(metrics, 'GetJob')).toBe(3);
+      await pool.getJob(jobId, CTX);
+      expect(await grpcCalls(metrics, 'GetJob')).toBe(4);
+      expect((await failure(pool.getJob('unknown-job', CTX))).code).toBe(GrpcStatus.NOT_FOUND);
+    } finally {
+      submitter.close();
+      pool.close();
+      await other.stop(100);
+    }
+  });
+
+  it('tells a processor that is down (UNAVAILABLE) from a job that does not exist (NOT_FOUND)', async () => {
+    const down = `127.0.0.1:${await freePort()}`;
+    const pool = new ProcessorPool([processor.address, down], 10_000, createMetrics());
+    try {
+      const err = await failure(pool.getJob('unknown-job', CTX));
+      expect(err.code).toBe(GrpcStatus.UNAVAILABLE);
+    } finally {
+      pool.close();
+    }
+  });
+});
