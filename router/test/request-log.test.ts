@@ -40,10 +40,10 @@ describe('request log', () => {
       const fresh = await fetch(`${s.url}/work`, { headers: { 'X-Request-Id': 'bad id with spaces' } });
       expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       await fetch(`${s.url}/health`);
-      expect(s.lines.filter((l) => l.msg === 'inside the handler').map((l) => l.reqId)).toEqual(['trace-42', fresh.headers.get('x-request-id')]);
+      expect(s.lines.filter((l) => l.msg === 'inside the handler').map((l) => l.requestId)).toEqual(['trace-42', fresh.headers.get('x-request-id')]);
       const access = s.lines.filter((l) => l.msg === 'request completed');
       expect(access).toHaveLength(2);
-      expect(access[0]).toMatchObject({ reqId: 'trace-42', method: 'GET', url: '/work', status: 201, responseTimeMs: expect.any(Number) });
+      expect(access[0]).toMatchObject({ requestId: 'trace-42', method: 'GET', url: '/work', status: 201, responseTimeMs: expect.any(Number) });
     } finally {
       await s.close();
     }
@@ -57,8 +57,8 @@ describe('request log', () => {
       await s.hangArrived;
       abort.abort();
       await gone;
-      while (!s.lines.some((l) => l.reqId === 'trace-gone')) await new Promise((resolve) => setImmediate(resolve));
-      expect(s.lines.find((l) => l.reqId === 'trace-gone')).toMatchObject({ msg: 'request aborted before the response was sent', url: '/hang' });
+      while (!s.lines.some((l) => l.requestId === 'trace-gone')) await new Promise((resolve) => setImmediate(resolve));
+      expect(s.lines.find((l) => l.requestId === 'trace-gone')).toMatchObject({ msg: 'request aborted before the response was sent', url: '/hang' });
       s.server.closeAllConnections();
     } finally {
       await s.close();
@@ -70,7 +70,7 @@ describe('request log', () => {
     try {
       await fetch(`${s.url}/work`, { headers: { 'X-Request-Id': 'trace-7' } });
       expect(s.lines.map((l) => l.msg)).toEqual(['inside the handler']);
-      expect(s.lines[0].reqId).toBe('trace-7');
+      expect(s.lines[0].requestId).toBe('trace-7');
     } finally {
       await s.close();
     }

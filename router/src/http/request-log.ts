@@ -24,7 +24,7 @@ export function useRequestLog(app: Express, log: Logger): void {
   Object.defineProperty(app.request, 'log', {
     get(this: Request): Logger {
       let child = children.get(this);
-      if (!child) children.set(this, (child = log.child({ reqId: this.id })));
+      if (!child) children.set(this, (child = log.child({ requestId: this.id })));
       return child;
     },
     configurable: true,
@@ -37,7 +37,7 @@ export function useRequestLog(app: Express, log: Logger): void {
     if (accessLog && !QUIET(req.url)) {
       const started = process.hrtime.bigint();
       res.once('close', () => {
-        const line = { reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, responseTimeMs: Number(process.hrtime.bigint() - started) / 1e6 };
+        const line = { requestId: id, method: req.method, url: req.originalUrl, status: res.statusCode, responseTimeMs: Number(process.hrtime.bigint() - started) / 1e6 };
         if (!res.writableFinished) log.info(line, 'request aborted before the response was sent');
         else if (res.statusCode >= 500) log.error(line, 'request failed');
         else log.info(line, 'request completed');
