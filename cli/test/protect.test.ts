@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { makeJpeg, makePng } from '../../reference-processor/test/contract/images';
+import { makeJpeg, makePng } from '@artorizer/testkit';
 import { CliRun, runCli, tempDir } from './cli-run';
 import { Stack, startStack } from './stack';
 

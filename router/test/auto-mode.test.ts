@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { makePng } from '../../reference-processor/test/contract/images';
+import { makePng } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from './harness';
 import { TestStore, startEmbedded } from './storage/stores';
 

@@ -1,7 +1,6 @@
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { JobState } from '@artorizer/contract';
-import { makePng } from '../../reference-processor/test/contract/images';
-import { specFor } from '../../reference-processor/test/contract/client';
+import { makePng, specFor } from '@artorizer/testkit';
 import { JobOwners } from '../src/grpc/job-owners';
 import { ProcessorPool } from '../src/grpc/processor-pool';
 import { Metrics, createMetrics } from '../src/metrics';

@@ -1,6 +1,5 @@
 import './alternative-resolver';
-import { makePng } from '../../reference-processor/test/contract/images';
-import { specFor } from '../../reference-processor/test/contract/client';
+import { makePng, specFor } from '@artorizer/testkit';
 import { ProcessorPool } from '../src/grpc/processor-pool';
 import { parseProcessorTarget } from '../src/grpc/processor-targets';
 import { Metrics, createMetrics } from '../src/metrics';

@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { makePng, sha256 } from '../../reference-processor/test/contract/images';
-import { specFor } from '../../reference-processor/test/contract/client';
-import { HttpFixture, startHttpFixture } from '../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, makePng, sha256, specFor, startHttpFixture } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, form, incomingFiles, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from './harness';
 
 /* POST /protect in stream mode against a real processor over gRPC. */

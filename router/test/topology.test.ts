@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { makePng, sha256 } from '../../reference-processor/test/contract/images';
+import { makePng, sha256 } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, form, jobCount, startLocalProcessor, startLocalRouter, waitForJob } from './harness';
 import { freePort } from './ports';
 

@@ -1,7 +1,5 @@
 import { JobState } from '@artorizer/contract';
-import { ContractClient, grpcError, specFor, status } from '../contract/client';
-import { HttpFixture, startHttpFixture } from '../contract/http-fixture';
-import { makePng } from '../contract/images';
+import { ContractClient, HttpFixture, grpcError, makePng, specFor, startHttpFixture, status } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
 /*

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { startHttpFixture, HttpFixture } from '../contract/http-fixture';
-import { makePng, sha256 } from '../contract/images';
+import { HttpFixture, makePng, sha256, startHttpFixture } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
 /* The original processor HTTP API (`/v1/jobs`), over the same core as the gRPC service. */

@@ -5,9 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { JobErrorReason, JobState } from '@artorizer/contract';
-import { ContractClient, specFor } from '../contract/client';
-import { startHttpFixture } from '../contract/http-fixture';
-import { makePng } from '../contract/images';
+import { ContractClient, makePng, specFor, startHttpFixture } from '@artorizer/testkit';
 
 const TSX = path.resolve(__dirname, '../../../node_modules/.bin/tsx');
 const MAIN = path.resolve(__dirname, '../../src/main.ts');

@@ -1,7 +1,6 @@
 import sharp from 'sharp';
 import { JobErrorReason, JobState } from '@artorizer/contract';
-import { ContractClient, specFor } from '../contract/client';
-import { bombPng, makePng } from '../contract/images';
+import { ContractClient, bombPng, makePng, specFor } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
 /* MAX_IMAGE_PIXELS: images over it fail before they are decoded, with TOO_LARGE. */

@@ -5,8 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { Metadata, ServiceError, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { JobErrorReason, JobState } from '@artorizer/contract';
-import { ContractClient, specFor } from '../contract/client';
-import { bombPng, makePng } from '../contract/images';
+import { ContractClient, bombPng, makePng, specFor } from '@artorizer/testkit';
 import { ChildProcessor, peakMemoryBytes, startChildProcessor } from './child-processor';
 import { multipartBody, postJobs } from './multipart';
 

@@ -2,8 +2,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { JobErrorReason, JobState } from '@artorizer/contract';
-import { ContractClient, specFor } from '../contract/client';
-import { makePng } from '../contract/images';
+import { ContractClient, makePng, specFor } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
 /*

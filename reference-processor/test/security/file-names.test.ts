@@ -1,7 +1,5 @@
 import { JobSpec, JobState } from '@artorizer/contract';
-import { ContractClient, specFor } from '../contract/client';
-import { startHttpFixture } from '../contract/http-fixture';
-import { makePng } from '../contract/images';
+import { ContractClient, makePng, specFor, startHttpFixture } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 import { multipartBody, postJobs } from './multipart';
 

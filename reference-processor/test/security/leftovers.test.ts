@@ -5,11 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { JobStage, JobState, WatchJobResponse, defaultWorkRoot } from '@artorizer/contract';
+import { ContractClient, chunksOf, makePng, specFor } from '@artorizer/testkit';
 import { startProcessor } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { logger } from '../../src/logger';
-import { ContractClient, chunksOf, specFor } from '../contract/client';
-import { makePng } from '../contract/images';
 import { ChildProcessor, filesUnder, startChildProcessor, waitFor } from './child-processor';
 import { multipartBody, postJobs, sendPart } from './multipart';
 

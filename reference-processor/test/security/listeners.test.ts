@@ -1,12 +1,14 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { Pki, makePki, probeGetJob } from '@artorizer/testkit';
 import { loadConfig } from '../../src/config';
 import { exposureWarnings } from '../../src/grpc/tls';
-import { probeGetJob } from '../contract/client';
 import { Target, startTarget } from '../contract/target';
-import { Pki, makePki } from './pki';
 
 /*
  * Where the processor listens and who may talk to it: `HOST` for gRPC, `HTTP_HOST` (default
@@ -14,6 +16,8 @@ import { Pki, makePki } from './pki';
  * certificate (client certificates from GRPC_TLS_CA required when that is set). Each check
  * connects for real; 127.0.0.2 is a second loopback address.
  */
+const REPO = path.resolve(__dirname, '../../..');
+
 let pki: Pki;
 
 beforeAll(() => {
@@ -115,5 +119,27 @@ describe('start-up warnings for exposed ports', () => {
     expect(exposureWarnings({ ...base, grpcTls: serverOnly, httpPort: -1 })).toEqual([
       'the gRPC port is encrypted but unauthenticated on 0.0.0.0: without GRPC_TLS_CA any client can call it',
     ]);
+  });
+});
+
+/* The router's side of these checks is in router/test/security/tls.test.ts. */
+describe('misconfiguration fails at start with a message naming the setting', () => {
+  it('processor: a certificate without its key, and a CA without a certificate of its own', () => {
+    expect(() => loadConfig({ GRPC_TLS_CERT: pki.server.cert })).toThrow(/GRPC_TLS_CERT is set but GRPC_TLS_KEY is not/);
+    expect(() => loadConfig({ GRPC_TLS_CA: pki.ca })).toThrow(/GRPC_TLS_CA is set without GRPC_TLS_CERT and GRPC_TLS_KEY/);
+  });
+
+  it('the processor process exits 1 and logs why', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'reference-processor/src/main.ts'], {
+      cwd: REPO,
+      env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '-1', GRPC_TLS_CERT: pki.server.cert, GRPC_TLS_KEY: '', GRPC_TLS_CA: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(output).toContain('processor failed to start');
+    expect(output).toContain('GRPC_TLS_CERT is set but GRPC_TLS_KEY is not');
   });
 });

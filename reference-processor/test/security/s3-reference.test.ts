@@ -5,11 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ImageReference, JobState } from '@artorizer/contract';
+import { ContractClient, grpcError, makePng, specFor, status } from '@artorizer/testkit';
 import { EMBEDDED_CREDENTIALS, EmbeddedStore, startEmbeddedStore } from '../../../scripts/store/embedded-store';
 import { loadConfig } from '../../src/config';
 import { createS3Client } from '../../src/core/s3-client';
-import { ContractClient, grpcError, specFor, status } from '../contract/client';
-import { makePng } from '../contract/images';
 import { Target, startTarget } from '../contract/target';
 
 /*

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makePng } from '../../../reference-processor/test/contract/images';
+import { makePng } from '@artorizer/testkit';
 import { HostsCluster, ProcessorHost, RouterOnHost, startHosts } from '../../../bench/lib/hosts';
 import { labUnavailableQuick, teardownAll } from '../../../bench/lib/netns';
 import { Service } from '../../../bench/lib/stack';

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster } from 'ioredis';
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, makePng, startHttpFixture } from '@artorizer/testkit';
 import { queuePrefix, recordsPrefix } from '../../src/queue/keys';
 import { RedisConnection } from '../../src/redis';
 import { RedisLocker } from '../../src/tus/redis-locker';

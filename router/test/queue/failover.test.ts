@@ -1,8 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, makePng, startHttpFixture } from '@artorizer/testkit';
 import { queuePrefix } from '../../src/queue/keys';
 import { LocalProcessor, LocalRouter, startLocalProcessor, startLocalRouter } from '../harness';
 import { RedisTestTarget, describeWithRedisCluster, uniquePrefix } from './redis';

@@ -1,5 +1,4 @@
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, makePng, startHttpFixture } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';
 

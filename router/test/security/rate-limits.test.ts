@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, makePng, startHttpFixture } from '@artorizer/testkit';
 import { sha256Hex } from '../../src/security/api-keys';
 import { LocalProcessor, LocalRouter, startLocalProcessor, startLocalRouter } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';

@@ -1,8 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { jobSpecFromFields } from '@artorizer/contract';
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { ContractClient } from '../../../reference-processor/test/contract/client';
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { ContractClient, HttpFixture, makePng, startHttpFixture } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue/redis';
 import { TestStore, startEmbedded } from '../storage/stores';

@@ -1,4 +1,4 @@
-import { HttpFixture, startHttpFixture } from '../../../reference-processor/test/contract/http-fixture';
+import { HttpFixture, startHttpFixture } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { multipart } from '../wire';
 

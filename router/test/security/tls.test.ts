@@ -1,13 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ChannelCredentials, credentials, status } from '@grpc/grpc-js';
 import { JobState } from '@artorizer/contract';
-import { loadConfig as loadProcessorConfig } from '../../../reference-processor/src/config';
-import { ContractClient, collect, grpcError, probeGetJob, specFor } from '../../../reference-processor/test/contract/client';
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { Pki, makePki } from '../../../reference-processor/test/security/pki';
+import { ContractClient, Pki, collect, grpcError, makePki, makePng, probeGetJob, specFor } from '@artorizer/testkit';
 import { loadConfig } from '../../src/config';
 import { ProcessorPool } from '../../src/grpc/processor-pool';
 import { channelCredentials } from '../../src/grpc/tls';
@@ -23,7 +19,6 @@ import { LocalProcessor, form, startLocalProcessor, startLocalRouter, waitForJob
  */
 const run = promisify(execFile);
 const BUF = path.resolve(__dirname, '../../../node_modules/.bin/buf');
-const REPO = path.resolve(__dirname, '../../..');
 const CTX = { requestId: 'tls-test' };
 
 let pki: Pki;
@@ -157,6 +152,7 @@ describe('a processor with a certificate and no CA (server TLS only)', () => {
   });
 });
 
+/* The processor's side of these checks is in reference-processor/test/security/listeners.test.ts. */
 describe('misconfiguration fails at start with a message naming the setting', () => {
   it.each([
     ['a certificate without its key', () => ({ GRPC_TLS_CERT: pki.client.cert }), /GRPC_TLS_CERT is set but GRPC_TLS_KEY is not/],
@@ -166,24 +162,5 @@ describe('misconfiguration fails at start with a message naming the setting', ()
     ['a key of another certificate', () => ({ GRPC_TLS_CERT: pki.client.cert, GRPC_TLS_KEY: pki.server.key }), /GRPC_TLS_KEY: the key in ".*processor\.key" does not belong to the certificate/],
   ])('router: %s', (_what, env, message) => {
     expect(() => loadConfig(env())).toThrow(message);
-  });
-
-  it('processor: the same checks, and a CA without a certificate of its own', () => {
-    expect(() => loadProcessorConfig({ GRPC_TLS_CERT: pki.server.cert })).toThrow(/GRPC_TLS_CERT is set but GRPC_TLS_KEY is not/);
-    expect(() => loadProcessorConfig({ GRPC_TLS_CA: pki.ca })).toThrow(/GRPC_TLS_CA is set without GRPC_TLS_CERT and GRPC_TLS_KEY/);
-  });
-
-  it('the processor process exits 1 and logs why', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'reference-processor/src/main.ts'], {
-      cwd: REPO,
-      env: { ...process.env, LOG_LEVEL: 'info', HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '-1', GRPC_TLS_CERT: pki.server.cert, GRPC_TLS_KEY: '', GRPC_TLS_CA: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (output += text));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    expect(code).toBe(1);
-    expect(output).toContain('processor failed to start');
-    expect(output).toContain('GRPC_TLS_CERT is set but GRPC_TLS_KEY is not');
   });
 });

@@ -1,5 +1,4 @@
-import { makePng } from '../../../reference-processor/test/contract/images';
-import { specFor } from '../../../reference-processor/test/contract/client';
+import { makePng, specFor } from '@artorizer/testkit';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { startEmbedded } from './stores';
 import { storageSuite } from './suite';

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
-import { crc32 } from '../../src/image/crc32';
 
 /** A deterministic test picture: gradients and shapes, so hashes and marks have texture. */
 export async function makePng(width = 320, height = 240, seed = 1): Promise<Buffer> {
@@ -28,6 +27,19 @@ export async function makeJpeg(width: number, height: number, seed = 1): Promise
     .composite([{ input: { create: { width, height, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 0, sigma: 12 } } }, blend: 'add' }])
     .jpeg({ quality: 92 })
     .toBuffer();
+}
+
+/** CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as PNG chunks carry it. */
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
