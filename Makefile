@@ -8,7 +8,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 BUF := $(BIN)/buf
 
-.PHONY: help install generate check-generated lint breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
+.PHONY: help install generate check-generated lint format breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,9 +28,10 @@ check-generated: generate ## fail when committed generated code is stale
 	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard proto/gen)" || { echo "proto/gen has uncommitted files: run 'make generate' and commit"; exit 1; }
 
-lint: install ## buf lint + format check, tsc strict (the page's modules too), eslint
+lint: install ## buf lint + format checks (buf, prettier), tsc strict (the page's modules too), eslint
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
+	$(BIN)/prettier --check '**/*.{ts,js,cjs,mjs}'
 	$(BIN)/tsc -p tsconfig.json --noEmit
 	$(BIN)/tsc -p router/public/tsconfig.json
 	$(BIN)/eslint .
@@ -75,6 +76,9 @@ bench-smoke: install ## one small run of every benchmark, to prove the suite wor
 
 bench-net: install ## transfers over 100 Mbit/s links in network namespaces (needs root; skips with the reason otherwise)
 	$(TSX) bench/net.ts
+
+format: install ## rewrite the TypeScript and JavaScript sources in the house style (prettier; make lint checks it)
+	$(BIN)/prettier --write '**/*.{ts,js,cjs,mjs}'
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data

@@ -49,7 +49,14 @@ async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
   }
   machine.loadavgAtEnd = os.loadavg();
   const command = `node_modules/.bin/tsx bench/net.ts ${process.argv.slice(2).join(' ')}`.trim();
-  const record = { benchmark: 'net', command, durationSec: (performance.now() - started) / 1000, machine, net: result, serviceLogs: services.map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines })) };
+  const record = {
+    benchmark: 'net',
+    command,
+    durationSec: (performance.now() - started) / 1000,
+    machine,
+    net: result,
+    serviceLogs: services.map((s) => ({ label: `${s.label} (pid ${s.pid})`, lines: s.logLines })),
+  };
   const file = path.join(__dirname, 'results', 'net.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(record, null, 1) + '\n');

@@ -61,7 +61,12 @@ function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
     { label: 'direct', kind: 'direct' },
     { label: 'tus', kind: 'tus' },
     { label: 'default', kind: 'default' },
-    ...(withRgw ? [{ label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const }, { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const }] : []),
+    ...(withRgw
+      ? [
+          { label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const },
+          { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const },
+        ]
+      : []),
   ];
 }
 
@@ -84,9 +89,19 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const transferContenders = transferPlans(!nginxMissing, !rgwMissing);
   const plans: ContenderPlan[] = [
     ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label)) || (want('resume') && [RESUME_TUS, RESUME_RESTART].includes(p.label))),
-    ...(want('bound') ? [{ label: `s3-${small}`, kind: 's3' as const }, { label: `s3-${large}`, kind: 's3' as const }] : []),
+    ...(want('bound')
+      ? [
+          { label: `s3-${small}`, kind: 's3' as const },
+          { label: `s3-${large}`, kind: 's3' as const },
+        ]
+      : []),
   ];
-  const sizes = new Set<number>([...(want('transfer') ? o.sizes : []), ...(want('bound') ? o.boundSizes : []), ...(want('concurrency') ? [o.concurrency.sizeMiB] : []), ...(want('resume') ? [o.resume.sizeMiB] : [])]);
+  const sizes = new Set<number>([
+    ...(want('transfer') ? o.sizes : []),
+    ...(want('bound') ? o.boundSizes : []),
+    ...(want('concurrency') ? [o.concurrency.sizeMiB] : []),
+    ...(want('resume') ? [o.resume.sizeMiB] : []),
+  ]);
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
   const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
   const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
@@ -112,9 +127,18 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('transfer', async () => {
       if (!want('transfer')) return;
       const contenders = transferContenders.map((p) => byLabel(p.label));
-      const samples = await runRounds(stack, { section: 'transfer', groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))), runs: o.runs, files, settleTimeoutMs: 120_000, log, check });
+      const samples = await runRounds(stack, {
+        section: 'transfer',
+        groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))),
+        runs: o.runs,
+        files,
+        settleTimeoutMs: 120_000,
+        log,
+        check,
+      });
       record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer') };
-      for (const r of record.transfer.rows) log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);
+      for (const r of record.transfer.rows)
+        log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);
       for (const v of tusVerdicts(record)) log(`${v.claim}: ${v.measured}: ${v.outcome}`);
     });
     await timed('bound', async () => {
@@ -139,8 +163,12 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       record.resume = r;
       const mib = (bytes: number) => `${fixed(bytes / MIB, 2)} MiB`;
       log(`resume ${sizeMiB} MiB cut at ${r.cutBytes} bytes, medians over ${r.runs} runs after the cut:`);
-      log(`  tus resume (HEAD + PATCH of the rest + POST /protect via ${r.resume.router}): ${fixed(r.resume.timeMs.median, 1)} ms (${fixed(r.resume.timeMs.min, 1)}–${fixed(r.resume.timeMs.max, 1)}), ${mib(r.resume.bytesSent.median)} sent; before the cut (create + PATCH): ${fixed(r.resume.beforeCutMs.median, 1)} ms, ${mib(r.resume.beforeCutBytes.median)}`);
-      log(`  start over (one multipart POST /protect to ${r.restart.router}): ${fixed(r.restart.timeMs.median, 1)} ms (${fixed(r.restart.timeMs.min, 1)}–${fixed(r.restart.timeMs.max, 1)}), ${mib(r.restart.bytesSent.median)} sent`);
+      log(
+        `  tus resume (HEAD + PATCH of the rest + POST /protect via ${r.resume.router}): ${fixed(r.resume.timeMs.median, 1)} ms (${fixed(r.resume.timeMs.min, 1)}–${fixed(r.resume.timeMs.max, 1)}), ${mib(r.resume.bytesSent.median)} sent; before the cut (create + PATCH): ${fixed(r.resume.beforeCutMs.median, 1)} ms, ${mib(r.resume.beforeCutBytes.median)}`,
+      );
+      log(
+        `  start over (one multipart POST /protect to ${r.restart.router}): ${fixed(r.restart.timeMs.median, 1)} ms (${fixed(r.restart.timeMs.min, 1)}–${fixed(r.restart.timeMs.max, 1)}), ${mib(r.restart.bytesSent.median)} sent`,
+      );
       log(`  resume ÷ start over: time ${fixed(r.timeRatio, 2)}×, bytes ${fixed(r.bytesRatio, 2)}×`);
     });
   } finally {
@@ -279,13 +307,23 @@ async function runAll(o: RunOptions): Promise<void> {
 
 /** `latest` with the sections `partial` ran in place of its own, each marked with the run it came from. */
 function mergeSections(latest: RunRecord, partial: RunRecord): RunRecord {
-  const merged: RunRecord = { ...latest, sectionRuns: { ...latest.sectionRuns }, serviceLogs: [...latest.serviceLogs, ...partial.serviceLogs.map((l) => ({ ...l, label: `${l.label}, run of ${partial.startedAt}` }))] };
+  const merged: RunRecord = {
+    ...latest,
+    sectionRuns: { ...latest.sectionRuns },
+    serviceLogs: [...latest.serviceLogs, ...partial.serviceLogs.map((l) => ({ ...l, label: `${l.label}, run of ${partial.startedAt}` }))],
+  };
   const copy = merged as unknown as Record<Section, unknown>;
   for (const s of partial.options.sections) {
     copy[s] = (partial as unknown as Record<Section, unknown>)[s];
     merged.sectionSeconds = { ...merged.sectionSeconds, [s]: partial.sectionSeconds[s] };
     merged.sectionCode = { ...merged.sectionCode, [s]: partial.sectionCode[s] };
-    merged.sectionRuns![s] = { command: partial.command, startedAt: partial.startedAt, durationSec: partial.durationSec ?? Number.NaN, loadavgAtStart: partial.machine.loadavgAtStart, loadavgAtEnd: partial.machine.loadavgAtEnd ?? [] };
+    merged.sectionRuns![s] = {
+      command: partial.command,
+      startedAt: partial.startedAt,
+      durationSec: partial.durationSec ?? Number.NaN,
+      loadavgAtStart: partial.machine.loadavgAtStart,
+      loadavgAtEnd: partial.machine.loadavgAtEnd ?? [],
+    };
   }
   return merged;
 }

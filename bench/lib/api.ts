@@ -86,7 +86,6 @@ export interface ApiTargetSummary {
   generatorCpuPercentAtMax: Summary;
 }
 
-
 export interface ApiSection {
   connections: number;
   maxSeconds: number;
@@ -146,7 +145,8 @@ export const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JS
 /** A multipart body as curl -F sends it: fields first, then the image. */
 function multipartBody(file: string): { body: Buffer; contentType: string } {
   const boundary = '------------------------benchboundary7d1a';
-  const part = (headers: string, content: Buffer | string) => Buffer.concat([Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from('\r\n')]);
+  const part = (headers: string, content: Buffer | string) =>
+    Buffer.concat([Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from('\r\n')]);
   const body = Buffer.concat([
     part('Content-Disposition: form-data; name="artist_name"', 'Bench'),
     part('Content-Disposition: form-data; name="artwork_title"', 'Run'),
@@ -234,11 +234,7 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     const submitBody: Record<string, unknown> = { ...CLIENT_FIELDS, upload_id: grant.upload_id };
     delete submitBody.idempotency_key;
     const first = JSON.parse(
-      await expectStatus(
-        await fetch(`${queuedBase}/protect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submitBody) }),
-        202,
-        'POST /protect {upload_id}',
-      ),
+      await expectStatus(await fetch(`${queuedBase}/protect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submitBody) }), 202, 'POST /protect {upload_id}'),
     ) as { job_id: string };
     await expectStatus(await fetch(`${queuedBase}/jobs/${first.job_id}`), 200, 'GET /jobs/:id');
     const multipart = multipartBody(image);
@@ -250,16 +246,42 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
     await grantSequence(redis, prefixes[0], OPEN_SEQUENCE_PREFIX, grants, '');
     await grantSequence(redis, prefixes[2], SEQUENCE_PREFIX, grants, 'bench');
     const targets: Target[] = [
-      { name: 'submit', description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL', request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: OPEN_SEQUENCE_PREFIX } }, server: queued.service },
+      {
+        name: 'submit',
+        description: 'POST /protect {upload_id, …} (queued: Redis + BullMQ), router with REDIS_URL',
+        request: { url: `${queuedBase}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: OPEN_SEQUENCE_PREFIX } },
+        server: queued.service,
+      },
       {
         name: 'submit-keyed',
         description: 'the same queued submit on a router with API_KEYS_FILE and rate limits (Authorization: Bearer; each submit counted per key and per address in Redis)',
-        request: { url: `http://127.0.0.1:${keyed.port}/protect`, method: 'POST', headers: { ...jsonHeaders, authorization: `Bearer ${BENCH_SECRET}` }, bodyBase64: json(submitBody), idSequence: { placeholder: grant.upload_id, prefix: SEQUENCE_PREFIX } },
+        request: {
+          url: `http://127.0.0.1:${keyed.port}/protect`,
+          method: 'POST',
+          headers: { ...jsonHeaders, authorization: `Bearer ${BENCH_SECRET}` },
+          bodyBase64: json(submitBody),
+          idSequence: { placeholder: grant.upload_id, prefix: SEQUENCE_PREFIX },
+        },
         server: keyed.service,
       },
-      { name: 'status', description: 'GET /jobs/:id of a queued job, router with REDIS_URL', request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} }, server: queued.service },
-      { name: 'stream', description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor', request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') }, server: stream.service },
-      { name: 'bare', description: 'bare Express: POST /protect answers 202 (same JSON body as submit)', request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) }, server: bare.service },
+      {
+        name: 'status',
+        description: 'GET /jobs/:id of a queued job, router with REDIS_URL',
+        request: { url: `${queuedBase}/jobs/${first.job_id}`, method: 'GET', headers: {} },
+        server: queued.service,
+      },
+      {
+        name: 'stream',
+        description: 'POST /protect multipart 100 KiB, stream mode, synchronous to a real processor',
+        request: { url: `http://127.0.0.1:${stream.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') },
+        server: stream.service,
+      },
+      {
+        name: 'bare',
+        description: 'bare Express: POST /protect answers 202 (same JSON body as submit)',
+        request: { url: `http://127.0.0.1:${bare.port}/protect`, method: 'POST', headers: jsonHeaders, bodyBase64: json(submitBody) },
+        server: bare.service,
+      },
       {
         name: 'bare-prototypes',
         description: "the same bare Express app served as the router serves its own (createExpressServer: requests born with the app's prototypes); max rate only",
@@ -275,9 +297,12 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       o.check();
       for (const s of services) if (!fs.existsSync(`/proc/${s.pid}`)) throw new Error(`${s.label} (pid ${s.pid}) died: ${s.logLines.slice(-10).join('\n')}`);
       let before: { server?: number; processor?: number; store?: number; redis?: number; machine: { busy: number; total: number } } | undefined;
-      const result = await generator.run({ kind: method === 'light' || method === 'same-rate' ? 'paced' : method, request: t.request, connections: o.connections, durationSec: seconds, rate, warmupSec: o.pacerWarmupSeconds }, () => {
-        before = { server: safeTicks(t.server.pid), processor: safeTicks(processor.service.pid), store: safeTicks(store.service.pid), redis: safeTicks(redisPid), machine: machineTicks() };
-      });
+      const result = await generator.run(
+        { kind: method === 'light' || method === 'same-rate' ? 'paced' : method, request: t.request, connections: o.connections, durationSec: seconds, rate, warmupSec: o.pacerWarmupSeconds },
+        () => {
+          before = { server: safeTicks(t.server.pid), processor: safeTicks(processor.service.pid), store: safeTicks(store.service.pid), redis: safeTicks(redisPid), machine: machineTicks() };
+        },
+      );
       const machine = machineTicks();
       const pct = (pid: number | undefined, was: number | undefined): number | undefined => {
         const now = safeTicks(pid);
@@ -294,7 +319,9 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       if (result.ok2xx === 0) throw new Error(`${t.name} (${method}): no 2xx answer; status codes ${JSON.stringify(result.statusCodes)}, errors ${result.errors}`);
       const sample: ApiSample = { ...where, target: t.name, method, result, cpu, loadavg1: os.loadavg()[0], at: new Date().toISOString() };
       samples.push(sample);
-      log(`api ${where.phase} ${where.round} ${t.name} ${method}${rate ? ` @${rate.toFixed(0)}/s` : ''}: ${result.rate.toFixed(0)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}; CPU % server ${cpu.serverPercent.toFixed(0)} gen ${cpu.generatorPercent.toFixed(0)} proc ${cpu.processorPercent?.toFixed(0)} store ${cpu.storePercent?.toFixed(0)} redis ${cpu.redisPercent?.toFixed(0)} machine ${cpu.machineBusyPercent.toFixed(0)}`);
+      log(
+        `api ${where.phase} ${where.round} ${t.name} ${method}${rate ? ` @${rate.toFixed(0)}/s` : ''}: ${result.rate.toFixed(0)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms, non-2xx ${result.non2xx}, errors ${result.errors}; CPU % server ${cpu.serverPercent.toFixed(0)} gen ${cpu.generatorPercent.toFixed(0)} proc ${cpu.processorPercent?.toFixed(0)} store ${cpu.storePercent?.toFixed(0)} redis ${cpu.redisPercent?.toFixed(0)} machine ${cpu.machineBusyPercent.toFixed(0)}`,
+      );
       return sample;
     };
 
@@ -358,7 +385,14 @@ export async function runApi(o: ApiOptions): Promise<ApiSection> {
       maxSeconds: o.maxSeconds,
       latencySeconds: o.latencySeconds,
       runs: o.runs,
-      setup: { uploadId: grant.upload_id, jobId: first.job_id, redisPrefixes: prefixes, redisVersion: info.version, streamBodyBytes: multipart.body.length, jsonBodyBytes: Buffer.byteLength(JSON.stringify(submitBody)) },
+      setup: {
+        uploadId: grant.upload_id,
+        jobId: first.job_id,
+        redisPrefixes: prefixes,
+        redisVersion: info.version,
+        streamBodyBytes: multipart.body.length,
+        jsonBodyBytes: Buffer.byteLength(JSON.stringify(submitBody)),
+      },
       samples,
       summary,
       submitVsBare: vsRound('bare'),

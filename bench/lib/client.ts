@@ -22,7 +22,10 @@ export function curl(args: readonly string[], host: Host = LOCAL): Promise<Uploa
         return;
       }
       const cut = stdout.lastIndexOf('\n');
-      const [code, total, sent] = stdout.slice(cut + 1).trim().split(' ');
+      const [code, total, sent] = stdout
+        .slice(cut + 1)
+        .trim()
+        .split(' ');
       resolve({ status: Number(code), timeMs: Number(total) * 1000, bytesSent: Number(sent), body: stdout.slice(0, cut) });
     });
   });

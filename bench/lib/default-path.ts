@@ -64,7 +64,10 @@ function defaultVsModes(where: string, rows: readonly TransferRow[] | undefined)
   return {
     claim,
     measured: cells.map((c) => `${c.sizeMiB} MiB: ${x(c.vsLegacy)} legacy, ${x(c.vsFastest)} the fastest mode (${c.fastest})`).join('; '),
-    outcome: judge(cells.flatMap((c) => [c.vsLegacy, c.vsFastest]), held.length === cells.length),
+    outcome: judge(
+      cells.flatMap((c) => [c.vsLegacy, c.vsFastest]),
+      held.length === cells.length,
+    ),
     rule: `ratios of median times to the 202; modes are ${MODES.join(', ')} on the embedded store; held at ${held.length} of ${cells.length} sizes`,
   };
 }
@@ -88,7 +91,12 @@ function streamVsBaselines(rows: readonly TransferRow[] | undefined): Verdict[] 
   const sizes = [...new Set((rows ?? []).map((r) => r.sizeMiB))];
   const cells = sizes.map((sizeMiB) => {
     const stream = rows!.find((r) => r.sizeMiB === sizeMiB && r.contender === 'stream');
-    return { sizeMiB, vsFloor: (stream?.timeMs.median ?? Number.NaN) / median(rows!, sizeMiB, 'floor'), vsNginx: (stream?.timeMs.median ?? Number.NaN) / median(rows!, sizeMiB, 'nginx'), cpuPerMiB: stream?.routerCpuMsPerMiB.median ?? Number.NaN };
+    return {
+      sizeMiB,
+      vsFloor: (stream?.timeMs.median ?? Number.NaN) / median(rows!, sizeMiB, 'floor'),
+      vsNginx: (stream?.timeMs.median ?? Number.NaN) / median(rows!, sizeMiB, 'nginx'),
+      cpuPerMiB: stream?.routerCpuMsPerMiB.median ?? Number.NaN,
+    };
   });
   if (cells.length === 0) return [{ claim: 'stream path at most 1.4× the one-hop floor and no slower than nginx', measured: 'not measured in this run', outcome: 'not measured', rule: '' }];
   const floorHeld = cells.filter((c) => c.vsFloor <= 1.4).length;
@@ -97,13 +105,19 @@ function streamVsBaselines(rows: readonly TransferRow[] | undefined): Verdict[] 
     {
       claim: 'stream path at most 1.4× the one-hop floor (loopback)',
       measured: cells.map((c) => `${c.sizeMiB} MiB ${x(c.vsFloor)} (router CPU ${fixed(c.cpuPerMiB, 1)} ms per MiB)`).join('; '),
-      outcome: judge(cells.map((c) => c.vsFloor), floorHeld === cells.length),
+      outcome: judge(
+        cells.map((c) => c.vsFloor),
+        floorHeld === cells.length,
+      ),
       rule: `ratio of median times to the 202; held at ${floorHeld} of ${cells.length} sizes`,
     },
     {
       claim: 'stream path no slower than nginx in front of the processor (loopback)',
       measured: cells.map((c) => `${c.sizeMiB} MiB ${x(c.vsNginx)}`).join('; '),
-      outcome: judge(cells.map((c) => c.vsNginx), nginxHeld === cells.length),
+      outcome: judge(
+        cells.map((c) => c.vsNginx),
+        nginxHeld === cells.length,
+      ),
       rule: `ratio of median times to the 202, stream ÷ nginx; held at ${nginxHeld} of ${cells.length} sizes`,
     },
   ];
@@ -123,7 +137,10 @@ function autoVerdict(record: RunRecord): Verdict {
     measured:
       `faster per size: ${table.map((r) => `${r.sizeMiB} MiB ${r.faster}`).join(', ')}; derived AUTO_S3_THRESHOLD: ${derived === undefined ? 'none (stream at every size)' : `${derived} MiB`}; ` +
       `the router's default: ${configured === null ? 'unset (stream at every size)' : `${configured} bytes`}`,
-    outcome: judge(table.flatMap((r) => [r.streamMs, r.s3Ms]), agree.length === table.length),
+    outcome: judge(
+      table.flatMap((r) => [r.streamMs, r.s3Ms]),
+      agree.length === table.length,
+    ),
     rule: `the default's choice equals the faster of stream and s3 (embedded store) at ${agree.length} of ${table.length} sizes; held at all`,
   };
 }

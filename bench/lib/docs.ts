@@ -28,7 +28,8 @@ const MODE_NOTES: Record<string, string> = {
   direct: 'POST /uploads, PUT to the presigned URL (client → store), POST /protect {upload_id}: the router never sees the bytes',
   tus: 'tus 1.0 at /files of a router with the embedded store (TRANSFER_MODE=direct; every store mode serves it): POST /files, one PATCH of the whole file (streamed by curl from disk, the router passes it on to the store in parts), POST /protect {upload_id}',
   default: 'the router as `make up` starts it: no TRANSFER_MODE (so `auto`), the embedded store configured',
-  nginx: 'nginx (one worker) as a streaming reverse proxy in front of the processor’s HTTP API (`proxy_request_buffering off`): what a standard engine doing the router’s hop costs; its worker is measured in the router columns',
+  nginx:
+    'nginx (one worker) as a streaming reverse proxy in front of the processor’s HTTP API (`proxy_request_buffering off`): what a standard engine doing the router’s hop costs; its worker is measured in the router columns',
   's3-rgw': 'as `s3`, with Ceph RGW (scripts/rgw/start.sh, memstore) as the store instead of the embedded s3rver',
   'direct-rgw': 'as `direct`, with Ceph RGW as the store',
 };
@@ -81,7 +82,9 @@ function serializationTable(s: SerializationResult): string[] {
     '',
     '| operation | protobuf ops/s | JSON ops/s | protobuf ÷ JSON | JSON + UTF-8 ops/s | protobuf ÷ (JSON + UTF-8) |',
     '|---|---|---|---|---|---|',
-    ...ops.map((op) => `| ${op} | ${k(get('full', 'protobuf', op))} | ${k(get('full', 'json', op))} | ${t(r('full', 'json', op))} | ${k(get('full', 'json-utf8', op))} | ${t(r('full', 'json-utf8', op))} |`),
+    ...ops.map(
+      (op) => `| ${op} | ${k(get('full', 'protobuf', op))} | ${k(get('full', 'json', op))} | ${t(r('full', 'json', op))} | ${k(get('full', 'json-utf8', op))} | ${t(r('full', 'json-utf8', op))} |`,
+    ),
     `${bytes('full')} | |`,
     '',
     `**The same without ${s.plainOmits.join(' and ')}** (the two fields the contract carries as \`google.protobuf.Struct\` / \`Value\`), measured in the same repetitions:`,
@@ -129,12 +132,7 @@ function apiTable(a: ApiSection): string[] {
 }
 
 export function verdictTable(vs: readonly Verdict[], head: string): string[] {
-  return [
-    `| ${head} | measured in this run | verdict | rule |`,
-    '|---|---|---|---|',
-    ...vs.map((v) => `| ${v.claim} | ${v.measured} | **${v.outcome}** | ${v.rule} |`),
-    '',
-  ];
+  return [`| ${head} | measured in this run | verdict | rule |`, '|---|---|---|---|', ...vs.map((v) => `| ${v.claim} | ${v.measured} | **${v.outcome}** | ${v.rule} |`), ''];
 }
 
 function cpuOfOthers(a: ApiSection): string {
@@ -182,7 +180,9 @@ export function renderDocs(record: RunRecord): string {
     `| load average (1/5/15 min) | the machine is shared with other work; at start ${m.loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${(m.loadavgAtEnd ?? []).map((l) => l.toFixed(2)).join(' ')} |`,
     `| Redis | ${m.redisVersion ?? 'not used'} |`,
     `| code (services load the working tree when they start) | ${code} |`,
-    `| sections | ${Object.entries(record.sectionSeconds).map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`).join(', ')} |`,
+    `| sections | ${Object.entries(record.sectionSeconds)
+      .map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`)
+      .join(', ')} |`,
     '',
     '## How the figures are made',
     '',
@@ -214,15 +214,37 @@ export function renderDocs(record: RunRecord): string {
   }
   if (record.bound) {
     const [small, large] = o.boundSizes;
-    out.push(`### s3 mode: router memory at ${small} MiB vs ${large} MiB`, '', `Two s3-mode routers, each only ever given one of the sizes (alternating), so neither reuses memory held from the other size. S3_PART_SIZE (${record.routerDefaults.s3PartBytes} bytes) and S3_QUEUE_SIZE (${record.routerDefaults.s3QueueSize}) at their defaults: at most their product in part buffers.`, '');
-    out.push('| upload | time to 202, ms | router peak RSS growth, MiB | first upload into the fresh router, growth MiB | router peak RSS above its resting RSS, MiB | router peak RSS, MiB | router bytes in / out, MiB |', '|---|---|---|---|---|---|---|');
+    out.push(
+      `### s3 mode: router memory at ${small} MiB vs ${large} MiB`,
+      '',
+      `Two s3-mode routers, each only ever given one of the sizes (alternating), so neither reuses memory held from the other size. S3_PART_SIZE (${record.routerDefaults.s3PartBytes} bytes) and S3_QUEUE_SIZE (${record.routerDefaults.s3QueueSize}) at their defaults: at most their product in part buffers.`,
+      '',
+    );
+    out.push(
+      '| upload | time to 202, ms | router peak RSS growth, MiB | first upload into the fresh router, growth MiB | router peak RSS above its resting RSS, MiB | router peak RSS, MiB | router bytes in / out, MiB |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const r of record.bound.rows) {
-      out.push(`| ${r.sizeMiB} MiB | ${spread(r.timeMs, 0)} | ${spread(r.routerGrowthMiB, 1)} | ${fixed(r.coldRouterGrowthMiB ?? Number.NaN, 1)} | ${spread(r.routerAboveRestMiB, 1)} | ${spread(r.routerPeakMiB, 0)} | ${fixed(r.routerInMiB.median, 1)} / ${fixed(r.routerOutMiB.median, 1)} |`);
+      out.push(
+        `| ${r.sizeMiB} MiB | ${spread(r.timeMs, 0)} | ${spread(r.routerGrowthMiB, 1)} | ${fixed(r.coldRouterGrowthMiB ?? Number.NaN, 1)} | ${spread(r.routerAboveRestMiB, 1)} | ${spread(r.routerPeakMiB, 0)} | ${fixed(r.routerInMiB.median, 1)} / ${fixed(r.routerOutMiB.median, 1)} |`,
+      );
     }
-    out.push('', ...verdictTable(targetVerdicts(record).filter((v) => v.claim.startsWith('s3 mode')), 'project target'));
+    out.push(
+      '',
+      ...verdictTable(
+        targetVerdicts(record).filter((v) => v.claim.startsWith('s3 mode')),
+        'project target',
+      ),
+    );
   }
   if (record.concurrency) {
-    out.push(`## 2. Concurrency: ${o.concurrency.uploads} simultaneous ${o.concurrency.sizeMiB} MiB uploads`, '', `${o.concurrency.uploads} curl processes started together against one router; wall time from the first start to the last 202.`, '', ...concurrencyTable(record.concurrency.rows));
+    out.push(
+      `## 2. Concurrency: ${o.concurrency.uploads} simultaneous ${o.concurrency.sizeMiB} MiB uploads`,
+      '',
+      `${o.concurrency.uploads} curl processes started together against one router; wall time from the first start to the last 202.`,
+      '',
+      ...concurrencyTable(record.concurrency.rows),
+    );
   }
   if (record.serialization) {
     const s = record.serialization;
@@ -248,7 +270,10 @@ export function renderDocs(record: RunRecord): string {
       '',
       `Redis keys deleted after the run: ${a.redisCleanup.map((c) => `${c.prefix}: ${c.deleted} deleted, ${c.remaining} left`).join('; ')}.`,
       '',
-      ...verdictTable(targetVerdicts(record).filter((v) => !v.claim.startsWith('s3 mode')), 'project target'),
+      ...verdictTable(
+        targetVerdicts(record).filter((v) => !v.claim.startsWith('s3 mode')),
+        'project target',
+      ),
     );
   }
   out.push('## 5. Constrained links', '');
@@ -269,7 +294,13 @@ export function renderDocs(record: RunRecord): string {
   out.push(...photoSection(record));
   out.push(...resumeSection(record));
   out.push(...hostsSection(record));
-  out.push('## Design estimates versus measurements', '', 'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.', '', ...verdictTable(designVerdicts(record), 'estimate'));
+  out.push(
+    '## Design estimates versus measurements',
+    '',
+    'The original design document’s estimates beside this run’s figures; each verdict is computed by `bench/lib/verdicts.ts` with the rule shown.',
+    '',
+    ...verdictTable(designVerdicts(record), 'estimate'),
+  );
   out.push('## Notes', '', ...notes(record).map((n) => `- ${n}`), '');
   return out.join('\n');
 }
@@ -369,7 +400,10 @@ function notes(record: RunRecord): string[] {
   }
   if (outcomes.size) out.push(`Transfer jobs after their 202: ${[...outcomes].map(([k, n]) => `${n} ${k}`).join(', ')}.`);
   const busy = (record.transfer?.rows ?? []).map((r) => r.otherCpuPercent.median).filter(Number.isFinite);
-  if (busy.length) out.push(`CPU used by everything but router, processor and benchmark during the transfers (curl, the store, other tenants), as a share of both cores: medians per row from ${fixed(Math.min(...busy), 0)} % to ${fixed(Math.max(...busy), 0)} %.`);
+  if (busy.length)
+    out.push(
+      `CPU used by everything but router, processor and benchmark during the transfers (curl, the store, other tenants), as a share of both cores: medians per row from ${fixed(Math.min(...busy), 0)} % to ${fixed(Math.max(...busy), 0)} %.`,
+    );
   // the store prints its own "store listening" line after the readiness probe's
   const logs = record.serviceLogs.map((l) => ({ ...l, lines: l.lines.filter((line) => !line.includes('"msg":"store listening"')) })).filter((l) => l.lines.length > 0);
   out.push(logs.length ? `Services logged at warn or above: ${logs.map((l) => `${l.label} ${l.lines.length} line(s)`).join(', ')} (in latest.json).` : 'No service logged anything at warn or above.');

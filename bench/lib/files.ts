@@ -18,7 +18,7 @@ export function writeTestFile(dir: string, sizeMiB: number): string {
   try {
     fs.writeSync(fd, PNG_MAGIC);
     const block = 4 * MIB;
-    for (let written = PNG_MAGIC.length; written < bytes; ) {
+    for (let written = PNG_MAGIC.length; written < bytes;) {
       const n = Math.min(block, bytes - written);
       fs.writeSync(fd, randomBlock(n));
       written += n;

@@ -175,7 +175,9 @@ async function waitForJob(routerUrl: string, jobId: string, timeoutMs: number): 
   }
 }
 
-export async function runHosts(o: HostsOptions & { runs: number; warmup: boolean; tempDir: string; services: Service[]; log: (m: string) => void; check: () => void }): Promise<HostsSection | HostsSkipped> {
+export async function runHosts(
+  o: HostsOptions & { runs: number; warmup: boolean; tempDir: string; services: Service[]; log: (m: string) => void; check: () => void },
+): Promise<HostsSection | HostsSkipped> {
   const reason = await unavailableReason(['ip', 'curl', 'redis-server']);
   if (reason) return { skipped: reason };
   const { log } = o;
@@ -232,7 +234,19 @@ export async function runHosts(o: HostsOptions & { runs: number; warmup: boolean
       if (cell.metric === 'submit') {
         const [first, ...more] = routers.map((r) => `${r.url}/protect`);
         const result = await generator.run(
-          { kind: 'max', connections: o.connections, durationSec: o.submitSeconds, request: { url: first, moreUrls: more, method: 'POST', headers: { 'content-type': 'application/json' }, bodyBase64: json(submitBody), idSequence: { placeholder, prefix: SUBMIT_SEQUENCE } } },
+          {
+            kind: 'max',
+            connections: o.connections,
+            durationSec: o.submitSeconds,
+            request: {
+              url: first,
+              moreUrls: more,
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              bodyBase64: json(submitBody),
+              idSequence: { placeholder, prefix: SUBMIT_SEQUENCE },
+            },
+          },
           () => {
             before = ticks();
             started = performance.now();
@@ -323,7 +337,16 @@ export async function runHosts(o: HostsOptions & { runs: number; warmup: boolean
       hosts: Object.values(cluster.lab.hosts).map((h) => ({ name: h.name, ip: h.ip })),
       namespaces: cluster.lab.namespaces,
       runs: o.runs,
-      options: { connections: o.connections, submitSeconds: o.submitSeconds, streamUploads: o.streamUploads, streamConcurrency: o.streamConcurrency, streamMiB: o.streamMiB, jobs: o.jobs, jobConcurrency: o.jobConcurrency, photo: o.photo },
+      options: {
+        connections: o.connections,
+        submitSeconds: o.submitSeconds,
+        streamUploads: o.streamUploads,
+        streamConcurrency: o.streamConcurrency,
+        streamMiB: o.streamMiB,
+        jobs: o.jobs,
+        jobConcurrency: o.jobConcurrency,
+        photo: o.photo,
+      },
       photo: { width: photo.width, height: photo.height, bytes: photo.bytes },
       samples,
       rows,

@@ -21,7 +21,6 @@ const REDIS_PORT = 6379;
 /** The DNS name router hosts resolve to every processor host. */
 export const PROCESSORS_NAME = 'processors';
 
-
 export interface ProcessorHost {
   name: string;
   ip: string;
@@ -114,7 +113,11 @@ export async function startHosts(o: HostsOptions): Promise<HostsCluster> {
     const processorHosts = processorNames.map((n) => h[n]);
     const names = { [PROCESSORS_NAME]: processorHosts.map((p) => p.ip), ...Object.fromEntries(processorHosts.map((p) => [p.name, [p.ip]])) };
     for (const r of routerHosts) lab.writeHosts(r.name, names);
-    o.log(`hosts: ${Object.values(h).map((x) => `${x.name} ${x.ip}`).join(', ')}; this process ${lab.rootIp} (${lab.namespaces.length} namespaces)`);
+    o.log(
+      `hosts: ${Object.values(h)
+        .map((x) => `${x.name} ${x.ip}`)
+        .join(', ')}; this process ${lab.rootIp} (${lab.namespaces.length} namespaces)`,
+    );
 
     const redisDir = path.join(o.tempDir, 'redis');
     fs.mkdirSync(redisDir, { recursive: true });
@@ -141,7 +144,13 @@ export async function startHosts(o: HostsOptions): Promise<HostsCluster> {
         ).then((processor) => ({ ...processor, host: p })),
       ),
     );
-    const processorList: ProcessorHost[] = processors.map((p) => ({ name: p.host.name, ip: p.host.ip, address: `${p.host.ip}:${GRPC_PORT}`, httpUrl: `http://${p.host.ip}:${HTTP_PORT}`, service: p.service }));
+    const processorList: ProcessorHost[] = processors.map((p) => ({
+      name: p.host.name,
+      ip: p.host.ip,
+      address: `${p.host.ip}:${GRPC_PORT}`,
+      httpUrl: `http://${p.host.ip}:${HTTP_PORT}`,
+      service: p.service,
+    }));
     const redisUrl = `redis://${h.redis.ip}:${REDIS_PORT}`;
 
     const processorAddr = (subset: readonly ProcessorHost[] = processorList): string =>
@@ -170,7 +179,14 @@ export async function startHosts(o: HostsOptions): Promise<HostsCluster> {
           ...s3,
           ...env,
         };
-        const [router] = (await started([startRouter(label, full, host.host)])).map((r): RouterOnHost => ({ label, host: hostName, ip: host.ip, url: `http://${host.ip}:${r.port}`, service: r.service, env: full }));
+        const [router] = (await started([startRouter(label, full, host.host)])).map((r): RouterOnHost => ({
+          label,
+          host: hostName,
+          ip: host.ip,
+          url: `http://${host.ip}:${r.port}`,
+          service: r.service,
+          env: full,
+        }));
         routers.push(router);
         return router;
       },

@@ -47,7 +47,9 @@ export async function machineInfo(): Promise<MachineInfo> {
     gitCommit: git(['rev-parse', 'HEAD']),
     gitDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
     gitStatus: git(['status', '--porcelain']).split('\n').filter(Boolean),
-    gitDiffSha256: createHash('sha256').update(git(['diff', 'HEAD'])).digest('hex'),
+    gitDiffSha256: createHash('sha256')
+      .update(git(['diff', 'HEAD']))
+      .digest('hex'),
   };
 }
 
@@ -67,8 +69,13 @@ export interface CodeState {
 export function codeState(): CodeState {
   return {
     commit: git(['rev-parse', 'HEAD']),
-    dirty: git(['status', '--porcelain', '--untracked-files=no']).split('\n').filter(Boolean).map((l) => l.slice(3)),
-    diffSha256: createHash('sha256').update(git(['diff', 'HEAD'])).digest('hex'),
+    dirty: git(['status', '--porcelain', '--untracked-files=no'])
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3)),
+    diffSha256: createHash('sha256')
+      .update(git(['diff', 'HEAD']))
+      .digest('hex'),
   };
 }
 

@@ -33,7 +33,9 @@ function latencyOf(values: number[]): Latency {
 function requestBytes(job: LoadJob): Buffer {
   const url = new URL(job.request.url);
   const body = job.request.bodyBase64 ? Buffer.from(job.request.bodyBase64, 'base64') : Buffer.alloc(0);
-  const headers = Object.entries(job.request.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const headers = Object.entries(job.request.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   const length = job.request.method === 'GET' && body.length === 0 ? '' : `content-length: ${body.length}\r\n`;
   const head = `${job.request.method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\nconnection: keep-alive\r\n${headers}${length}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
@@ -131,11 +133,13 @@ export async function paced(job: LoadJob, onStart: () => void, cpuMs: (since: No
     });
 
   let stopped = false;
-  await Promise.all(Array.from({ length: job.connections }, () => {
-    const conn = { buf: Buffer.alloc(0), ready: false } as Conn;
-    conns.push(conn);
-    return open(conn);
-  }));
+  await Promise.all(
+    Array.from({ length: job.connections }, () => {
+      const conn = { buf: Buffer.alloc(0), ready: false } as Conn;
+      conns.push(conn);
+      return open(conn);
+    }),
+  );
   let cpu = process.cpuUsage();
   t0 = performance.now();
   let next = 0;

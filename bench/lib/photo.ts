@@ -65,7 +65,9 @@ export async function writePhoto(dir: string, width: number, height: number): Pr
   const span = 2 * GRAIN + 1;
   for (let i = 0; i < pixels.length; i++) pixels[i] = clamp(pixels[i] + ((grain.next() >>> 16) % span) - GRAIN);
   const file = path.join(dir, `bench-photo-${width}x${height}.jpg`);
-  await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg(PHOTO_JPEG).toFile(file);
+  await sharp(pixels, { raw: { width, height, channels: 3 } })
+    .jpeg(PHOTO_JPEG)
+    .toFile(file);
   const meta = await sharp(file).metadata();
   if (meta.format !== 'jpeg' || meta.width !== width || meta.height !== height) {
     throw new Error(`photo: wrote ${meta.format} ${meta.width}x${meta.height}, expected jpeg ${width}x${height}`);

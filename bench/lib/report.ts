@@ -87,7 +87,7 @@ export function markdownTables(rows: readonly Row[], sizes: readonly number[]): 
     if (mine.length === 0) continue;
     out.push(`### ${sizeMiB} MiB upload (n = ${mine[0].timeMs.n} per contender)`, '');
     out.push(
-      '| contender | time to 202, ms: median (min–max) | × legacy | × floor | router peak RSS growth, MiB | router peak RSS, MiB | processor peak RSS growth, MiB | router read / written, MiB [beyond the file, KiB] (median) | CPU ms, router / processor (median) | others\' CPU, % of cores |',
+      "| contender | time to 202, ms: median (min–max) | × legacy | × floor | router peak RSS growth, MiB | router peak RSS, MiB | processor peak RSS growth, MiB | router read / written, MiB [beyond the file, KiB] (median) | CPU ms, router / processor (median) | others' CPU, % of cores |",
     );
     out.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of mine) {
@@ -127,9 +127,7 @@ export function findings(rows: readonly Row[], sizes: readonly number[], sameCon
       const separated = best[0].timeMs.max < Math.min(...best.slice(1).map((r) => r.timeMs.min));
       lines.push(
         `- ${sizeMiB} MiB chunk sweep, fastest first: ` +
-          best
-            .map((r) => `${r.contender} ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}; router CPU ${fixed(r.routerCpuMs.median, 0)} ms)`)
-            .join(', ') +
+          best.map((r) => `${r.contender} ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}; router CPU ${fixed(r.routerCpuMs.median, 0)} ms)`).join(', ') +
           (separated ? `. ${best[0].contender}'s range lies below all the others.` : '. The ranges overlap: the order is not established.'),
       );
     }

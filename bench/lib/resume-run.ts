@@ -71,7 +71,7 @@ function writeSlice(source: string, target: string, from: number, to: number): v
   const output = fs.openSync(target, 'w');
   try {
     const block = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (let at = from; at < to; ) {
+    for (let at = from; at < to;) {
       const n = fs.readSync(input, block, 0, Math.min(block.length, to - at), at);
       if (n <= 0) throw new Error(`${source}: ended at ${at} of ${to} bytes`);
       fs.writeSync(output, block, 0, n);

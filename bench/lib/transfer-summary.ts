@@ -87,7 +87,10 @@ export function transferRows(samples: readonly JobSample[], section: string): Tr
         linkTxMiB: summarize(linked.map((s) => s.routerLink!.txBytes / MIB)),
         routerGrowthMiB: summarize(routed.map((s) => s.router!.growthKiB / 1024)),
         routerPeakMiB: summarize(routed.map((s) => s.router!.peakKiB / 1024)),
-        routerAboveRestMiB: aboveRest(mine.filter((s) => s.contender === label), routed),
+        routerAboveRestMiB: aboveRest(
+          mine.filter((s) => s.contender === label),
+          routed,
+        ),
         processorGrowthMiB: summarize(xs.map((s) => s.processor.growthKiB / 1024)),
         routerCpuMs: summarize(routed.map((s) => s.router!.cpuMs)),
         routerCpuMsPerMiB: summarize(routed.map((s) => s.router!.cpuMs / (s.fileBytes / MIB))),
@@ -132,7 +135,10 @@ export function concurrencyRows(samples: readonly ConcurrencySample[]): Concurre
       clientMedianMs: median(xs.flatMap((s) => s.clientTimesMs)),
       routerGrowthMiB: summarize(routed.map((s) => s.router!.growthKiB / 1024)),
       routerPeakMiB: summarize(routed.map((s) => s.router!.peakKiB / 1024)),
-      routerAboveRestMiB: aboveRest(samples.filter((s) => s.contender === contender), routed),
+      routerAboveRestMiB: aboveRest(
+        samples.filter((s) => s.contender === contender),
+        routed,
+      ),
       processorGrowthMiB: summarize(xs.map((s) => s.processor.growthKiB / 1024)),
       routerCpuMs: summarize(routed.map((s) => s.router!.cpuMs)),
     };

@@ -59,7 +59,8 @@ async function start(steps: Steps, routerBase: string, part: string, totalBytes:
   if (!created.location) return { failed: steps.finish(created.status === 201 ? 0 : created.status, `POST /files: ${created.body}`) };
   const partBytes = fs.statSync(part).size;
   const sent = steps.add('patch', await patch(created.location, 0, part, host));
-  if (sent.status !== 204 || sent.offset !== partBytes) return { failed: steps.finish(sent.status === 204 ? 0 : sent.status, `PATCH at 0: Upload-Offset ${sent.offset}, expected ${partBytes}: ${sent.body}`) };
+  if (sent.status !== 204 || sent.offset !== partBytes)
+    return { failed: steps.finish(sent.status === 204 ? 0 : sent.status, `PATCH at 0: Upload-Offset ${sent.offset}, expected ${partBytes}: ${sent.body}`) };
   return { location: created.location };
 }
 

@@ -93,7 +93,10 @@ function grpcFaster(record: RunRecord): Verdict[] {
     out.push({
       claim: 'gRPC path "40 % faster" than the HTTP path',
       measured: `${where}: stream (gRPC) time to 202 as a share of legacy (HTTP): ` + pairs.map((p) => `${p.s} MiB ${x(p.m!.ratio)} (${change(p.m!.ratio)})`).join(', '),
-      outcome: judge(pairs.map((p) => p.m!.ratio), held.length === pairs.length),
+      outcome: judge(
+        pairs.map((p) => p.m!.ratio),
+        held.length === pairs.length,
+      ),
       rule: `held if stream takes at most 0.60× legacy's median time at every size; held at ${held.length} of ${pairs.length} sizes`,
     });
   }
@@ -113,11 +116,11 @@ function protobuf(record: RunRecord): Verdict[] {
   return [
     {
       claim: 'protobuf 3-5× faster serialization than JSON',
-      measured:
-        'protobuf ops/s ÷ JSON ops/s (medians), full configuration: ' +
-        ops.map((o) => `${o.op} ${x(o.r)}`).join(', ') +
-        `; without the Struct-typed fields: ${plain.join(', ')}`,
-      outcome: judge(ops.map((o) => o.r), ops.every((o) => o.r >= 3)),
+      measured: 'protobuf ops/s ÷ JSON ops/s (medians), full configuration: ' + ops.map((o) => `${o.op} ${x(o.r)}`).join(', ') + `; without the Struct-typed fields: ${plain.join(', ')}`,
+      outcome: judge(
+        ops.map((o) => o.r),
+        ops.every((o) => o.r >= 3),
+      ),
       rule: 'held if protobuf is at least 3× as fast for encode, decode and the round trip of the full configuration',
     },
     {
@@ -293,7 +296,10 @@ export function photoVerdicts(record: RunRecord): Verdict[] {
       measured:
         `processor peak RSS above its resting RSS, in copies of the ${fixed(p.pixelCopyMiB, 0)} MiB of decoded pixels (${size} × 3 bytes): ` +
         p.rows.map((r) => `${r.spec} ${fixed(r.aboveRestMiB.median, 0)} MiB = ${x(r.aboveRestCopies.median)}`).join(', '),
-      outcome: judge(copies.length ? copies : [Number.NaN], copies.every((c) => c <= 5)),
+      outcome: judge(
+        copies.length ? copies : [Number.NaN],
+        copies.every((c) => c <= 5),
+      ),
       rule: 'held if the median peak above resting is at most 5 copies for each spec (the pixels, the output read back, the hashes’ grey copy, libvips’ decode buffers and the pixel thread itself)',
     },
   ];

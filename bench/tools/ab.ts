@@ -115,24 +115,31 @@ async function main(): Promise<void> {
       const key = JSON.stringify([spec.root ?? '', spec.processor ?? {}]);
       let proc = processors.get(key);
       if (!proc) {
-        proc = await startProcessor({
-          WORK_DIR: path.join(tmp, `work-${processors.size}`),
-          MAX_IMAGE_SIZE: String(maxBytes),
-          PROCESSOR_CONCURRENCY: '16',
-          SHUTDOWN_GRACE_MS: '0',
-          ...spec.processor,
-        }, host);
+        proc = await startProcessor(
+          {
+            WORK_DIR: path.join(tmp, `work-${processors.size}`),
+            MAX_IMAGE_SIZE: String(maxBytes),
+            PROCESSOR_CONCURRENCY: '16',
+            SHUTDOWN_GRACE_MS: '0',
+            ...spec.processor,
+          },
+          host,
+        );
         services.push(proc.service);
         processors.set(key, proc);
       }
-      const { service, port } = await startRouter(spec.label, {
-        TRANSFER_MODE: 'stream',
-        PROCESSOR_ADDR: `127.0.0.1:${proc.grpcPort}`,
-        PROCESSOR_HTTP_URL: `http://127.0.0.1:${proc.httpPort}`,
-        MAX_FILE_SIZE: String(maxBytes),
-        SHUTDOWN_GRACE_MS: '1000',
-        ...spec.router,
-      }, host);
+      const { service, port } = await startRouter(
+        spec.label,
+        {
+          TRANSFER_MODE: 'stream',
+          PROCESSOR_ADDR: `127.0.0.1:${proc.grpcPort}`,
+          PROCESSOR_HTTP_URL: `http://127.0.0.1:${proc.httpPort}`,
+          MAX_FILE_SIZE: String(maxBytes),
+          SHUTDOWN_GRACE_MS: '1000',
+          ...spec.router,
+        },
+        host,
+      );
       services.push(service);
       contenders.push({ spec, url: `http://127.0.0.1:${port}/protect`, router: service, proc });
     }
@@ -209,12 +216,20 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     for (const size of sizes) {
       lines.push(`\n### ${size} MiB, n = ${runs}\n`);
-      lines.push('| contender | time to 202 ms | router CPU ms (sys) | processor CPU ms (sys) | minor faults router / processor | router extra read / written KiB | router peak RSS growth MiB | router peak RSS MiB |');
+      lines.push(
+        '| contender | time to 202 ms | router CPU ms (sys) | processor CPU ms (sys) | minor faults router / processor | router extra read / written KiB | router peak RSS growth MiB | router peak RSS MiB |',
+      );
       lines.push('|---|---|---|---|---|---|---|---|');
       for (const c of contenders) {
         const rs = rows.filter((r) => r.size === size && r.label === c.spec.label);
         lines.push(
-          `| ${c.spec.label} | ${fmt(rs.map((r) => r.time), 1)} | ${fmt(rs.map((r) => r.rcpu))} (${fmt(rs.map((r) => r.rsys))}) | ${fmt(rs.map((r) => r.pcpu))} (${fmt(rs.map((r) => r.psys))}) | ${fmt(rs.map((r) => r.rflt))} / ${fmt(rs.map((r) => r.pflt))} | ${fmt(rs.map((r) => r.rread))} / ${fmt(rs.map((r) => r.rwrite))} | ${fmt(rs.map((r) => r.rpeakGrowthMiB), 1)} | ${fmt(rs.map((r) => r.rpeakMiB))} |`,
+          `| ${c.spec.label} | ${fmt(
+            rs.map((r) => r.time),
+            1,
+          )} | ${fmt(rs.map((r) => r.rcpu))} (${fmt(rs.map((r) => r.rsys))}) | ${fmt(rs.map((r) => r.pcpu))} (${fmt(rs.map((r) => r.psys))}) | ${fmt(rs.map((r) => r.rflt))} / ${fmt(rs.map((r) => r.pflt))} | ${fmt(rs.map((r) => r.rread))} / ${fmt(rs.map((r) => r.rwrite))} | ${fmt(
+            rs.map((r) => r.rpeakGrowthMiB),
+            1,
+          )} | ${fmt(rs.map((r) => r.rpeakMiB))} |`,
         );
       }
     }

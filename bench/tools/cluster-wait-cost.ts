@@ -8,7 +8,10 @@ import { startRedisCluster } from '../../router/test/queue/redis-cluster';
 import { intakeStack } from '../../router/test/queue/intake-stack';
 import { parseClusterNodes } from '../../router/src/redis';
 
-const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
 (async () => {
   const cluster = await startRedisCluster();
   try {
@@ -19,11 +22,26 @@ const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - 
       const draft = () => stack.records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
       for (let i = 0; i < 200; i++) await stack.intake.add(draft()); // warm-up
       const single: number[] = [];
-      for (let i = 0; i < 2000; i++) { const t = process.hrtime.bigint(); await stack.intake.add(draft()); single.push(Number(process.hrtime.bigint() - t) / 1e6); }
-      const t0 = Date.now(); let n = 0;
-      while (Date.now() - t0 < 5000) { await Promise.all(Array.from({ length: 100 }, () => stack.intake.add(draft()))); n += 100; }
-      console.log(`${mode.padEnd(6)} one submit a turn: median ${pct(single, 0.5).toFixed(3)} ms, p99 ${pct(single, 0.99).toFixed(3)} ms; 100 a turn: ${Math.round(n / ((Date.now() - t0) / 1000))} submits/s`);
+      for (let i = 0; i < 2000; i++) {
+        const t = process.hrtime.bigint();
+        await stack.intake.add(draft());
+        single.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+      const t0 = Date.now();
+      let n = 0;
+      while (Date.now() - t0 < 5000) {
+        await Promise.all(Array.from({ length: 100 }, () => stack.intake.add(draft())));
+        n += 100;
+      }
+      console.log(
+        `${mode.padEnd(6)} one submit a turn: median ${pct(single, 0.5).toFixed(3)} ms, p99 ${pct(single, 0.99).toFixed(3)} ms; 100 a turn: ${Math.round(n / ((Date.now() - t0) / 1000))} submits/s`,
+      );
       await stack.close();
     }
-  } finally { await cluster.stop(); }
-})().catch((e) => { console.error(e); process.exit(1); });
+  } finally {
+    await cluster.stop();
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -13,7 +13,8 @@ import { parseClusterNodes, openRedis } from '../../router/src/redis';
 import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
 
 (async () => {
-  const mode = process.argv[2]; const rounds = Number(process.argv[3] ?? 3);
+  const mode = process.argv[2];
+  const rounds = Number(process.argv[3] ?? 3);
   for (let round = 0; round < rounds; round++) {
     const cluster = await startRedisCluster();
     try {
@@ -21,11 +22,19 @@ import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
       const prefix = `loss-${Date.now()}`;
       const stack = intakeStack(target, prefix);
       if (mode === 'nowait') stack.dispatch.replicated = async () => true;
-      const acked: string[] = []; let failed = 0; let stop = false;
+      const acked: string[] = [];
+      let failed = 0;
+      let stop = false;
       const loops = Array.from({ length: 20 }, async () => {
         while (!stop) {
           const job = stack.records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
-          try { await stack.intake.add(job); acked.push(job.id); } catch { failed++; await new Promise((r) => setTimeout(r, 20)); }
+          try {
+            await stack.intake.add(job);
+            acked.push(job.id);
+          } catch {
+            failed++;
+            await new Promise((r) => setTimeout(r, 20));
+          }
         }
       });
       await new Promise((r) => setTimeout(r, 1000));
@@ -43,7 +52,8 @@ import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
       const ackedBeforeKill = acked.length;
       await cluster.killMasterOf(queuePrefix(prefix));
       await new Promise((r) => setTimeout(r, 500));
-      stop = true; await Promise.all(loops);
+      stop = true;
+      await Promise.all(loops);
       const check = openRedis(target);
       let lost = 0;
       for (const id of acked) {
@@ -51,8 +61,15 @@ import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
         if (!rec || !entry) lost++;
       }
       check.disconnect();
-      console.log(`${mode} round ${round + 1}: ${acked.length} acknowledged (${ackedBeforeKill} before the kill, ${ackedWhileFrozen} while the replica was frozen), ${failed} refused, ${lost} acknowledged but missing after the failover`);
+      console.log(
+        `${mode} round ${round + 1}: ${acked.length} acknowledged (${ackedBeforeKill} before the kill, ${ackedWhileFrozen} while the replica was frozen), ${failed} refused, ${lost} acknowledged but missing after the failover`,
+      );
       await stack.close();
-    } finally { await cluster.stop(); }
+    } finally {
+      await cluster.stop();
+    }
   }
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -13,9 +13,13 @@ function sstate(s) {
   try {
     const st = s.state;
     return { effLocal: st.effectiveLocalWindowSize, local: st.localWindowSize, remote: st.remoteWindowSize, outq: st.outboundQueueSize, deflate: st.deflateDynamicTableSize };
-  } catch (e) { return { err: String(e) }; }
+  } catch (e) {
+    return { err: String(e) };
+  }
 }
-function settings(x) { return x ? { iws: x.initialWindowSize, mfs: x.maxFrameSize, mcs: x.maxConcurrentStreams } : x; }
+function settings(x) {
+  return x ? { iws: x.initialWindowSize, mfs: x.maxFrameSize, mcs: x.maxConcurrentStreams } : x;
+}
 function watchSession(session, side) {
   const id = Math.random().toString(36).slice(2, 7);
   log({ side, id, ev: 'session', state: sstate(session), localSettings: settings(session.localSettings), remoteSettings: settings(session.remoteSettings) });
@@ -25,17 +29,34 @@ function watchSession(session, side) {
   const onStream = (stream) => {
     const samples = [];
     const timer = setInterval(() => {
-      try { samples.push({ s: sstate(session), st: { local: stream.state.localWindowSize, remote: stream.state.remoteWindowSize } }); } catch { /* stream already closed */ }
+      try {
+        samples.push({ s: sstate(session), st: { local: stream.state.localWindowSize, remote: stream.state.remoteWindowSize } });
+      } catch {
+        /* stream already closed */
+      }
     }, 20);
     stream.on('close', () => {
       clearInterval(timer);
-      if (samples.length > 3) log({ side, id, ev: 'stream-close', bytesRead: stream.bytesRead ?? null, samples: samples.slice(0, 6), localSettings: settings(session.localSettings), remoteSettings: settings(session.remoteSettings) });
+      if (samples.length > 3)
+        log({
+          side,
+          id,
+          ev: 'stream-close',
+          bytesRead: stream.bytesRead ?? null,
+          samples: samples.slice(0, 6),
+          localSettings: settings(session.localSettings),
+          remoteSettings: settings(session.remoteSettings),
+        });
     });
   };
   if (side === 'server') session.on('stream', onStream);
   else {
     const req = session.request.bind(session);
-    session.request = (...a) => { const s = req(...a); onStream(s); return s; };
+    session.request = (...a) => {
+      const s = req(...a);
+      onStream(s);
+      return s;
+    };
   }
 }
 const origCreate = http2.createServer;

@@ -51,7 +51,9 @@ async function child(modulePath) {
   observer.disconnect();
   await redis.del(key);
   redis.disconnect();
-  process.stdout.write(JSON.stringify({ perSecond: Math.round(TRANSACTIONS / seconds), scavenges: gc.minor.n, scavengeMs: Math.round(gc.minor.ms), markCompacts: gc.major.n, markCompactMs: Math.round(gc.major.ms) }));
+  process.stdout.write(
+    JSON.stringify({ perSecond: Math.round(TRANSACTIONS / seconds), scavenges: gc.minor.n, scavengeMs: Math.round(gc.minor.ms), markCompacts: gc.major.n, markCompactMs: Math.round(gc.major.ms) }),
+  );
 }
 
 function median(xs) {
@@ -77,6 +79,8 @@ if (process.argv[2] === '--child') {
   }
   for (const [c, rs] of results) {
     const m = (k) => median(rs.map((r) => r[k]));
-    console.log(`median of ${ROUNDS}, ${c}: ${m('perSecond')} MULTI/s, ${m('scavenges')} scavenges taking ${m('scavengeMs')} ms, ${m('markCompacts')} mark-compacts taking ${m('markCompactMs')} ms (${TRANSACTIONS} MULTIs, ${IN_FLIGHT} in flight)`);
+    console.log(
+      `median of ${ROUNDS}, ${c}: ${m('perSecond')} MULTI/s, ${m('scavenges')} scavenges taking ${m('scavengeMs')} ms, ${m('markCompacts')} mark-compacts taking ${m('markCompactMs')} ms (${TRANSACTIONS} MULTIs, ${IN_FLIGHT} in flight)`,
+    );
   }
 }

@@ -113,15 +113,22 @@ export function buildProgram(runtime: Runtime, done: (code: ExitCode) => void, v
     .option('--tags <list>', 'tags, comma-separated: forest,moody', list)
     .option('--watermark <text>', 'the watermark text')
     .option('--watermark-strategy <name>', 'invisible-watermark (the default), tree-ring or none')
-    .option('--layers <list>', 'turn exactly these protection layers on and the others off, comma-separated, from: fawkes, photoguard, mist, nightshade, stegano-embed, c2pa-manifest; or none (default: the router\'s choice)', list)
-    .option('--processors <list>', 'analysis processors to run, comma-separated, from: metadata, imagehash, dhash, blockhash, stegano, tineye (default: the router\'s choice)', list)
+    .option(
+      '--layers <list>',
+      "turn exactly these protection layers on and the others off, comma-separated, from: fawkes, photoguard, mist, nightshade, stegano-embed, c2pa-manifest; or none (default: the router's choice)",
+      list,
+    )
+    .option('--processors <list>', "analysis processors to run, comma-separated, from: metadata, imagehash, dhash, blockhash, stegano, tineye (default: the router's choice)", list)
     .option('--concurrency <n>', 'files uploaded and followed at once', positiveInt(16), 3)
     .option('--wait', 'wait for each job to end (exit 1 if one fails or is cancelled)')
     .option('--out <dir>', 'save the protected image and the analysis of each job into DIR (implies --wait)')
     .action(async (files: string[], _opts: unknown, cmd: Command) => {
       const { conn: c } = conn(cmd);
       const opts = cmd.optsWithGlobals<ProtectCliOptions>();
-      const display = createDisplay({ json: Boolean(opts.json), progress: opts.progress }, files.map((f) => f.split(/[\\/]/).pop() ?? f));
+      const display = createDisplay(
+        { json: Boolean(opts.json), progress: opts.progress },
+        files.map((f) => f.split(/[\\/]/).pop() ?? f),
+      );
       runtime.display = display;
       try {
         done(

@@ -49,18 +49,28 @@ export async function fetchArtifact(conn: Connection, jobId: string, variant: st
       const network = networkError(err, new URL(target).origin);
       if (!network) throw err;
       const reason = /\(([^)]*)\)/.exec(network.message)?.[1] ?? 'no answer';
-      throw new CliError(`job ${jobId}: the router sent the download to its store at ${new URL(target).origin}, which cannot be reached from here (${reason}); S3_PUBLIC_ENDPOINT must be an address clients reach`, EXIT.unavailable);
+      throw new CliError(
+        `job ${jobId}: the router sent the download to its store at ${new URL(target).origin}, which cannot be reached from here (${reason}); S3_PUBLIC_ENDPOINT must be an address clients reach`,
+        EXIT.unavailable,
+      );
     } finally {
       deadline.clear();
     }
     if (!res.ok && !(res.status >= 300 && res.status < 400)) {
       const body = await res.text().catch(() => '');
       const error = answerError(res.status, body, subject);
-      throw new CliError(`job ${jobId}: the store the router sent the download to answered ${res.status} (${error.details.routerMessage || 'no detail'})`, res.status >= 500 ? EXIT.unavailable : EXIT.refused);
+      throw new CliError(
+        `job ${jobId}: the store the router sent the download to answered ${res.status} (${error.details.routerMessage || 'no detail'})`,
+        res.status >= 500 ? EXIT.unavailable : EXIT.refused,
+      );
     }
   }
   if (!res.body) throw new CliError(`job ${jobId}: the download of "${variant}" has no body`, EXIT.unavailable);
-  return { body: res.body as ReadableStream<Uint8Array>, contentType: res.headers.get('content-type') ?? 'application/octet-stream', suggestedName: dispositionName(res.headers.get('content-disposition')) };
+  return {
+    body: res.body as ReadableStream<Uint8Array>,
+    contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+    suggestedName: dispositionName(res.headers.get('content-disposition')),
+  };
 }
 
 /** A local file error in words (exit 2: the command named a file or folder that cannot be used). */

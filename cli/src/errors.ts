@@ -74,7 +74,7 @@ function fieldOf(body: string): string | undefined {
 
 export function tooLarge(subject: Subject): CliError {
   const size = subject.fileBytes !== undefined ? formatBytes(subject.fileBytes) : undefined;
-  const limit = subject.maxFileBytes !== undefined ? `the router accepts at most ${formatBytes(subject.maxFileBytes)}` : 'over the router\'s limit';
+  const limit = subject.maxFileBytes !== undefined ? `the router accepts at most ${formatBytes(subject.maxFileBytes)}` : "over the router's limit";
   return new CliError(`${subject.label}: too large (${size ? `${size}; ` : ''}${limit})`, EXIT.refused, { status: 413 });
 }
 
@@ -168,9 +168,7 @@ export function networkError(err: unknown, routerUrl: string): CliError | undefi
   const reason = code ? NETWORK_REASONS[code] : err instanceof Error && err.cause instanceof Error ? err.cause.message : 'no answer';
   const unreachable = code === undefined || ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'].includes(code);
   return new CliError(
-    unreachable
-      ? `cannot reach the router at ${routerUrl} (${reason}): is it running? \`make up\` starts one`
-      : `lost the connection to the router at ${routerUrl} (${reason})`,
+    unreachable ? `cannot reach the router at ${routerUrl} (${reason}): is it running? \`make up\` starts one` : `lost the connection to the router at ${routerUrl} (${reason})`,
     EXIT.unavailable,
   );
 }

@@ -152,7 +152,10 @@ export async function watchJob(conn: Connection, jobId: string, options: WatchOp
       // the stream will not stay up: one plain status read tells whether the job has ended
       const status = await requestJson<JobStatus>(conn, `/jobs/${encodeURIComponent(jobId)}`, { subject });
       if (TERMINAL.has(status.status)) return status;
-      throw lastError ?? new CliError(`job ${jobId}: the router's event stream keeps dropping (opened ${failures} times); the job is ${status.status}: \`artorizer watch ${jobId}\` follows it again`, EXIT.unavailable);
+      throw (
+        lastError ??
+        new CliError(`job ${jobId}: the router's event stream keeps dropping (opened ${failures} times); the job is ${status.status}: \`artorizer watch ${jobId}\` follows it again`, EXIT.unavailable)
+      );
     }
     options.onReconnect?.(failures);
     await sleep(Math.min(retryMs, 5000) * (failures === 1 ? 0.5 : 1));

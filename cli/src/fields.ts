@@ -86,7 +86,9 @@ export function checkLimits(fields: Record<string, string>, info: RouterInfo, la
     if (max !== undefined && length > max) throw new CliError(`${label}: ${option} is too long for the router (${length} characters; it accepts at most ${max})`, EXIT.refused, { field });
   }
   const tags = fields.tags ? commaList(fields.tags) : [];
-  if (limits.tags !== undefined && tags.length > limits.tags) throw new CliError(`${label}: --tags has ${tags.length} tags; the router accepts at most ${limits.tags}`, EXIT.refused, { field: 'tags' });
+  if (limits.tags !== undefined && tags.length > limits.tags)
+    throw new CliError(`${label}: --tags has ${tags.length} tags; the router accepts at most ${limits.tags}`, EXIT.refused, { field: 'tags' });
   const long = tags.find((t) => limits.tag_length !== undefined && t.length > limits.tag_length);
-  if (long) throw new CliError(`${label}: --tags: "${long.slice(0, 20)}…" is too long for the router (${long.length} characters; it accepts at most ${limits.tag_length})`, EXIT.refused, { field: 'tags' });
+  if (long)
+    throw new CliError(`${label}: --tags: "${long.slice(0, 20)}…" is too long for the router (${long.length} characters; it accepts at most ${limits.tag_length})`, EXIT.refused, { field: 'tags' });
 }

@@ -58,7 +58,13 @@ export async function cancelCommand(conn: Connection, id: string, output: Output
   } catch (err) {
     if (err instanceof CliError && err.details.status === 409) {
       const now = await requestJson<JobStatus>(conn, jobPath(id), { subject: subjectOf(id) }).catch(() => undefined);
-      throw new CliError(now ? `job ${id} has already ${now.status === 'cancelled' ? 'been cancelled' : now.status === 'failed' ? 'failed' : now.status === 'completed' ? 'completed' : `ended (${now.status})`}; nothing to cancel` : err.message, EXIT.refused, err.details);
+      throw new CliError(
+        now
+          ? `job ${id} has already ${now.status === 'cancelled' ? 'been cancelled' : now.status === 'failed' ? 'failed' : now.status === 'completed' ? 'completed' : `ended (${now.status})`}; nothing to cancel`
+          : err.message,
+        EXIT.refused,
+        err.details,
+      );
     }
     throw err;
   }

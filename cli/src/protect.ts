@@ -67,7 +67,15 @@ async function terminateUpload(conn: Connection, uploadUrl: string): Promise<voi
 }
 
 /** Uploads one file the way the router offers (tus when it can resume, else multipart) and submits it; the job's id. */
-async function submit(conn: Connection, info: RouterInfo, local: LocalFile, fields: Record<string, string>, subject: Subject, progress: FileProgress, display: Display): Promise<{ jobId: string; how: string }> {
+async function submit(
+  conn: Connection,
+  info: RouterInfo,
+  local: LocalFile,
+  fields: Record<string, string>,
+  subject: Subject,
+  progress: FileProgress,
+  display: Display,
+): Promise<{ jobId: string; how: string }> {
   const onWait = (seconds: number, error: CliError) => {
     progress.note(`waiting ${formatSeconds(seconds)}: ${error.message}`);
     display.message(`${local.name}: ${error.message}; asking again in ${formatSeconds(seconds)}`);
@@ -92,7 +100,16 @@ async function submit(conn: Connection, info: RouterInfo, local: LocalFile, fiel
 }
 
 /** With --wait: follows a submitted job to its end, reads its result and, with --out, saves what it made. */
-async function followJob(conn: Connection, jobId: string, name: string, outName: string, options: ProtectOptions, progress: FileProgress, display: Display, base: Record<string, unknown>): Promise<Outcome> {
+async function followJob(
+  conn: Connection,
+  jobId: string,
+  name: string,
+  outName: string,
+  options: ProtectOptions,
+  progress: FileProgress,
+  display: Display,
+  base: Record<string, unknown>,
+): Promise<Outcome> {
   progress.processing({ job_id: jobId, status: 'queued', progress: { stage: 'queued', current_step: '', step_number: 0, total_steps: 0, percentage: 0 } });
   const final: JobStatus = await watchJob(conn, jobId, {
     reachedBefore: true,
@@ -107,7 +124,13 @@ async function followJob(conn: Connection, jobId: string, name: string, outName:
     return { exitCode: EXIT.jobFailed, data: { ...base, status: final.status, error: { message, exit_code: EXIT.jobFailed, reason: final.error?.reason } } };
   }
   const result = await requestJson<JobResult>(conn, `/jobs/${encodeURIComponent(jobId)}/result`, { subject: { label: `job ${jobId}`, jobId } });
-  const data: Record<string, unknown> = { ...base, status: 'completed', image: result.analysis?.image ? { width: result.analysis.image.width, height: result.analysis.image.height, format: result.analysis.image.format } : undefined, layers: result.layers, verified: result.verified };
+  const data: Record<string, unknown> = {
+    ...base,
+    status: 'completed',
+    image: result.analysis?.image ? { width: result.analysis.image.width, height: result.analysis.image.height, format: result.analysis.image.format } : undefined,
+    layers: result.layers,
+    verified: result.verified,
+  };
   let saved = '';
   if (options.out) {
     progress.phase('saving');

@@ -58,4 +58,3 @@ export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPol
     }
   }
 }
-

@@ -110,7 +110,14 @@ function post(conn: Connection, path: string, fields: Record<string, string>, fi
  * progress reported as it goes; the router's 202 answer. Asked again after 429/503 (the
  * idempotency key in the fields makes a repeat the same job).
  */
-export async function multipartSubmit(conn: Connection, path: string, fields: Record<string, string>, file: LocalFile, subject: Subject, hooks: UploadHooks): Promise<{ job_id: string; status: string }> {
+export async function multipartSubmit(
+  conn: Connection,
+  path: string,
+  fields: Record<string, string>,
+  file: LocalFile,
+  subject: Subject,
+  hooks: UploadHooks,
+): Promise<{ job_id: string; status: string }> {
   const attempt = async () => {
     let answer: Answer;
     try {

@@ -127,7 +127,12 @@ describe('job commands against a router with a store and a one-worker processor'
 
   it('answers an unknown job id with exit 3 and "not found" on every job command', async () => {
     const url = stack.router.url;
-    for (const args of [['status', 'no-such-job'], ['watch', 'no-such-job'], ['download', 'no-such-job', 'protected'], ['cancel', 'no-such-job']]) {
+    for (const args of [
+      ['status', 'no-such-job'],
+      ['watch', 'no-such-job'],
+      ['download', 'no-such-job', 'protected'],
+      ['cancel', 'no-such-job'],
+    ]) {
       const run = await cli(url, args);
       expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 3, stderr: 'job no-such-job not found: the id is wrong, or the router no longer keeps the job\n' });
     }
@@ -201,7 +206,11 @@ describe('routers the CLI cannot use', () => {
   it('a router that is down: a clear message and exit 4, for every file and command', async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const protect = await cli(url, ['protect', 'art.png', '--artist', 'Jane Doe', '--wait']);
-    expect({ code: protect.code, stdout: protect.stdout, stderr: protect.stderr }).toEqual({ code: 4, stdout: '', stderr: `cannot reach the router at ${url} (connection refused): is it running? \`make up\` starts one\n` });
+    expect({ code: protect.code, stdout: protect.stdout, stderr: protect.stderr }).toEqual({
+      code: 4,
+      stdout: '',
+      stderr: `cannot reach the router at ${url} (connection refused): is it running? \`make up\` starts one\n`,
+    });
 
     const json = await cli(url, ['protect', 'art.png', 'art.png', '--artist', 'Jane Doe', '--json']);
     expect(json.code).toBe(4);

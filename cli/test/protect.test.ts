@@ -51,8 +51,25 @@ describe.each([
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('protects three files with --wait --out --json: exit 0, one JSON object per file, the protected images decode at the originals\' sizes and the analyses are written', async () => {
-    const run = await cli(['protect', 'forest.png', 'sea.jpg', 'study.png', '--artist', 'Jane Doe', '--tags', 'forest,moody', '--watermark', 'Jane Doe 2026', '--concurrency', '2', '--wait', '--out', 'out', '--json']);
+  it("protects three files with --wait --out --json: exit 0, one JSON object per file, the protected images decode at the originals' sizes and the analyses are written", async () => {
+    const run = await cli([
+      'protect',
+      'forest.png',
+      'sea.jpg',
+      'study.png',
+      '--artist',
+      'Jane Doe',
+      '--tags',
+      'forest,moody',
+      '--watermark',
+      'Jane Doe 2026',
+      '--concurrency',
+      '2',
+      '--wait',
+      '--out',
+      'out',
+      '--json',
+    ]);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const results = run.json();
     expect(results.map((r) => r.file).sort()).toEqual(['forest.png', 'sea.jpg', 'study.png']);
@@ -81,7 +98,14 @@ describe.each([
       expect(analysis.job_id).toBe(result.job_id);
       expect(analysis.analysis.image).toMatchObject({ width: original.width, height: original.height, sha256: sha256(original.bytes) });
     }
-    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(['forest.analysis.json', 'forest.protected.png', 'sea.analysis.json', 'sea.protected.jpg', 'study.analysis.json', 'study.protected.png']);
+    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual([
+      'forest.analysis.json',
+      'forest.protected.png',
+      'sea.analysis.json',
+      'sea.protected.jpg',
+      'study.analysis.json',
+      'study.protected.png',
+    ]);
   }, 120_000);
 
   it('turns on exactly the layers named by --layers', async () => {
@@ -104,7 +128,9 @@ describe.each([
 
     const json = await cli(['protect', 'notes.png', '--artist', 'Jane Doe', '--json']);
     expect(json.code).toBe(3);
-    expect(json.json()).toEqual([{ file: 'notes.png', status: 'error', error: expect.objectContaining({ exit_code: 3, http_status: 415, message: expect.stringContaining('not an image the router accepts') }) }]);
+    expect(json.json()).toEqual([
+      { file: 'notes.png', status: 'error', error: expect.objectContaining({ exit_code: 3, http_status: 415, message: expect.stringContaining('not an image the router accepts') }) },
+    ]);
   }, 120_000);
 
   it('exits 1 for a job that completes without a protected image, saying why, and still saves its analysis', async () => {

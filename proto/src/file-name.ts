@@ -9,7 +9,11 @@ export const MAX_FILE_NAME_BYTES = 255;
 export function safeFileName(raw: string | undefined): string {
   if (!raw) return '';
   const base = raw.split(/[/\\]/).pop() ?? '';
-  let name = base.normalize('NFC').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}"]/gu, '').replace(/\s+/g, ' ').trim();
+  let name = base
+    .normalize('NFC')
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}"]/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (name === '.' || name === '..') name = '';
   name = name.replace(/^\.+/, '');
   if (Buffer.byteLength(name) <= MAX_FILE_NAME_BYTES) return name;

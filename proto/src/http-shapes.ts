@@ -33,9 +33,7 @@ export function jobToHttp(job: Job): HttpJobStatus {
     submitted_at: job.createdAt?.toISOString(),
     updated_at: job.updatedAt?.toISOString(),
     completed_at: job.finishedAt?.toISOString(),
-    error: job.error
-      ? { reason: reasonName(job.error.reason), message: job.error.message }
-      : undefined,
+    error: job.error ? { reason: reasonName(job.error.reason), message: job.error.message } : undefined,
   };
 }
 

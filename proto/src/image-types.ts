@@ -39,19 +39,7 @@ export function sniffRaster(head: Buffer): RasterType | undefined {
 /** The content types `sniffRaster` answers: every raster the processor decodes, one name each. */
 export const RASTER_CONTENT_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif'] as const;
 
-const DECLARED_RASTER = new Set([
-  'image/jpeg',
-  'image/jpg',
-  'image/pjpeg',
-  'image/png',
-  'image/x-png',
-  'image/gif',
-  'image/webp',
-  'image/tiff',
-  'image/avif',
-  'image/heif',
-  'image/heic',
-]);
+const DECLARED_RASTER = new Set(['image/jpeg', 'image/jpg', 'image/pjpeg', 'image/png', 'image/x-png', 'image/gif', 'image/webp', 'image/tiff', 'image/avif', 'image/heif', 'image/heic']);
 /** Types that say nothing about the bytes; these decide. */
 const DECLARED_GENERIC = new Set(['', 'application/octet-stream', 'binary/octet-stream']);
 

@@ -1,11 +1,4 @@
-import {
-  AnalysisProcessor,
-  JobStage,
-  JobState,
-  LayerStatus,
-  ProtectionLayer,
-  WatermarkStrategy,
-} from '../gen/artorizer/v1/artorizer';
+import { AnalysisProcessor, JobStage, JobState, LayerStatus, ProtectionLayer, WatermarkStrategy } from '../gen/artorizer/v1/artorizer';
 
 /** The original API's names for the analysis processors. */
 export const PROCESSOR_NAMES = {
@@ -56,11 +49,7 @@ export function jobStatusName(state: JobState): JobStatusName {
 }
 
 export function isTerminalState(state: JobState): boolean {
-  return (
-    state === JobState.JOB_STATE_COMPLETED ||
-    state === JobState.JOB_STATE_FAILED ||
-    state === JobState.JOB_STATE_CANCELLED
-  );
+  return state === JobState.JOB_STATE_COMPLETED || state === JobState.JOB_STATE_FAILED || state === JobState.JOB_STATE_CANCELLED;
 }
 
 function reverse<V extends number>(table: Record<string, V>): Map<V, string> {

@@ -1,9 +1,4 @@
-import {
-  AnalysisProcessor,
-  JobSpec,
-  ProtectionLayer,
-  WatermarkStrategy,
-} from '../gen/artorizer/v1/artorizer';
+import { AnalysisProcessor, JobSpec, ProtectionLayer, WatermarkStrategy } from '../gen/artorizer/v1/artorizer';
 import { checkJsonField } from './json-limits';
 import { LAYER_NAMES, PROCESSOR_NAMES, WATERMARK_STRATEGY_NAMES } from './names';
 
@@ -88,11 +83,7 @@ function bool(fields: RawFields, name: string, fallback: boolean): boolean {
   throw new FieldError(name, `${name} must be a boolean (true/false)`);
 }
 
-function num(
-  fields: RawFields,
-  name: string,
-  range: { min: number; max: number; integer?: boolean },
-): number | undefined {
+function num(fields: RawFields, name: string, range: { min: number; max: number; integer?: boolean }): number | undefined {
   const value = fields[name];
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
@@ -115,10 +106,12 @@ function list(fields: RawFields, name: string): string[] | undefined {
     const trimmed = value.trim();
     items = trimmed.startsWith('[') ? parseJsonArray(name, trimmed) : trimmed.split(',');
   } else throw new FieldError(name, `${name} must be an array or a comma-separated string`);
-  return items.map((item) => {
-    if (typeof item !== 'string') throw new FieldError(name, `${name} must contain strings`);
-    return item.trim();
-  }).filter((item) => item.length > 0);
+  return items
+    .map((item) => {
+      if (typeof item !== 'string') throw new FieldError(name, `${name} must contain strings`);
+      return item.trim();
+    })
+    .filter((item) => item.length > 0);
 }
 
 function parseJsonArray(name: string, raw: string): unknown[] {
@@ -185,10 +178,7 @@ function processors(fields: RawFields): AnalysisProcessor[] {
   return names.map((name) => {
     const key = name.toLowerCase();
     if (!(key in PROCESSOR_NAMES)) {
-      throw new FieldError(
-        'processors',
-        `unknown processor "${name}"; allowed: ${Object.keys(PROCESSOR_NAMES).join(', ')}`,
-      );
+      throw new FieldError('processors', `unknown processor "${name}"; allowed: ${Object.keys(PROCESSOR_NAMES).join(', ')}`);
     }
     return PROCESSOR_NAMES[key as keyof typeof PROCESSOR_NAMES];
   });
@@ -198,10 +188,7 @@ function watermarkStrategy(fields: RawFields): WatermarkStrategy {
   const value = text(fields, 'watermark_strategy', 64).toLowerCase();
   if (!value) return WatermarkStrategy.WATERMARK_STRATEGY_INVISIBLE;
   if (!(value in WATERMARK_STRATEGY_NAMES)) {
-    throw new FieldError(
-      'watermark_strategy',
-      `watermark_strategy must be one of ${Object.keys(WATERMARK_STRATEGY_NAMES).join(', ')}`,
-    );
+    throw new FieldError('watermark_strategy', `watermark_strategy must be one of ${Object.keys(WATERMARK_STRATEGY_NAMES).join(', ')}`);
   }
   return WATERMARK_STRATEGY_NAMES[value as keyof typeof WATERMARK_STRATEGY_NAMES];
 }
@@ -260,8 +247,7 @@ export function jobSpecFromFields(input: RawFields): JobSpec {
         treeRingFrequency: num(fields, 'tree_ring_frequency', { min: 1, max: 32 }) ?? 9,
         treeRingAmplitude: num(fields, 'tree_ring_amplitude', { min: 1, max: 64 }) ?? 18,
       },
-      steganoMessage:
-        text(fields, 'stegano_message', SPEC_LIMITS.steganoMessage) || 'Protected by artscraper',
+      steganoMessage: text(fields, 'stegano_message', SPEC_LIMITS.steganoMessage) || 'Protected by artscraper',
       c2pa: {
         claimGenerator: text(fields, 'c2pa_claim_generator', SPEC_LIMITS.shortText),
         assertions: jsonObjectOrArray(fields, 'c2pa_assertions'),

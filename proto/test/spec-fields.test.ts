@@ -1,11 +1,4 @@
-import {
-  AnalysisProcessor,
-  FieldError,
-  ProtectionLayer,
-  WatermarkStrategy,
-  jobSpecFromFields,
-  validateJobSpec,
-} from '../src';
+import { AnalysisProcessor, FieldError, ProtectionLayer, WatermarkStrategy, jobSpecFromFields, validateJobSpec } from '../src';
 
 const base = { artist_name: 'Jane', artwork_title: 'Study' };
 

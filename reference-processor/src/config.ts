@@ -67,7 +67,10 @@ export interface ProcessorConfig {
 }
 
 function list(value: string | undefined, fallback: string[]): string[] {
-  const items = (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const items = (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   return items.length > 0 ? items : fallback;
 }
 
@@ -104,10 +107,7 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
             region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
             bucket: env.S3_BUCKET || 'artorizer',
             // Unset means the SDK's default chain (environment, profile, instance role).
-            credentials:
-              env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-                ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-                : undefined,
+            credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
           }
         : undefined,
     s3ReferencePrefixes: list(env.S3_REFERENCE_PREFIXES, ['uploads/']),

@@ -180,14 +180,19 @@ async function startQueueing(config: RouterConfig, target: RedisTarget, pool: Pr
   // BullMQ listens to its own connection and re-emits its errors on the queue (logged below).
   const queueConnection = openRedis(target, { maxRetriesPerRequest: 3 });
   const records = new JobRecords(redis, recordsPrefix(config.redisPrefix), config.jobRetentionSeconds);
-  const dispatch = new DispatchQueue({ connection: queueConnection, entryConnection: entries, prefix: queuePrefix(config.redisPrefix), attempts: config.dispatchAttempts, backoffMs: config.dispatchBackoffMs, retentionSeconds: config.jobRetentionSeconds });
+  const dispatch = new DispatchQueue({
+    connection: queueConnection,
+    entryConnection: entries,
+    prefix: queuePrefix(config.redisPrefix),
+    attempts: config.dispatchAttempts,
+    backoffMs: config.dispatchBackoffMs,
+    retentionSeconds: config.jobRetentionSeconds,
+  });
   dispatch.queue.on('error', (err) => log.warn({ err }, 'dispatch queue error'));
   const events = new RecordEvents(connect('events', {}));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
   await breaker.start();
-  const dispatcher = config.inlineDispatcher
-    ? new Dispatcher(dispatcherOptions(config, target), records, pool, breaker, store, log)
-    : undefined;
+  const dispatcher = config.inlineDispatcher ? new Dispatcher(dispatcherOptions(config, target), records, pool, breaker, store, log) : undefined;
   dispatcher?.start();
   log.info({ redis: describeTarget(target), prefix: config.redisPrefix, dispatcher: Boolean(dispatcher) }, 'queueing submits in Redis');
   return {
@@ -277,7 +282,22 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   // the page's CSP names the origin its downloads redirect to: the one presigned URLs carry (AWS's own host when no endpoint is set)
   const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
   const lifecycle = { draining: false };
-  const services: RouterServices = { lifecycle, spoolDir: workDir.dir, uploadsByJob, uploadClaims, keys, rateLimitRedis: queueing?.redis, pool, metrics, store, storeOrigin, tus: tus?.server, backend: queueing?.backend ?? direct, queue: queueing?.queue, breaker: queueing?.breaker };
+  const services: RouterServices = {
+    lifecycle,
+    spoolDir: workDir.dir,
+    uploadsByJob,
+    uploadClaims,
+    keys,
+    rateLimitRedis: queueing?.redis,
+    pool,
+    metrics,
+    store,
+    storeOrigin,
+    tus: tus?.server,
+    backend: queueing?.backend ?? direct,
+    queue: queueing?.queue,
+    breaker: queueing?.breaker,
+  };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;
   server.timeout = config.requestIdleTimeoutMs;

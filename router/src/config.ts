@@ -157,10 +157,7 @@ function storeSettings(env: Env): StoreSettings | undefined {
     bucket,
     partBytes: int(env, 'S3_PART_SIZE', 8 * 1024 * 1024, 5 * 1024 * 1024),
     queueSize: int(env, 'S3_QUEUE_SIZE', 2, 1, 16),
-    credentials:
-      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY }
-        : undefined,
+    credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
   };
 }
 
@@ -171,7 +168,10 @@ export function loadConfig(env: Env = process.env): RouterConfig {
   if (STORE_MODES.includes(mode) && !store) throw new Error(`TRANSFER_MODE=${mode} needs an object store: set S3_ENDPOINT (or S3_BUCKET for AWS S3)`);
   const s3Reference = env.S3_REFERENCE || 'presigned';
   if (s3Reference !== 'presigned' && s3Reference !== 'key') throw new Error('S3_REFERENCE must be "presigned" or "key"');
-  const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051').split(',').map((a) => a.trim()).filter(Boolean);
+  const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
   const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30 * 60 * 1000, 1000);
   const submitsPerMinute = int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE', 300, 0);
@@ -219,7 +219,10 @@ export function loadConfig(env: Env = process.env): RouterConfig {
     maxUploadsPerKey: int(env, 'MAX_CONCURRENT_UPLOADS_PER_KEY', 16, 1),
     maxEventStreamsPerKey: int(env, 'MAX_EVENT_STREAMS_PER_KEY', 64, 1),
     trustProxy: !env.TRUST_PROXY ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
-    allowedOrigins: (env.ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean),
+    allowedOrigins: (env.ALLOWED_ORIGINS || '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     metricsToken: env.METRICS_TOKEN || undefined,
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     metricsHost: env.METRICS_HOST || '127.0.0.1',

@@ -26,14 +26,7 @@ async function main(): Promise<void> {
   pool.shareOwners(new RedisJobOwners(redis, `${config.redisPrefix}:`, config.jobRetentionSeconds));
   const breaker = new HealthBreaker(pool, config.healthIntervalMs, logger);
   await breaker.start();
-  const dispatcher = new Dispatcher(
-    dispatcherOptions(config, config.redis),
-    records,
-    pool,
-    breaker,
-    store,
-    logger,
-  );
+  const dispatcher = new Dispatcher(dispatcherOptions(config, config.redis), records, pool, breaker, store, logger);
   dispatcher.start();
   logger.info({ processors: config.processorAddrs, grpcTls: Boolean(config.grpcTls), redis: describeTarget(config.redis) }, 'dispatcher running');
   exitOnSignals(async () => {

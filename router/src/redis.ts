@@ -21,7 +21,10 @@ export type RedisConnection = Redis | Cluster;
  * `[::1]:7000`). Throws on an entry that is not one, and on an empty list.
  */
 export function parseClusterNodes(value: string): RedisNode[] {
-  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) throw new Error('REDIS_CLUSTER_NODES must name at least one host:port');
   return entries.map((entry) => {
     const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+)):(\d{1,5})$/.exec(entry);

@@ -28,7 +28,9 @@ it('streams uploads of every size to the processor, storing nothing, when AUTO_S
   const router = await startLocalRouter({ PROCESSOR_ADDR: processor.address, ...store.env });
   try {
     // noise does not compress: larger than the 8 MiB threshold auto had before it was measured
-    const large = await sharp(randomBytes(1800 * 1700 * 3), { raw: { width: 1800, height: 1700, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+    const large = await sharp(randomBytes(1800 * 1700 * 3), { raw: { width: 1800, height: 1700, channels: 3 } })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
     expect(large.length).toBeGreaterThan(8 * 1024 * 1024);
     const res = await fetch(`${router.url}/protect`, { method: 'POST', body: form(meta, large) });
     expect(res.status).toBe(202);

@@ -11,7 +11,10 @@ describe('createExpressServer', () => {
   it('creates each request and response with the app prototypes, before Express sets them', async () => {
     const app = express();
     app.post('/items/:id', (req, res) => {
-      res.status(202).set('X-Item', req.params.id).json({ id: req.params.id, type: req.get('content-type') });
+      res
+        .status(202)
+        .set('X-Item', req.params.id)
+        .json({ id: req.params.id, type: req.get('content-type') });
     });
     server = createExpressServer(app);
     const seen: boolean[] = [];

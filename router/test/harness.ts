@@ -13,7 +13,15 @@ export type LocalProcessor = RunningProcessor & { address: string; httpUrl: stri
 /** A real reference processor on free ports, with its own work directory (`workDir`, removed when it stops). */
 export async function startLocalProcessor(env: Record<string, string> = {}): Promise<LocalProcessor> {
   const running = await startProcessor(
-    loadProcessorConfig({ HOST: '127.0.0.1', GRPC_PORT: '0', HTTP_PORT: '0', WORK_DIR: path.join(os.tmpdir(), 'artorizer-router-tests'), FETCH_TIMEOUT_MS: '5000', IMAGE_URL_ALLOWLIST: '127.0.0.1', ...env }),
+    loadProcessorConfig({
+      HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      HTTP_PORT: '0',
+      WORK_DIR: path.join(os.tmpdir(), 'artorizer-router-tests'),
+      FETCH_TIMEOUT_MS: '5000',
+      IMAGE_URL_ALLOWLIST: '127.0.0.1',
+      ...env,
+    }),
     processorLog,
   );
   return Object.assign(running, {
@@ -43,7 +51,12 @@ export function incomingFiles(p: LocalProcessor): string[] {
  * Reads a job's SSE stream (GET /jobs/:id/events) until an event satisfies `until`; its status
  * JSON. Throws when the stream ends first.
  */
-export async function waitForEvent(routerUrl: string, jobId: string, until: (event: string, status: Record<string, unknown>) => boolean, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+export async function waitForEvent(
+  routerUrl: string,
+  jobId: string,
+  until: (event: string, status: Record<string, unknown>) => boolean,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const abort = new AbortController();
   const res = await fetch(`${routerUrl}/jobs/${jobId}/events`, { signal: abort.signal, headers });
   const decoder = new TextDecoder();

@@ -55,7 +55,11 @@ describe('multipart uploads', () => {
     expect(sha256(Buffer.from(await original.arrayBuffer()))).toBe(sha256(png));
     const protectedImage = await fetch(`${router.url}${result.download_urls.protected}`);
     expect(protectedImage.status).toBe(200);
-    expect(Buffer.from(await protectedImage.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      Buffer.from(await protectedImage.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
   });
 
   it('accepts metadata sent after the file without losing it', async () => {
@@ -216,7 +220,13 @@ describe('JSON image_url', () => {
 
 describe('job API', () => {
   it('answers 404 for unknown ids on every route', async () => {
-    for (const [method, path] of [['GET', '/jobs/nope'], ['GET', '/jobs/nope/result'], ['GET', '/jobs/nope/download/original'], ['GET', '/jobs/nope/events'], ['DELETE', '/jobs/nope']]) {
+    for (const [method, path] of [
+      ['GET', '/jobs/nope'],
+      ['GET', '/jobs/nope/result'],
+      ['GET', '/jobs/nope/download/original'],
+      ['GET', '/jobs/nope/events'],
+      ['DELETE', '/jobs/nope'],
+    ]) {
       const res = await fetch(`${router.url}${path}`, { method });
       expect([method, path, res.status]).toEqual([method, path, 404]);
       expect(await res.json()).toHaveProperty('error');

@@ -25,7 +25,9 @@ describe('Redis settings', () => {
   });
 
   it('refuses to start with both REDIS_URL and REDIS_CLUSTER_NODES', () => {
-    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow('set REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (the seed nodes of a Redis Cluster), not both');
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow(
+      'set REDIS_URL (one Redis server) or REDIS_CLUSTER_NODES (the seed nodes of a Redis Cluster), not both',
+    );
   });
 
   it.each([
@@ -64,7 +66,15 @@ describe('Redis settings', () => {
 
   it('describes a target for the logs without its password', () => {
     expect(describeTarget({ kind: 'server', url: 'redis://:secret@10.0.0.5:6380/2' })).toBe('redis://:***@10.0.0.5:6380/2');
-    expect(describeTarget({ kind: 'cluster', nodes: [{ host: '10.0.0.5', port: 7000 }, { host: '::1', port: 7001 }] })).toBe('cluster 10.0.0.5:7000,[::1]:7001');
+    expect(
+      describeTarget({
+        kind: 'cluster',
+        nodes: [
+          { host: '10.0.0.5', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+      }),
+    ).toBe('cluster 10.0.0.5:7000,[::1]:7001');
   });
 
   it('opens one server with ioredis Redis, and a cluster with Cluster: the same options on each node, reads from masters', () => {

@@ -116,7 +116,9 @@ describe('graceful shutdown', () => {
       let answer = '';
       socket.on('data', (d: Buffer) => (answer += d.toString()));
       const closed = new Promise((resolve) => socket.once('close', resolve));
-      socket.write(`POST /protect HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(head) + png.length + tail.length}\r\n\r\n${head}`);
+      socket.write(
+        `POST /protect HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${Buffer.byteLength(head) + png.length + tail.length}\r\n\r\n${head}`,
+      );
       socket.write(png.subarray(0, 1000));
       // Stop only once the router is relaying this upload.
       while ((await router.metrics.inflightUploads.get()).values[0]?.value !== 1) await new Promise((r) => setTimeout(r, 5));

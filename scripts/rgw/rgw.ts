@@ -35,7 +35,12 @@ export function s3ClientFor(endpoint: string, credentials: { accessKeyId: string
 export async function startRgw(bucket: string, options: { memstoreBytes?: number } = {}): Promise<RgwStore> {
   const env = options.memstoreBytes ? { ...process.env, RGW_MEMSTORE_BYTES: String(options.memstoreBytes) } : process.env;
   const { stdout } = await run(path.join(SCRIPTS, 'start.sh'), [], { timeout: 120_000, env });
-  const vars = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  const vars = Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
   const credentials = { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY };
   let stopping: Promise<unknown> | undefined;
   // once, however many callers (a run's own clean-up and its Ctrl-C handler) ask

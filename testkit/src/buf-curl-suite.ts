@@ -46,7 +46,10 @@ async function bufCurlError(address: string, method: string, body: string): Prom
   throw new Error(`buf curl ${method} succeeded; an error was expected`);
 }
 
-const spec = { metadata: { artistName: 'Curl Artist', artworkTitle: 'Reflected' }, protection: { includeProtection: true, layers: ['PROTECTION_LAYER_INVISIBLE_WATERMARK'], watermark: { text: 'via-buf-curl' } } };
+const spec = {
+  metadata: { artistName: 'Curl Artist', artworkTitle: 'Reflected' },
+  protection: { includeProtection: true, layers: ['PROTECTION_LAYER_INVISIBLE_WATERMARK'], watermark: { text: 'via-buf-curl' } },
+};
 
 /**
  * Drives the processor `start` resolves with through `buf curl` and server reflection only: no

@@ -1,14 +1,5 @@
 import { ChannelCredentials, ClientReadableStream, Metadata, ServiceError, credentials, status } from '@grpc/grpc-js';
-import {
-  ArtifactInfo,
-  GetJobResultResponse,
-  ImageReference,
-  Job,
-  JobSpec,
-  ProcessorServiceClient,
-  WatchJobResponse,
-  jobSpecFromFields,
-} from '@artorizer/contract';
+import { ArtifactInfo, GetJobResultResponse, ImageReference, Job, JobSpec, ProcessorServiceClient, WatchJobResponse, jobSpecFromFields } from '@artorizer/contract';
 
 /** Promise helpers over the generated client: what a real caller of the contract writes. */
 export class ContractClient {
@@ -42,9 +33,7 @@ export class ContractClient {
   }
 
   submitByReference(spec: JobSpec, reference: ImageReference): Promise<Job> {
-    return new Promise((resolve, reject) =>
-      this.raw.submitJobByReference({ spec, reference }, (err, res) => (err ? reject(err) : resolve(res.job!))),
-    );
+    return new Promise((resolve, reject) => this.raw.submitJobByReference({ spec, reference }, (err, res) => (err ? reject(err) : resolve(res.job!))));
   }
 
   getJob(jobId: string): Promise<Job> {
@@ -52,9 +41,7 @@ export class ContractClient {
   }
 
   getResult(jobId: string): Promise<GetJobResultResponse> {
-    return new Promise((resolve, reject) =>
-      this.raw.getJobResult({ jobId }, (err, res) => (err ? reject(err) : resolve(res))),
-    );
+    return new Promise((resolve, reject) => this.raw.getJobResult({ jobId }, (err, res) => (err ? reject(err) : resolve(res))));
   }
 
   cancel(jobId: string): Promise<Job> {

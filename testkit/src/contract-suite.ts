@@ -1,12 +1,5 @@
 import sharp from 'sharp';
-import {
-  AnalysisProcessor,
-  JobErrorReason,
-  JobStage,
-  JobState,
-  LayerStatus,
-  ProtectionLayer,
-} from '@artorizer/contract';
+import { AnalysisProcessor, JobErrorReason, JobStage, JobState, LayerStatus, ProtectionLayer } from '@artorizer/contract';
 import { ContractClient, grpcError, specFor, status } from './client';
 import { startHttpFixture, HttpFixture } from './http-fixture';
 import { makeJpeg, makePng, sha256 } from './images';
@@ -227,10 +220,7 @@ export function describeProcessorContract(start: () => Promise<ContractTarget>):
       expect(result!.analysis!.image!.sha256).toBe(sha256(png));
       expect(result!.analysis!.hashes!.differenceHash).toMatch(/^[0-9a-f]{16}$/);
       expect(result!.analysis!.hashes!.blockhash).toBe('');
-      expect(result!.analysis!.processors.map((p) => p.processor)).toEqual([
-        AnalysisProcessor.ANALYSIS_PROCESSOR_METADATA,
-        AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH,
-      ]);
+      expect(result!.analysis!.processors.map((p) => p.processor)).toEqual([AnalysisProcessor.ANALYSIS_PROCESSOR_METADATA, AnalysisProcessor.ANALYSIS_PROCESSOR_DHASH]);
     });
 
     it('fails the job with FETCH_FAILED when the URL answers 404', async () => {

@@ -14,7 +14,9 @@ export async function makePng(width = 320, height = 240, seed = 1): Promise<Buff
       data[i + 2] = inCircle ? 200 : (x + y + seed * 37) % 256;
     }
   }
-  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export function sha256(data: Buffer): string {

@@ -40,17 +40,30 @@ function checkOpenssl(): void {
 }
 
 function makeCa(dir: string, name: string): string {
-  openssl(dir, ['req', '-x509', ...EC_KEY, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', `${name}.key`, '-out', `${name}.pem`]);
+  openssl(dir, [
+    'req',
+    '-x509',
+    ...EC_KEY,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+  ]);
   return path.join(dir, `${name}.pem`);
 }
 
 function issue(dir: string, ca: string, name: string, extensions: string): Identity {
   openssl(dir, ['req', ...EC_KEY, '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`]);
   fs.writeFileSync(path.join(dir, `${name}.ext`), extensions);
-  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-    '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
+  openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`]);
   return { cert: path.join(dir, `${name}.pem`), key: path.join(dir, `${name}.key`) };
 }
 

@@ -1,11 +1,5 @@
 import sharp from 'sharp';
-import {
-  Analysis,
-  AnalysisOptions,
-  AnalysisProcessor,
-  ImageInfo,
-  ProcessorOutcome,
-} from '@artorizer/contract';
+import { Analysis, AnalysisOptions, AnalysisProcessor, ImageInfo, ProcessorOutcome } from '@artorizer/contract';
 import { HashSelection, ImageHashes } from '../image/hashes';
 import { ACCEPTED_TYPES_TEXT, DEFAULT_PROCESSORS } from '@artorizer/contract';
 import { sniffFile } from '../image/sniff';
@@ -46,9 +40,7 @@ export async function describeImage(file: IngestedFile, maxPixels: number): Prom
     throw new InvalidImageError(`the file is not a decodable image: no ${type.format} header with dimensions`);
   }
   if (meta.width * meta.height > maxPixels) {
-    throw new TooManyPixelsError(
-      `the image is ${meta.width}x${meta.height} (${meta.width * meta.height} pixels), over this processor's limit of ${maxPixels} pixels (MAX_IMAGE_PIXELS)`,
-    );
+    throw new TooManyPixelsError(`the image is ${meta.width}x${meta.height} (${meta.width * meta.height} pixels), over this processor's limit of ${maxPixels} pixels (MAX_IMAGE_PIXELS)`);
   }
   const info: ImageInfo = {
     format: meta.format,

@@ -15,8 +15,7 @@ export class ProcessorError extends Error {
 
 export const invalidArgument = (message: string) => new ProcessorError(GrpcStatus.INVALID_ARGUMENT, message);
 export const notFound = (message: string) => new ProcessorError(GrpcStatus.NOT_FOUND, message);
-export const failedPrecondition = (message: string) =>
-  new ProcessorError(GrpcStatus.FAILED_PRECONDITION, message);
+export const failedPrecondition = (message: string) => new ProcessorError(GrpcStatus.FAILED_PRECONDITION, message);
 /** The image is over the size limit: RESOURCE_EXHAUSTED, which means that and only that here (not retryable). */
 export class ImageTooLargeError extends ProcessorError {
   constructor(readonly maxBytes: number) {

@@ -30,11 +30,7 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
  * disk is slower), enforcing the size cap and the declared size and sha256. On any failure
  * the partial file is removed before the error propagates.
  */
-export async function ingestToFile(
-  chunks: AsyncIterable<Uint8Array>,
-  file: string,
-  limits: IngestLimits,
-): Promise<IngestedFile> {
+export async function ingestToFile(chunks: AsyncIterable<Uint8Array>, file: string, limits: IngestLimits): Promise<IngestedFile> {
   const hash = createHash('sha256');
   const out = fs.createWriteStream(file, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
   // Writes are not awaited one by one: a failed one is reported here and thrown below; after a

@@ -1,23 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ArtifactInfo,
-  ImageReference,
-  Job,
-  JobError,
-  JobResult,
-  JobSpec,
-  JobStage,
-  JobState,
-  Progress,
-  WatchJobResponse,
-  isTerminalState,
-} from '@artorizer/contract';
+import { ArtifactInfo, ImageReference, Job, JobError, JobResult, JobSpec, JobStage, JobState, Progress, WatchJobResponse, isTerminalState } from '@artorizer/contract';
 import { IngestedFile } from './ingest';
 
 /** Where a job's image comes from: already received, or to be fetched. */
-export type ImageSource =
-  | { kind: 'upload'; file: IngestedFile }
-  | { kind: 'reference'; reference: ImageReference };
+export type ImageSource = { kind: 'upload'; file: IngestedFile } | { kind: 'reference'; reference: ImageReference };
 
 export interface StoredArtifact {
   info: ArtifactInfo;

@@ -3,13 +3,7 @@ import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { AddressPolicy } from '@artorizer/net-guard';
-import {
-  ArtifactInfo,
-  JobErrorReason,
-  JobStage,
-  JobState,
-  withDefaults,
-} from '@artorizer/contract';
+import { ArtifactInfo, JobErrorReason, JobStage, JobState, withDefaults } from '@artorizer/contract';
 import { InvalidImageError, TooManyPixelsError, buildAnalysis, describeImage, pixelAnalysis } from './analyze';
 import { FetchError, S3ReferencePolicy, fetchReference } from './fetch-reference';
 import { IngestedFile } from './ingest';

@@ -1,16 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import {
-  FieldError,
-  ImageReference,
-  Job,
-  JobErrorReason,
-  JobResult,
-  JobSpec,
-  JobState,
-  WatchJobResponse,
-  safeFileName,
-  validateJobSpec,
-} from '@artorizer/contract';
+import { FieldError, ImageReference, Job, JobErrorReason, JobResult, JobSpec, JobState, WatchJobResponse, safeFileName, validateJobSpec } from '@artorizer/contract';
 import { ProcessorConfig } from '../config';
 import { Logger } from '../logger';
 import { UnsupportedTypeError, cancelled, failedPrecondition, invalidArgument, notFound } from './errors';
@@ -46,7 +35,19 @@ export class Processor {
     this.artifacts = s3 && config.s3 ? new ArtifactStore(s3, config.s3.bucket) : undefined;
     this.storePolicy = referencePolicy(config);
     this.pixels = new PixelPool(config.concurrency);
-    const deps = { store: this.store, workspace: this.workspace, maxImageBytes: config.maxImageBytes, maxImagePixels: config.maxImagePixels, fetchTimeoutMs: config.fetchTimeoutMs, pixels: this.pixels, addresses: fetchPolicy(config), storePolicy: this.storePolicy, s3, artifacts: this.artifacts, log };
+    const deps = {
+      store: this.store,
+      workspace: this.workspace,
+      maxImageBytes: config.maxImageBytes,
+      maxImagePixels: config.maxImagePixels,
+      fetchTimeoutMs: config.fetchTimeoutMs,
+      pixels: this.pixels,
+      addresses: fetchPolicy(config),
+      storePolicy: this.storePolicy,
+      s3,
+      artifacts: this.artifacts,
+      log,
+    };
     this.runner = new JobRunner(config.concurrency, config.maxQueuedJobs, (record) => runJob(record, deps));
   }
 

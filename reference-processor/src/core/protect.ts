@@ -7,18 +7,12 @@ import { embedWatermarkInPlace, extractWatermark } from '../image/watermark';
 
 /** Why each layer this processor cannot perform honestly is skipped. */
 const SKIP_REASONS: Partial<Record<ProtectionLayer, string>> = {
-  [ProtectionLayer.PROTECTION_LAYER_FAWKES]:
-    'Fawkes needs its face-recognition cloaking model, which this reference processor does not ship',
-  [ProtectionLayer.PROTECTION_LAYER_PHOTOGUARD]:
-    'PhotoGuard needs a diffusion image encoder to compute its perturbation, which this reference processor does not ship',
-  [ProtectionLayer.PROTECTION_LAYER_MIST]:
-    'Mist needs a latent diffusion model to compute its perturbation, which this reference processor does not ship',
-  [ProtectionLayer.PROTECTION_LAYER_NIGHTSHADE]:
-    'Nightshade needs a text-to-image model to compute its poison perturbation, which this reference processor does not ship',
-  [ProtectionLayer.PROTECTION_LAYER_TREE_RING]:
-    "Tree-Ring watermarks live in a diffusion model's initial noise; this reference processor has no diffusion model",
-  [ProtectionLayer.PROTECTION_LAYER_C2PA_MANIFEST]:
-    'a C2PA manifest must be signed with a certificate; none is configured on this processor',
+  [ProtectionLayer.PROTECTION_LAYER_FAWKES]: 'Fawkes needs its face-recognition cloaking model, which this reference processor does not ship',
+  [ProtectionLayer.PROTECTION_LAYER_PHOTOGUARD]: 'PhotoGuard needs a diffusion image encoder to compute its perturbation, which this reference processor does not ship',
+  [ProtectionLayer.PROTECTION_LAYER_MIST]: 'Mist needs a latent diffusion model to compute its perturbation, which this reference processor does not ship',
+  [ProtectionLayer.PROTECTION_LAYER_NIGHTSHADE]: 'Nightshade needs a text-to-image model to compute its poison perturbation, which this reference processor does not ship',
+  [ProtectionLayer.PROTECTION_LAYER_TREE_RING]: "Tree-Ring watermarks live in a diffusion model's initial noise; this reference processor has no diffusion model",
+  [ProtectionLayer.PROTECTION_LAYER_C2PA_MANIFEST]: 'a C2PA manifest must be signed with a certificate; none is configured on this processor',
 };
 
 /** The protected image as written to the job's folder. */
@@ -108,12 +102,7 @@ async function writeAndRead(decoded: DecodedImage, format: OutputFormat, fileFor
  * The output is JPEG (quality 95) when the original is a JPEG without alpha and no LSB layer
  * was applied, and the watermark survives it; otherwise lossless PNG. See docs/reference-processor.md.
  */
-export async function protectImage(
-  decoded: DecodedImage,
-  originalFormat: string,
-  options: ProtectionOptions,
-  fileFor: (name: string) => string,
-): Promise<Protection> {
+export async function protectImage(decoded: DecodedImage, originalFormat: string, options: ProtectionOptions, fileFor: (name: string) => string): Promise<Protection> {
   const layers = await applyLayers(decoded, options);
   if (!layers.some((l) => l.status === LayerStatus.LAYER_STATUS_APPLIED)) {
     decoded.release();

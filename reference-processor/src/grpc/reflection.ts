@@ -1,12 +1,7 @@
 import { MethodDefinition, Server, ServerDuplexStream, ServiceDefinition, status as GrpcStatus } from '@grpc/grpc-js';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import {
-  DescriptorProto,
-  FileDescriptorProto,
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-} from '@bufbuild/protobuf/wkt';
+import { DescriptorProto, FileDescriptorProto, FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 
 /*
  * gRPC server reflection (v1 and v1alpha) answered from the FileDescriptorSet that
@@ -29,11 +24,7 @@ interface DecodedRequest {
   raw: Uint8Array;
 }
 
-type ReflectionAnswer =
-  | { files: Uint8Array[] }
-  | { services: string[] }
-  | { extensionsOf: string; numbers: number[] }
-  | { error: { code: GrpcStatus; message: string } };
+type ReflectionAnswer = { files: Uint8Array[] } | { services: string[] } | { extensionsOf: string; numbers: number[] } | { error: { code: GrpcStatus; message: string } };
 
 function decodeRequest(bytes: Buffer): DecodedRequest {
   const reader = new BinaryReader(bytes);
@@ -42,9 +33,15 @@ function decodeRequest(bytes: Buffer): DecodedRequest {
   while (reader.pos < reader.len) {
     const [field, wireType] = reader.tag();
     switch (field) {
-      case 1: host = reader.string(); break;
-      case 3: request = { kind: 'fileByFilename', value: reader.string() }; break;
-      case 4: request = { kind: 'fileContainingSymbol', value: reader.string() }; break;
+      case 1:
+        host = reader.string();
+        break;
+      case 3:
+        request = { kind: 'fileByFilename', value: reader.string() };
+        break;
+      case 4:
+        request = { kind: 'fileContainingSymbol', value: reader.string() };
+        break;
       case 5: {
         const inner = new BinaryReader(reader.bytes());
         let type = '';
@@ -58,9 +55,14 @@ function decodeRequest(bytes: Buffer): DecodedRequest {
         request = { kind: 'fileContainingExtension', value: type, extension };
         break;
       }
-      case 6: request = { kind: 'allExtensionNumbersOfType', value: reader.string() }; break;
-      case 7: request = { kind: 'listServices', value: reader.string() }; break;
-      default: reader.skip(wireType);
+      case 6:
+        request = { kind: 'allExtensionNumbersOfType', value: reader.string() };
+        break;
+      case 7:
+        request = { kind: 'listServices', value: reader.string() };
+        break;
+      default:
+        reader.skip(wireType);
     }
   }
   return { host, request, raw: bytes };
@@ -76,14 +78,28 @@ function encodeResponse(req: DecodedRequest, answer: ReflectionAnswer): Buffer {
     w.join();
   } else if ('services' in answer) {
     w.uint32((6 << 3) | 2).fork();
-    for (const name of answer.services) w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).join();
+    for (const name of answer.services)
+      w.uint32((1 << 3) | 2)
+        .fork()
+        .uint32((1 << 3) | 2)
+        .string(name)
+        .join();
     w.join();
   } else if ('numbers' in answer) {
-    w.uint32((5 << 3) | 2).fork().uint32((1 << 3) | 2).string(answer.extensionsOf);
+    w.uint32((5 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 2)
+      .string(answer.extensionsOf);
     for (const n of answer.numbers) w.uint32((2 << 3) | 0).int32(n);
     w.join();
   } else {
-    w.uint32((7 << 3) | 2).fork().uint32((1 << 3) | 0).int32(answer.error.code).uint32((2 << 3) | 2).string(answer.error.message).join();
+    w.uint32((7 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 0)
+      .int32(answer.error.code)
+      .uint32((2 << 3) | 2)
+      .string(answer.error.message)
+      .join();
   }
   return Buffer.from(w.finish());
 }
@@ -157,9 +173,7 @@ class DescriptorIndex {
         return file ? { files: this.withDependencies(file) } : notFound(`extension ${request.extension} of ${request.value}`);
       }
       case 'allExtensionNumbersOfType':
-        return this.symbols.has(request.value)
-          ? { extensionsOf: request.value, numbers: [...(this.extensions.get(request.value)?.keys() ?? [])] }
-          : notFound(`type ${request.value}`);
+        return this.symbols.has(request.value) ? { extensionsOf: request.value, numbers: [...(this.extensions.get(request.value)?.keys() ?? [])] } : notFound(`type ${request.value}`);
       default:
         return { error: { code: GrpcStatus.UNIMPLEMENTED, message: 'unsupported reflection request' } };
     }

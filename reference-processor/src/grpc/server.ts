@@ -12,9 +12,7 @@ import { watchJob } from './handlers/watch-job';
 import { addReflection } from './reflection';
 
 /** Compiled descriptors served by reflection, written by `make generate`. */
-const DESCRIPTOR_SETS = ['artorizer.binpb', 'health.binpb'].map((name) =>
-  path.join(path.dirname(require.resolve('@artorizer/contract/package.json')), 'gen', name),
-);
+const DESCRIPTOR_SETS = ['artorizer.binpb', 'health.binpb'].map((name) => path.join(path.dirname(require.resolve('@artorizer/contract/package.json')), 'gen', name));
 
 /**
  * HTTP/2 receive windows. Node's defaults are 64 KiB for the connection and for each stream,
@@ -53,7 +51,10 @@ export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: 
   server.addService(ProcessorServiceDefinition, impl);
   const health = new HealthImplementation({ '': 'SERVING', 'artorizer.v1.ProcessorService': 'SERVING' });
   health.addToServer(server);
-  addReflection(server, DESCRIPTOR_SETS.map((file) => fs.readFileSync(file)));
+  addReflection(
+    server,
+    DESCRIPTOR_SETS.map((file) => fs.readFileSync(file)),
+  );
   announceStreamWindow(server);
   return { server, health };
 }

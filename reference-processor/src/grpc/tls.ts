@@ -24,13 +24,17 @@ export function exposureWarnings(config: Pick<ProcessorConfig, 'host' | 'httpHos
   const transport = grpcTransport(config.grpcTls);
   if (!isLoopbackHost(config.host)) {
     if (transport === 'plaintext') {
-      warnings.push(`the gRPC port is plaintext and unauthenticated on ${config.host}: anyone who reaches it can submit, read and cancel jobs (set GRPC_TLS_CA, GRPC_TLS_CERT and GRPC_TLS_KEY, or bind HOST to 127.0.0.1)`);
+      warnings.push(
+        `the gRPC port is plaintext and unauthenticated on ${config.host}: anyone who reaches it can submit, read and cancel jobs (set GRPC_TLS_CA, GRPC_TLS_CERT and GRPC_TLS_KEY, or bind HOST to 127.0.0.1)`,
+      );
     } else if (transport === 'tls') {
       warnings.push(`the gRPC port is encrypted but unauthenticated on ${config.host}: without GRPC_TLS_CA any client can call it`);
     }
   }
   if (config.httpPort >= 0 && !isLoopbackHost(config.httpHost) && !(config.httpTls && config.grpcTls?.ca)) {
-    warnings.push(`the legacy HTTP API is unauthenticated on ${config.httpHost}${config.httpTls ? '' : ' and plaintext'}: anyone who reaches it can submit, read and cancel jobs (set HTTP_HOST=127.0.0.1, HTTP_PORT=-1, or HTTP_TLS=on with GRPC_TLS_CA)`);
+    warnings.push(
+      `the legacy HTTP API is unauthenticated on ${config.httpHost}${config.httpTls ? '' : ' and plaintext'}: anyone who reaches it can submit, read and cancel jobs (set HTTP_HOST=127.0.0.1, HTTP_PORT=-1, or HTTP_TLS=on with GRPC_TLS_CA)`,
+    );
   }
   return warnings;
 }

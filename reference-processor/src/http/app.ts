@@ -1,17 +1,7 @@
 import fs from 'node:fs';
 import express, { NextFunction, Request, Response } from 'express';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import {
-  FieldError,
-  JobSpec,
-  JobState,
-  attachmentDisposition,
-  httpStatusFromGrpc,
-  isClientFacing,
-  jobSpecFromFields,
-  jobToHttp,
-  resultToHttp,
-} from '@artorizer/contract';
+import { FieldError, JobSpec, JobState, attachmentDisposition, httpStatusFromGrpc, isClientFacing, jobSpecFromFields, jobToHttp, resultToHttp } from '@artorizer/contract';
 import { ProcessorError, UnsupportedTypeError, invalidArgument } from '../core/errors';
 import { sniffFile } from '../image/sniff';
 import { Processor } from '../core/processor';

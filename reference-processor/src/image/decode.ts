@@ -42,10 +42,7 @@ export async function decodeRaw(input: string | Buffer, maxDim?: number, maxPixe
     pipeline = pipeline.resize(maxDim, maxDim, { fit: 'inside', withoutEnlargement: true });
   }
   // toColourspace('srgb') turns grey / CMYK into 3 colour channels (alpha kept).
-  const { data, info } = await pipeline
-    .toColourspace('srgb')
-    .raw({ depth: 'uchar' })
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   const raw: RawImage = { data, width: info.width, height: info.height, channels: info.channels };
   assertRgbImage(raw);
   return raw;

@@ -29,9 +29,7 @@ function shiftMean(rgb: Uint8ClampedArray, target: number): void {
     const up = units > 0;
     let count = 0;
     for (let i = 0; i < rgb.length; i += 3) {
-      const free = up
-        ? rgb[i] < 255 && rgb[i + 1] < 255 && rgb[i + 2] < 255
-        : rgb[i] > 0 && rgb[i + 1] > 0 && rgb[i + 2] > 0;
+      const free = up ? rgb[i] < 255 && rgb[i + 1] < 255 && rgb[i + 2] < 255 : rgb[i] > 0 && rgb[i + 1] > 0 && rgb[i + 2] > 0;
       if (free) movable[count++] = i;
     }
     if (count === 0) return;
@@ -63,9 +61,7 @@ export function embedBitInBlock(rgb: Uint8ClampedArray, bit: number, offset: num
   if (rgb.length > MAX_PIXELS * 3) throw new Error('block too large');
   const mean = meanLuma(rgb);
   const base = offset + step * (Math.round((mean - offset) / step - bit / 2) + bit / 2);
-  const candidates = [base, base - step, base + step]
-    .filter((t) => t >= 0 && t <= 255)
-    .sort((a, b) => Math.abs(a - mean) - Math.abs(b - mean));
+  const candidates = [base, base - step, base + step].filter((t) => t >= 0 && t <= 255).sort((a, b) => Math.abs(a - mean) - Math.abs(b - mean));
   let lo = 255;
   let hi = 0;
   for (let i = 0; i < rgb.length; i++) {

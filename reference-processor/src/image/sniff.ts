@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import { RasterType, SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
-
 /** The raster type of the file at `path`, read from its first bytes. */
 export async function sniffFile(path: string): Promise<RasterType | undefined> {
   const file = await fs.open(path, 'r');
@@ -13,4 +12,3 @@ export async function sniffFile(path: string): Promise<RasterType | undefined> {
     await file.close();
   }
 }
-

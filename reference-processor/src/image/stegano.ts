@@ -55,9 +55,7 @@ export function embedSteganoInPlace(raw: RawImage, message: string): void {
   }
   const capacity = steganoCapacityBytes(raw.width, raw.height);
   if (body.length > capacity) {
-    throw new Error(
-      `image too small for stegano message: ${raw.width}x${raw.height} holds ${capacity} bytes, message is ${body.length}`,
-    );
+    throw new Error(`image too small for stegano message: ${raw.width}x${raw.height} holds ${capacity} bytes, message is ${body.length}`);
   }
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header);

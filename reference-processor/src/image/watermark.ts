@@ -1,9 +1,7 @@
 import { assertRgbImage, RawImage } from './decode';
 import { fnv1a, mulberry32, permutation } from './prng';
 import { embedBitInBlock } from './qimBlock';
-import {
-  decodeFrame, encodeFrame, FRAME_OVERHEAD_BITS, frameBits, frameLength, MAX_WATERMARK_BYTES,
-} from './watermarkFrame';
+import { decodeFrame, encodeFrame, FRAME_OVERHEAD_BITS, frameBits, frameLength, MAX_WATERMARK_BYTES } from './watermarkFrame';
 
 export type { RawImage } from './decode';
 
@@ -100,8 +98,7 @@ export function embedWatermarkInPlace(raw: RawImage, text: string, strength: num
   const blocks = blockCount(raw.width, raw.height);
   if (blocks < bits.length * MIN_REPETITIONS) {
     throw new Error(
-      `image too small for watermark: ${raw.width}x${raw.height} carries ${watermarkCapacityBytes(raw.width, raw.height)} ` +
-        `bytes, text is ${(bits.length - FRAME_OVERHEAD_BITS) / 8} bytes`,
+      `image too small for watermark: ${raw.width}x${raw.height} carries ${watermarkCapacityBytes(raw.width, raw.height)} ` + `bytes, text is ${(bits.length - FRAME_OVERHEAD_BITS) / 8} bytes`,
     );
   }
   const data = raw.data;

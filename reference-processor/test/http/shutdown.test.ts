@@ -15,7 +15,17 @@ it('on SIGTERM stops taking jobs, fails queued ones, cancels running ones after 
   const png = await makePng();
   const fixture = await startHttpFixture({ 'art.png': png });
   const child = spawn(TSX, [MAIN], {
-    env: { ...process.env, GRPC_PORT: '0', HTTP_PORT: '-1', HOST: '127.0.0.1', LOG_LEVEL: 'info', WORK_DIR: workDir, IMAGE_URL_ALLOWLIST: '127.0.0.1', SHUTDOWN_GRACE_MS: '300', PROCESSOR_CONCURRENCY: '1' },
+    env: {
+      ...process.env,
+      GRPC_PORT: '0',
+      HTTP_PORT: '-1',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      WORK_DIR: workDir,
+      IMAGE_URL_ALLOWLIST: '127.0.0.1',
+      SHUTDOWN_GRACE_MS: '300',
+      PROCESSOR_CONCURRENCY: '1',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = readline.createInterface({ input: child.stdout! });

@@ -44,7 +44,7 @@ describe('decodeRaw', () => {
     expect([raw.width, raw.height]).toEqual([10, 20]);
     // After a clockwise turn the former left (red) half is on top.
     expect(raw.data[0]).toBeGreaterThan(200);
-    expect(raw.data[(19 * 10) * 3 + 2]).toBeGreaterThan(200);
+    expect(raw.data[19 * 10 * 3 + 2]).toBeGreaterThan(200);
   });
 
   it('downscales to maxDim without enlarging', async () => {

@@ -9,11 +9,16 @@ import { mulberry32 } from '../../src/image/prng';
 export function scene(width: number, height: number, variant = 0, channels: 3 | 4 = 3): RawImage {
   const rnd = mulberry32(1234 + variant * 977);
   const discs = Array.from({ length: 4 }, () => ({
-    x: rnd() * width, y: rnd() * height, r: (0.08 + rnd() * 0.15) * Math.min(width, height),
+    x: rnd() * width,
+    y: rnd() * height,
+    r: (0.08 + rnd() * 0.15) * Math.min(width, height),
     c: [rnd() * 255, rnd() * 255, rnd() * 255],
   }));
   const rects = Array.from({ length: 3 }, () => ({
-    x0: rnd() * width * 0.8, y0: rnd() * height * 0.8, w: (0.1 + rnd() * 0.3) * width, h: (0.1 + rnd() * 0.3) * height,
+    x0: rnd() * width * 0.8,
+    y0: rnd() * height * 0.8,
+    w: (0.1 + rnd() * 0.3) * width,
+    h: (0.1 + rnd() * 0.3) * height,
     c: [rnd() * 255, rnd() * 255, rnd() * 255],
   }));
   const flip = variant % 2 === 1;

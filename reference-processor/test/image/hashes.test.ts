@@ -2,9 +2,7 @@ import { mkdtemp, rm, writeFile } from 'fs/promises';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import sharp from 'sharp';
-import {
-  averageHash, blockhash, computeHashes, differenceHash, hammingDistance, ImageHashes, perceptualHash,
-} from '../../src/image/hashes';
+import { averageHash, blockhash, computeHashes, differenceHash, hammingDistance, ImageHashes, perceptualHash } from '../../src/image/hashes';
 import { encodePng, RawImage } from '../../src/image/decode';
 import { scene } from './fixtures';
 

@@ -80,11 +80,14 @@ it('fails a 16000x16000 PNG bomb with TOO_LARGE within seconds, health answering
     ended++;
     return { end, seconds: (performance.now() - submitted) / 1000 };
   };
-  const viaHttp = postJobs(processor.httpUrl, multipartBody([
-    { name: 'artist_name', value: 'Jane' },
-    { name: 'artwork_title', value: 'Bomb' },
-    { name: 'file', filename: 'bomb.png', contentType: 'image/png', data: bomb },
-  ])).then(async (res) => ((await res.json()) as { job_id: string }).job_id);
+  const viaHttp = postJobs(
+    processor.httpUrl,
+    multipartBody([
+      { name: 'artist_name', value: 'Jane' },
+      { name: 'artwork_title', value: 'Bomb' },
+      { name: 'file', filename: 'bomb.png', contentType: 'image/png', data: bomb },
+    ]),
+  ).then(async (res) => ((await res.json()) as { job_id: string }).job_id);
   const [rounds, grpcBomb, httpBomb, legitJob] = await Promise.all([
     probe(() => ended === 3),
     untilEnd(client.submit(specFor(), bomb).then((job) => job.jobId)),

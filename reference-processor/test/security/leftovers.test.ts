@@ -147,9 +147,7 @@ describe('a processor that is hung up on and killed', () => {
 
     expect((await client.getJob(job.jobId)).state).toBe(JobState.JOB_STATE_PROCESSING);
     const written = filesUnder(processor!.workDir);
-    expect(written.map((f) => path.relative(processor!.workDir, f)).sort()).toEqual(
-      expect.arrayContaining([path.join('jobs', job.jobId, 'original'), path.join('jobs', job.jobId, 'protected.png')]),
-    );
+    expect(written.map((f) => path.relative(processor!.workDir, f)).sort()).toEqual(expect.arrayContaining([path.join('jobs', job.jobId, 'original'), path.join('jobs', job.jobId, 'protected.png')]));
     for (const file of written) expect({ file, mode: mode(file) }).toEqual({ file, mode: 0o600 });
     expect(mode(jobDir)).toBe(0o700);
 
@@ -162,7 +160,7 @@ describe('a processor that is hung up on and killed', () => {
 });
 
 describe('the next processor on the same WORK_DIR', () => {
-  it('removes the dead one\'s folder before it listens, keeps the root private, and leaves the root empty when it stops', async () => {
+  it("removes the dead one's folder before it listens, keeps the root private, and leaves the root empty when it stops", async () => {
     const killedDir = processor!.workDir;
     processor = await startChildProcessor({ WORK_DIR: workRoot });
     expect(processor.logs).toContainEqual(expect.objectContaining({ msg: 'removed the working folders of processors that died', swept: 1 }));

@@ -116,9 +116,7 @@ describe('start-up warnings for exposed ports', () => {
     expect(exposureWarnings({ ...base, grpcTls: withCa, httpHost: '127.0.0.1' })).toEqual([]);
     expect(exposureWarnings({ ...base, grpcTls: withCa, httpTls: true })).toEqual([]);
     const serverOnly = loadConfig({ GRPC_TLS_CERT: pki.server.cert, GRPC_TLS_KEY: pki.server.key }).grpcTls;
-    expect(exposureWarnings({ ...base, grpcTls: serverOnly, httpPort: -1 })).toEqual([
-      'the gRPC port is encrypted but unauthenticated on 0.0.0.0: without GRPC_TLS_CA any client can call it',
-    ]);
+    expect(exposureWarnings({ ...base, grpcTls: serverOnly, httpPort: -1 })).toEqual(['the gRPC port is encrypted but unauthenticated on 0.0.0.0: without GRPC_TLS_CA any client can call it']);
   });
 });
 

@@ -98,7 +98,13 @@ describe('S3 references', () => {
     target = await startTarget(storeEnv());
     client = new ContractClient(target.address);
     const byUrl = (url: string): ImageReference => ({ location: { $case: 'http', http: { url } } });
-    for (const url of [`${store.endpoint}/${BUCKET}/private/secret.png`, `${store.endpoint}/${BUCKET}/jobs/11111111-2222-3333-4444-555555555555/protected.png`, `${store.endpoint}/other-bucket/uploads/art.png`, `${store.endpoint}/${BUCKET}/uploads/%2E%2E/private/secret.png`, `${store.endpoint.replace('127.0.0.1', '[::ffff:127.0.0.1]')}/${BUCKET}/private/secret.png`]) {
+    for (const url of [
+      `${store.endpoint}/${BUCKET}/private/secret.png`,
+      `${store.endpoint}/${BUCKET}/jobs/11111111-2222-3333-4444-555555555555/protected.png`,
+      `${store.endpoint}/other-bucket/uploads/art.png`,
+      `${store.endpoint}/${BUCKET}/uploads/%2E%2E/private/secret.png`,
+      `${store.endpoint.replace('127.0.0.1', '[::ffff:127.0.0.1]')}/${BUCKET}/private/secret.png`,
+    ]) {
       const err = await grpcError(client.submitByReference(specFor(), byUrl(url)));
       expect({ url, code: err.code, details: err.details }).toEqual({ url, code: status.INVALID_ARGUMENT, details: GENERIC });
     }

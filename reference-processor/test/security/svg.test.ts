@@ -103,8 +103,10 @@ it('answers 415 on the HTTP API for an SVG declared as such or as a PNG, and for
   expect(filesUnder(target.local!.workDir)).toEqual([]);
 });
 
-it("gives the original the content type its bytes announce, whatever the client declared", async () => {
-  const avif = await sharp(await makePng(96, 64)).avif({ quality: 60 }).toBuffer();
+it('gives the original the content type its bytes announce, whatever the client declared', async () => {
+  const avif = await sharp(await makePng(96, 64))
+    .avif({ quality: 60 })
+    .toBuffer();
   const png = await makePng(96, 64);
   for (const { data, claimed, actual } of [
     { data: png, claimed: 'image/jpeg', actual: 'image/png' },
@@ -117,11 +119,14 @@ it("gives the original the content type its bytes announce, whatever the client 
   }
 
   const jpeg = await makeJpeg(96, 64);
-  const res = await postJobs(httpUrl, multipartBody([
-    { name: 'artist_name', value: 'Jane' },
-    { name: 'artwork_title', value: 'Mislabelled' },
-    { name: 'file', filename: 'art.png', contentType: 'image/png', data: jpeg },
-  ]));
+  const res = await postJobs(
+    httpUrl,
+    multipartBody([
+      { name: 'artist_name', value: 'Jane' },
+      { name: 'artwork_title', value: 'Mislabelled' },
+      { name: 'file', filename: 'art.png', contentType: 'image/png', data: jpeg },
+    ]),
+  );
   const { job_id } = (await res.json()) as { job_id: string };
   await client.waitForEnd(job_id);
   const download = await fetch(`${httpUrl}/v1/jobs/${job_id}/download/original`);

@@ -130,9 +130,11 @@ async function download(jobId, variant, name) {
 /** Runs `task` over `items`, at most `limit` at a time. */
 async function eachLimited(/** @type {File[]} */ items, /** @type {number} */ limit, /** @type {(f: File) => Promise<void>} */ task) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) await task(next);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await task(next);
+    }),
+  );
 }
 
 function wire() {
@@ -154,7 +156,8 @@ function wire() {
   $('protect-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const error = $('form-error');
-    error.textContent = chosen.length === 0 ? 'Choose at least one image first.' : formProblem() || (info.api_key_required && !keyInput.value.trim() ? 'This router needs an API key: enter it in the API key box.' : '');
+    error.textContent =
+      chosen.length === 0 ? 'Choose at least one image first.' : formProblem() || (info.api_key_required && !keyInput.value.trim() ? 'This router needs an API key: enter it in the API key box.' : '');
     if (error.textContent) return;
     const files = chosen;
     choose([]);

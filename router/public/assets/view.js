@@ -42,7 +42,10 @@ export class JobCard {
     const percent = Math.round(p.percentage ?? 0);
     this.processBar.value = percent;
     const step = p.total_steps ? `step ${p.step_number} of ${p.total_steps}` : '';
-    pick(this.root, '.process-text').textContent = [`${percent} %`, p.current_step || status.status, step].filter(Boolean).join(': ').replace(/: (step)/, ', $1');
+    pick(this.root, '.process-text').textContent = [`${percent} %`, p.current_step || status.status, step]
+      .filter(Boolean)
+      .join(': ')
+      .replace(/: (step)/, ', $1');
   }
 
   /** @param {string} text */

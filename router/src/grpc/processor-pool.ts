@@ -1,13 +1,4 @@
-import {
-  ChannelCredentials,
-  ClientReadableStream,
-  ClientWritableStream,
-  Metadata,
-  ServiceError,
-  credentials,
-  makeGenericClientConstructor,
-  status as GrpcStatus,
-} from '@grpc/grpc-js';
+import { ChannelCredentials, ClientReadableStream, ClientWritableStream, Metadata, ServiceError, credentials, makeGenericClientConstructor, status as GrpcStatus } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import {
   DownloadArtifactResponse,
@@ -25,7 +16,6 @@ import { Metrics } from '../metrics';
 import { JobOwners, MemoryJobOwners } from './job-owners';
 import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processor-targets';
 import { CallContext } from '../core/call-context';
-
 
 interface Endpoint {
   address: string;
@@ -200,9 +190,7 @@ export class ProcessorPool {
   /** SubmitJobByReference on one named processor (the dispatcher chooses it). */
   async submitByReferenceAt(address: string, spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
     const endpoint = this.endpoint(address);
-    const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) =>
-      endpoint.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb),
-    );
+    const res = await this.unary<{ job?: Job }>('SubmitJobByReference', (cb) => endpoint.client.submitJobByReference({ spec, reference }, this.metadata(ctx), this.deadline(), cb));
     return this.adopt(res.job!, address, ctx);
   }
 
@@ -242,9 +230,7 @@ export class ProcessorPool {
     if (known) return this.endpoint(known);
     if (this.owners.shared) throw notFound(jobId);
     const answers = await Promise.allSettled(
-      this.resolved.map((address) =>
-        this.unary<{ job?: Job }>('GetJob', (cb) => this.endpoint(address).client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb)).then(() => address),
-      ),
+      this.resolved.map((address) => this.unary<{ job?: Job }>('GetJob', (cb) => this.endpoint(address).client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb)).then(() => address)),
     );
     const found = answers.find((a): a is PromiseFulfilledResult<string> => a.status === 'fulfilled');
     if (found) {

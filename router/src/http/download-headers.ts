@@ -1,6 +1,5 @@
 import { RASTER_CONTENT_TYPES, attachmentDisposition, fileExtensionFor, sniffRaster } from '@artorizer/contract';
 
-
 /**
  * The type an artifact is served as: the raster type its first bytes show, JSON for the
  * analysis, and otherwise bytes to save, never a type a browser would run (SVG, HTML).

@@ -38,9 +38,7 @@ export function submitRateLimits(options: SubmitLimitOptions): RequestHandler[] 
       skip: (req) => keyGenerator(req) === undefined,
       keyGenerator: (req) => keyGenerator(req)!,
       message: { error: `too many submits: at most ${limit} a minute per ${name === 'key' ? 'API key' : 'client address'}; retry after the time in Retry-After` },
-      store: options.redis
-        ? new RedisStore({ prefix: `${options.redisPrefix}:rate:${name}:`, sendCommand: rateLimitCommands(options.redis) })
-        : undefined,
+      store: options.redis ? new RedisStore({ prefix: `${options.redisPrefix}:rate:${name}:`, sendCommand: rateLimitCommands(options.redis) }) : undefined,
     });
   const limiters: RequestHandler[] = [];
   if (options.perMinute > 0) limiters.push(limiter('key', options.perMinute, (req) => apiKeyOf(req)?.name));

@@ -29,5 +29,4 @@ export interface JobBackend {
   events(jobId: string, ctx: CallContext, signal: AbortSignal): AsyncIterable<JobEvent>;
 }
 
-export const downloadPath = (jobId: string, variant: string) =>
-  `/jobs/${encodeURIComponent(jobId)}/download/${encodeURIComponent(variant)}`;
+export const downloadPath = (jobId: string, variant: string) => `/jobs/${encodeURIComponent(jobId)}/download/${encodeURIComponent(variant)}`;

@@ -162,7 +162,7 @@ export class Dispatcher {
     try {
       if (address && processorJobId && !this.breaker.isHealthy(address)) {
         // Its processor stopped answering: run the job elsewhere (the lost one is cancelled if it ever answers).
-        this.log.warn({ jobId: id, processor: address }, 'the job\'s processor is not healthy: dispatching the job again');
+        this.log.warn({ jobId: id, processor: address }, "the job's processor is not healthy: dispatching the job again");
         void this.pool.cancelAt(address, processorJobId, ctx).catch(() => undefined);
         processorJobId = undefined;
       }

@@ -80,5 +80,4 @@ export function jobRoutes(router: express.IRouter, backend: JobBackend): void {
   router.delete('/jobs/:id', async (req, res) => {
     res.json(await backend.cancel(req.params.id, callContext(req)));
   });
-
 }

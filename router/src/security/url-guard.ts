@@ -17,13 +17,7 @@ export interface UrlPolicy {
   resolveTimeoutMs?: number;
 }
 
-export type UrlRejectionReason =
-  | 'invalid_url'
-  | 'unsupported_scheme'
-  | 'credentials'
-  | 'forbidden_host'
-  | 'unreachable'
-  | 'too_many_redirects';
+export type UrlRejectionReason = 'invalid_url' | 'unsupported_scheme' | 'credentials' | 'forbidden_host' | 'unreachable' | 'too_many_redirects';
 
 /** Rejection of an image_url; `message` is safe to return to the client. */
 export class UrlRejectedError extends Error {
@@ -147,4 +141,3 @@ async function defaultResolve(host: string): Promise<string[]> {
   const results = await lookup(host, { all: true, verbatim: true });
   return results.map((r) => r.address);
 }
-

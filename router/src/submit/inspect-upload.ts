@@ -2,9 +2,7 @@ import { ObjectStore } from '../storage/object-store';
 import { SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
 /** What a direct upload turned out to be; refused objects have already been deleted. */
-export type UploadInspection =
-  | { ok: true; contentType: string; sizeBytes: number }
-  | { ok: false; problem: 'not_found' | 'too_large' | 'not_an_image'; message: string };
+export type UploadInspection = { ok: true; contentType: string; sizeBytes: number } | { ok: false; problem: 'not_found' | 'too_large' | 'not_an_image'; message: string };
 
 /**
  * Checks an object a client put in the store itself (`direct` mode): it exists, fits the size

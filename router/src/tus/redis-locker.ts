@@ -127,12 +127,15 @@ class RedisLock implements Lock {
       clearInterval(this.renewal);
       void requestRelease();
     };
-    this.renewal = setInterval(() => {
-      this.locker.renew(this.id, this.token).then(
-        (held) => (held ? (renewedAt = Date.now()) : lost()),
-        () => Date.now() - renewedAt >= ttlMs && lost(),
-      );
-    }, Math.max(100, Math.floor(ttlMs / 3)));
+    this.renewal = setInterval(
+      () => {
+        this.locker.renew(this.id, this.token).then(
+          (held) => (held ? (renewedAt = Date.now()) : lost()),
+          () => Date.now() - renewedAt >= ttlMs && lost(),
+        );
+      },
+      Math.max(100, Math.floor(ttlMs / 3)),
+    );
     this.renewal.unref();
   }
 

@@ -15,7 +15,6 @@ import { settleFinishedUpload } from './settle';
 import { UploadDatastore } from './upload-datastore';
 import { TUS_PATH, UPLOAD_ID } from './upload-id';
 
-
 /** A tus error: the library sends `body` with `status_code`. */
 const refusal = (status_code: number, body: string) => ({ status_code, body: `${body}\n` });
 

@@ -168,9 +168,7 @@ class StreamRelay {
       this.fields[name] = value;
       return;
     }
-    this.fail(
-      new HttpError(400, `field "${name}" arrived after the image had started streaming; send metadata fields before the file, or all of them after it`, { field: name }),
-    );
+    this.fail(new HttpError(400, `field "${name}" arrived after the image had started streaming; send metadata fields before the file, or all of them after it`, { field: name }));
     this.req.unpipe(parser);
   }
 

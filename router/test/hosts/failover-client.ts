@@ -62,7 +62,13 @@ export class FailoverClient {
     throw new Error('every router is down');
   }
 
-  private async attempt<T>(request: ClientRequest, router: RouterTarget, step: Attempt['step'], call: (signal: AbortSignal) => Promise<{ status: number; body: T }>, want: number): Promise<T | undefined> {
+  private async attempt<T>(
+    request: ClientRequest,
+    router: RouterTarget,
+    step: Attempt['step'],
+    call: (signal: AbortSignal) => Promise<{ status: number; body: T }>,
+    want: number,
+  ): Promise<T | undefined> {
     const attempt: Attempt = { router: router.label, step, startedAt: Date.now(), endedAt: 0, ok: false };
     request.attempts.push(attempt);
     this.inflight.set(router.label, this.inflightAt(router.label) + 1);
@@ -115,7 +121,12 @@ export class FailoverClient {
           router,
           'uploads',
           async (signal) => {
-            const res = await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: this.image.length }), signal });
+            const res = await fetch(`${router.url}/uploads`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ content_type: 'image/png', size: this.image.length }),
+              signal,
+            });
             return { status: res.status, body: (await res.json()) as { upload_id: string; url: string; headers: Record<string, string> } };
           },
           201,
@@ -130,7 +141,12 @@ export class FailoverClient {
         router,
         'protect',
         async (signal) => {
-          const res = await fetch(`${router.url}/protect`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...META, upload_id: uploadId, idempotency_key: request.key }), signal });
+          const res = await fetch(`${router.url}/protect`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ ...META, upload_id: uploadId, idempotency_key: request.key }),
+            signal,
+          });
           return { status: res.status, body: (await res.json()) as { job_id?: string } };
         },
         202,

@@ -82,7 +82,8 @@ async function activeOn(processor: ProcessorHost): Promise<string[]> {
   return active;
 }
 
-const describeAttempt = (r: ClientRequest, a: Attempt, t0: number) => `#${r.index} ${r.kind} ${a.step} via ${a.router} ${a.startedAt - t0}-${a.endedAt - t0} ms: ${a.ok ? `HTTP ${a.status}` : a.error}`;
+const describeAttempt = (r: ClientRequest, a: Attempt, t0: number) =>
+  `#${r.index} ${r.kind} ${a.step} via ${a.router} ${a.startedAt - t0}-${a.endedAt - t0} ms: ${a.ok ? `HTTP ${a.status}` : a.error}`;
 
 describeHosts('hosts in network namespaces: a router host and a processor host cut off mid-stream', () => {
   const services: Service[] = [];
@@ -204,7 +205,10 @@ describeHosts('hosts in network namespaces: a router host and a processor host c
     const onP2 = acceptedJobs(p2);
     const notCompleted = requests
       .filter((r) => states.get(r.jobId!)?.status !== 'completed')
-      .map((r) => `${r.jobId} (#${r.index} ${r.kind}; accepted by ${[onP1.has(r.jobId!) ? 'p1' : '', onP2.has(r.jobId!) ? 'p2 (cut)' : ''].filter(Boolean).join(' and ') || 'no processor'}): ${JSON.stringify(states.get(r.jobId!) ?? null)}`);
+      .map(
+        (r) =>
+          `${r.jobId} (#${r.index} ${r.kind}; accepted by ${[onP1.has(r.jobId!) ? 'p1' : '', onP2.has(r.jobId!) ? 'p2 (cut)' : ''].filter(Boolean).join(' and ') || 'no processor'}): ${JSON.stringify(states.get(r.jobId!) ?? null)}`,
+      );
     expect(notCompleted).toEqual([]);
 
     // Exactly once on the processors: the jobs they were handed are the accepted ones, no other,

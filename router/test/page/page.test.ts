@@ -74,7 +74,10 @@ if (reason && process.env.CI !== 'true') {
     }
 
     const job = (page: Page, name: string) => page.locator('li.job', { has: page.getByRole('heading', { name }) });
-    const barValue = (page: Page, name: string, bar: 'upload' | 'process') => job(page, name).locator(`.${bar}-bar`).evaluate((el) => (el as unknown as { value: number }).value);
+    const barValue = (page: Page, name: string, bar: 'upload' | 'process') =>
+      job(page, name)
+        .locator(`.${bar}-bar`)
+        .evaluate((el) => (el as unknown as { value: number }).value);
 
     it('uploads a photograph, shows both bars reach 100 %, both images, the analysis, and downloads the protected image at full size', async () => {
       const { context, page } = await open(DESKTOP);
@@ -93,10 +96,12 @@ if (reason && process.env.CI !== 'true') {
         expect(await barValue(page, name, 'process')).toBe(100);
         const sizes = await job(page, name)
           .locator('img')
-          .evaluateAll((imgs) => imgs.map((el) => {
-            const img = el as unknown as { alt: string; naturalWidth: number; naturalHeight: number };
-            return { alt: img.alt, width: img.naturalWidth, height: img.naturalHeight };
-          }));
+          .evaluateAll((imgs) =>
+            imgs.map((el) => {
+              const img = el as unknown as { alt: string; naturalWidth: number; naturalHeight: number };
+              return { alt: img.alt, width: img.naturalWidth, height: img.naturalHeight };
+            }),
+          );
         expect(sizes).toEqual([
           { alt: 'Original', width: photo.width, height: photo.height },
           { alt: 'Protected', width: photo.width, height: photo.height },

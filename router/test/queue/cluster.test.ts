@@ -105,7 +105,7 @@ describeWithRedisCluster('Redis Cluster: rate limits, tus locks, replica acknowl
     expect(await target.keys(`${p}:tus-lock:*`)).toEqual([]);
   });
 
-  it('refuses a submit (503) that no replica of the queue\'s master acknowledged, and leaves no job behind; accepts again once the replica answers', async () => {
+  it("refuses a submit (503) that no replica of the queue's master acknowledged, and leaves no job behind; accepts again once the replica answers", async () => {
     const cluster = target.cluster;
     if (!cluster) throw new Error('this test freezes a node of the cluster it started: unset TEST_REDIS_CLUSTER_NODES');
     const p = prefix('unacknowledged');

@@ -223,10 +223,18 @@ describeEachRedisTarget('queued submission (BullMQ on Redis)', (target) => {
       const notImage = await upload(Buffer.from('this is not an image'));
       const tooLarge = await upload(Buffer.concat([png, Buffer.alloc(64 * 1024)]));
       // granted by POST /uploads, never PUT: known to the router, absent from the store
-      const neverPut = ((await (await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: 100 }) })).json()) as { upload_id: string }).upload_id;
+      const neverPut = (
+        (await (await fetch(`${router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: 100 }) })).json()) as {
+          upload_id: string;
+        }
+      ).upload_id;
       const [goodJob, notImageJob, tooLargeJob, missingJob] = await Promise.all([submit(good), submit(notImage), submit(tooLarge), submit(neverPut)]);
       // an id no upload was created with is refused at once, not queued
-      const unknown = await fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: '00000000-0000-4000-8000-000000000000' }) });
+      const unknown = await fetch(`${router.url}/protect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...meta, upload_id: '00000000-0000-4000-8000-000000000000' }),
+      });
       expect({ status: unknown.status, body: await unknown.json() }).toEqual({ status: 400, body: expect.objectContaining({ field: 'upload_id' }) });
 
       expect(await waitForJob(router.url, goodJob)).toMatchObject({ status: 'completed' });
@@ -448,7 +456,9 @@ describeEachRedisTarget('queued submission (BullMQ on Redis)', (target) => {
   it('brings 1,000 queued submits to a terminal state', async () => {
     const processor = await startLocalProcessor({ PROCESSOR_CONCURRENCY: '4' });
     // a thousand submits and event streams from one address at once: far above the default limits
-    const router = await startLocalRouter(routerEnv(target, prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_EVENT_STREAMS_PER_KEY: '2000' }));
+    const router = await startLocalRouter(
+      routerEnv(target, prefix('thousand'), processor.address, { PROCESSOR_MAX_INFLIGHT: '16', RATE_LIMIT_SUBMITS_PER_MINUTE: '0', MAX_EVENT_STREAMS_PER_KEY: '2000' }),
+    );
     try {
       const ids: string[] = [];
       for (let batch = 0; batch < 10; batch++) {

@@ -81,20 +81,31 @@ async function startNode(dir: string): Promise<ClusterNodeProcess> {
   // the cluster bus port is named too: the default, port + 10000, may be past 65535 or taken
   const busPort = await freePort();
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--cluster-enabled', 'yes',
-    '--cluster-port', String(busPort),
-    '--cluster-config-file', path.join(dir, `nodes-${port}.conf`),
-    '--cluster-node-timeout', '1000',
-    '--save', '',
-    '--appendonly', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-port',
+    String(busPort),
+    '--cluster-config-file',
+    path.join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    '1000',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
     // a replica's first sync starts at once (the default waits 5 s for more replicas to share it)
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
     // a replica is listed in CLUSTER SLOTS once its replication offset is not 0: with no writes
     // that takes the master's first ping to it (every 10 s by default)
-    '--repl-ping-replica-period', '1',
-    '--dir', dir,
+    '--repl-ping-replica-period',
+    '1',
+    '--dir',
+    dir,
   ];
   const server = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(server, 'exit');
@@ -142,7 +153,12 @@ export async function startRedisCluster(masters = 3, deadlineMs = 60_000): Promi
   const live = () => nodes.filter((n) => n.server.exitCode === null && n.server.signalCode === null);
   const info = async (port: number, section: string) => {
     const text = String(await command(port, section === 'cluster' ? 'CLUSTER' : 'INFO', section === 'cluster' ? 'INFO' : section));
-    return Object.fromEntries(text.split('\r\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+    return Object.fromEntries(
+      text
+        .split('\r\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+    );
   };
   const slotRanges = async (port: number) => (await command(port, 'CLUSTER', 'SLOTS')) as [number, number, ...[string, number, string][]][];
   /** Every live node: cluster_state ok, its replica link up; with `complete`, it knows all the nodes and a replica for every master. */
@@ -177,7 +193,11 @@ export async function startRedisCluster(masters = 3, deadlineMs = 60_000): Promi
       get livePorts() {
         return live().map((n) => n.port);
       },
-      connect: (options = {}) => new Cluster(live().map((n) => ({ host: '127.0.0.1', port: n.port })), options),
+      connect: (options = {}) =>
+        new Cluster(
+          live().map((n) => ({ host: '127.0.0.1', port: n.port })),
+          options,
+        ),
       command,
       ownersOf,
       killMasterOf: async (key, killDeadlineMs = 60_000) => {

@@ -177,7 +177,7 @@ export function describeWithRedisCluster(name: string, body: (target: RedisTestT
     'cluster',
     () => {
       if (external) return { kind: 'cluster', nodes: parseClusterNodes(external) };
-      if (!cluster) throw new Error('the suite\'s Redis Cluster has not started');
+      if (!cluster) throw new Error("the suite's Redis Cluster has not started");
       return { kind: 'cluster', nodes: parseClusterNodes(cluster.seeds) };
     },
     () => cluster,

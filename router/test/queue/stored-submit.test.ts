@@ -38,7 +38,14 @@ describeEachRedisTarget('s3-mode submit when Redis does not answer', (target) =>
 
   beforeAll(async () => {
     store = await startEmbedded('artorizer-lost-answer');
-    objects = new ObjectStore({ endpoint: store.env.S3_ENDPOINT, region: 'us-east-1', bucket: store.bucket, partBytes: 5 * 1024 * 1024, queueSize: 1, credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY } });
+    objects = new ObjectStore({
+      endpoint: store.env.S3_ENDPOINT,
+      region: 'us-east-1',
+      bucket: store.bucket,
+      partBytes: 5 * 1024 * 1024,
+      queueSize: 1,
+      credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY },
+    });
   });
 
   afterAll(async () => {

@@ -48,11 +48,23 @@ describeWithRedis('API keys and ownership', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const routers = [['without a queue', () => direct], ['queued', () => queued]] as const;
+  const routers = [
+    ['without a queue', () => direct],
+    ['queued', () => queued],
+  ] as const;
 
   it.each(routers)('answers 401 with a JSON error without a valid key, on every route but /health* (%s)', async (_name, router) => {
     const url = router().url;
-    const routes: [string, string][] = [['POST', '/protect'], ['POST', '/uploads'], ['GET', '/jobs/x'], ['GET', '/jobs/x/result'], ['GET', '/jobs/x/download/original'], ['GET', '/jobs/x/events'], ['DELETE', '/jobs/x'], ['GET', '/metrics']];
+    const routes: [string, string][] = [
+      ['POST', '/protect'],
+      ['POST', '/uploads'],
+      ['GET', '/jobs/x'],
+      ['GET', '/jobs/x/result'],
+      ['GET', '/jobs/x/download/original'],
+      ['GET', '/jobs/x/events'],
+      ['DELETE', '/jobs/x'],
+      ['GET', '/metrics'],
+    ];
     for (const [method, route] of routes) {
       const attempts: Record<string, string>[] = [{}, bearer('art_wrong'), { 'X-API-Key': 'art_wrong' }, { Authorization: `Basic ${Buffer.from(`a:${ALICE}`).toString('base64')}` }];
       for (const headers of attempts) {
@@ -68,15 +80,25 @@ describeWithRedis('API keys and ownership', () => {
     expect((await fetch(`${url}/metrics`, { headers: bearer(ALICE) })).status).toBe(404);
   });
 
-  it.each(routers)("gives another key a 404 on a job still running, and leaves it running (%s)", async (_name, router) => {
+  it.each(routers)('gives another key a 404 on a job still running, and leaves it running (%s)', async (_name, router) => {
     const url = router().url;
     const stall = fixture.nextStall();
-    const res = await fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, image_url: fixture.url('stall') }) });
+    const res = await fetch(`${url}/protect`, {
+      method: 'POST',
+      headers: { ...bearer(ALICE), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...meta, image_url: fixture.url('stall') }),
+    });
     expect(res.status).toBe(202);
     const { job_id } = (await res.json()) as { job_id: string };
     await stall;
     try {
-      for (const [method, route] of [['GET', ''], ['GET', '/result'], ['GET', '/download/original'], ['GET', '/events'], ['DELETE', '']] as const) {
+      for (const [method, route] of [
+        ['GET', ''],
+        ['GET', '/result'],
+        ['GET', '/download/original'],
+        ['GET', '/events'],
+        ['DELETE', ''],
+      ] as const) {
         const theirs = await fetch(`${url}/jobs/${job_id}${route}`, { method, headers: bearer(BOB) });
         expect({ route, method, status: theirs.status }).toEqual({ route, method, status: 404 });
         await theirs.body?.cancel();
@@ -102,7 +124,13 @@ describeWithRedis('API keys and ownership', () => {
     })();
     expect(done).toMatchObject({ status: 'completed' });
     const unknown = '00000000-0000-4000-8000-000000000000';
-    for (const [method, route] of [['GET', ''], ['GET', '/result'], ['GET', '/download/original'], ['GET', '/events'], ['DELETE', '']] as const) {
+    for (const [method, route] of [
+      ['GET', ''],
+      ['GET', '/result'],
+      ['GET', '/download/original'],
+      ['GET', '/events'],
+      ['DELETE', ''],
+    ] as const) {
       const theirs = await fetch(`${url}/jobs/${job_id}${route}`, { method, headers: { 'X-API-Key': BOB } });
       const none = await fetch(`${url}/jobs/${unknown}${route}`, { method, headers: { 'X-API-Key': BOB } });
       const body = (await theirs.json()) as { error: string };
@@ -114,7 +142,11 @@ describeWithRedis('API keys and ownership', () => {
 
   it.each(routers)('scopes idempotency keys per API key (%s)', async (name, router) => {
     const submit = async (secret: string) => {
-      const res = await fetch(`${router().url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, image_url: fixture.url('art.png'), idempotency_key: `same-key-${name}` }) });
+      const res = await fetch(`${router().url}/protect`, {
+        method: 'POST',
+        headers: { ...bearer(secret), 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...meta, image_url: fixture.url('art.png'), idempotency_key: `same-key-${name}` }),
+      });
       return ((await res.json()) as { job_id: string }).job_id;
     };
     const a1 = await submit(ALICE);
@@ -126,9 +158,12 @@ describeWithRedis('API keys and ownership', () => {
 
   it.each(routers)("refuses another key's upload_id (%s)", async (_name, router) => {
     const url = router().url;
-    const grant = (await (await fetch(`${url}/uploads`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })).json()) as { upload_id: string; url: string };
+    const grant = (await (
+      await fetch(`${url}/uploads`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })
+    ).json()) as { upload_id: string; url: string };
     await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: png });
-    const submit = (secret: string) => fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
+    const submit = (secret: string) =>
+      fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
     const bob = await submit(BOB);
     expect({ status: bob.status, body: await bob.json() }).toEqual({ status: 400, body: { error: 'upload_id is not an id from POST /uploads or a tus upload (/files)', field: 'upload_id' } });
     const alice = await submit(ALICE);
@@ -148,10 +183,12 @@ describeWithRedis('API keys and ownership', () => {
     // a path under /assets/ that is not an asset is refused, never a way around the keys (sent
     // raw: fetch would normalise the dots away before sending)
     const raw = await new Promise<number>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: new URL(queued.url).port, path: '/assets/../jobs/x' }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port: new URL(queued.url).port, path: '/assets/../jobs/x' }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
     });
     expect([401, 403, 404]).toContain(raw);
     expect((await fetch(`${queued.url}/assets/nothing-here.js`)).status).toBe(404);
@@ -162,7 +199,14 @@ describeWithRedis('API keys and ownership', () => {
     const tusHeaders = (secret?: string) => ({ 'Tus-Resumable': '1.0.0', ...(secret ? bearer(secret) : {}) });
     expect((await fetch(`${url}/files`, { method: 'POST', headers: { ...tusHeaders(), 'Upload-Length': String(png.length) } })).status).toBe(401);
     const uploadUrl = await new Promise<string>((resolve, reject) => {
-      const upload: tus.Upload = new tus.Upload(png, { endpoint: `${url}/files`, headers: bearer(ALICE), metadata: { filetype: 'image/png' }, retryDelays: null, onSuccess: () => resolve(upload.url!), onError: reject });
+      const upload: tus.Upload = new tus.Upload(png, {
+        endpoint: `${url}/files`,
+        headers: bearer(ALICE),
+        metadata: { filetype: 'image/png' },
+        retryDelays: null,
+        onSuccess: () => resolve(upload.url!),
+        onError: reject,
+      });
       upload.start();
     });
     const asBob = [
@@ -171,7 +215,8 @@ describeWithRedis('API keys and ownership', () => {
       await fetch(uploadUrl, { method: 'DELETE', headers: tusHeaders(BOB) }),
     ];
     expect(asBob.map((r) => r.status)).toEqual([404, 404, 404]);
-    const submit = (secret: string) => fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadUrl }) });
+    const submit = (secret: string) =>
+      fetch(`${url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: uploadUrl }) });
     expect((await submit(BOB)).status).toBe(400);
     const alice = await submit(ALICE);
     expect(alice.status).toBe(202);
@@ -205,5 +250,3 @@ describeWithRedis('API keys and ownership', () => {
     expect(await within(5000, async () => (await tryCarol()) === 404)).toBe(true);
   });
 });
-
-

@@ -41,7 +41,11 @@ describeWithRedis('rate limits and caps per API key', () => {
   });
 
   const submit = (router: LocalRouter, secret: string) =>
-    fetch(`${router.url}/protect`, { method: 'POST', headers: { ...bearer(secret), 'Content-Type': 'application/json' }, body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('art.png') }) });
+    fetch(`${router.url}/protect`, {
+      method: 'POST',
+      headers: { ...bearer(secret), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('art.png') }),
+    });
 
   it('answers a burst over the limit with 429, RateLimit-* and Retry-After, shared by every router on Redis, while another key is served', async () => {
     const env = { RATE_LIMIT_SUBMITS_PER_MINUTE: '5', REDIS_URL, REDIS_PREFIX: prefix };
@@ -79,7 +83,11 @@ describeWithRedis('rate limits and caps per API key', () => {
       return router;
     };
     const from = (router: LocalRouter, address: string) =>
-      fetch(`${router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': address }, body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('art.png') }) });
+      fetch(`${router.url}/protect`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': address },
+        body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('art.png') }),
+      });
     const proxied = await open({ TRUST_PROXY: 'loopback' });
     expect([(await from(proxied, '203.0.113.1')).status, (await from(proxied, '203.0.113.1')).status, (await from(proxied, '203.0.113.2')).status]).toEqual([202, 429, 202]);
     const direct = await open({});
@@ -106,7 +114,11 @@ describeWithRedis('rate limits and caps per API key', () => {
     }
     // a job held at its fetch, so its first event stream stays open
     const stall = fixture.nextStall();
-    const held = await fetch(`${router.url}/protect`, { method: 'POST', headers: { ...bearer(ALICE), 'Content-Type': 'application/json' }, body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('stall') }) });
+    const held = await fetch(`${router.url}/protect`, {
+      method: 'POST',
+      headers: { ...bearer(ALICE), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ artist_name: 'A', artwork_title: 'B', image_url: fixture.url('stall') }),
+    });
     const { job_id } = (await held.json()) as { job_id: string };
     await stall;
     try {

@@ -45,7 +45,10 @@ describeWithRedis('references that reach what they should not', () => {
     await dropPrefix(prefix);
   });
 
-  it.each([['without', () => direct], ['with', () => queued]])('consumes an upload grant once (%s a queue): a second submit gets 409', async (_name, router) => {
+  it.each([
+    ['without', () => direct],
+    ['with', () => queued],
+  ])('consumes an upload grant once (%s a queue): a second submit gets 409', async (_name, router) => {
     const uploadId = await directUpload(router(), png);
     const first = await submit(router(), { upload_id: uploadId, idempotency_key: `once-${uploadId}` });
     expect(first.status).toBe(202);

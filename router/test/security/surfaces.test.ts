@@ -37,7 +37,8 @@ describe('surfaces: metrics, CORS, readiness', () => {
 
   it('answers CORS for the allowed origins only', async () => {
     const router = await start({ ALLOWED_ORIGINS: 'https://art.example' });
-    const preflight = (origin: string) => fetch(`${router.url}/protect`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' } });
+    const preflight = (origin: string) =>
+      fetch(`${router.url}/protect`, { method: 'OPTIONS', headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' } });
     const ok = await preflight('https://art.example');
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://art.example');
     expect(ok.headers.get('access-control-allow-headers')).toMatch(/authorization/i);

@@ -1,12 +1,6 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import {
-  UrlPolicy,
-  UrlRejectedError,
-  checkUrlTarget,
-  parsePolicyList,
-  resolveFinalUrl,
-} from '../../src/security/url-guard';
+import { UrlPolicy, UrlRejectedError, checkUrlTarget, parsePolicyList, resolveFinalUrl } from '../../src/security/url-guard';
 
 const noDns = (): Promise<string[]> => Promise.reject(new Error('resolver must not be called'));
 const open: UrlPolicy = { allowlist: [], resolve: noDns };
@@ -24,12 +18,7 @@ describe('parsePolicyList', () => {
   it('splits, trims and drops empty entries', () => {
     expect(parsePolicyList(undefined)).toEqual([]);
     expect(parsePolicyList(' , ')).toEqual([]);
-    expect(parsePolicyList(' 10.0.0.0/8 , ,images.internal,::1/128,10.1.2.3 ')).toEqual([
-      '10.0.0.0/8',
-      'images.internal',
-      '::1/128',
-      '10.1.2.3',
-    ]);
+    expect(parsePolicyList(' 10.0.0.0/8 , ,images.internal,::1/128,10.1.2.3 ')).toEqual(['10.0.0.0/8', 'images.internal', '::1/128', '10.1.2.3']);
   });
 
   it.each(['10.0.0.0/33', '10.0.0.300/8', 'not-a-cidr/8', '::1/129', 'bad host'])('throws on %p', (entry) => {
@@ -71,10 +60,7 @@ describe('checkUrlTarget', () => {
     ['http://[::7f00:1]/', 'image_url resolves to a reserved address (::7f00:1)'],
     ['http://[64:ff9b::a00:1]/', 'image_url resolves to a private address (64:ff9b::a00:1)'],
     ['http://[2002:7f00:1::]/', 'image_url resolves to a loopback address (2002:7f00:1::)'],
-    [
-      'http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/',
-      'image_url resolves to a loopback address (2001:0:4136:e378:8000:63bf:80ff:fffe)',
-    ],
+    ['http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/', 'image_url resolves to a loopback address (2001:0:4136:e378:8000:63bf:80ff:fffe)'],
     ['http://metadata.google.internal/computeMetadata/v1/', 'image_url points to a cloud metadata endpoint'],
     ['http://METADATA./', 'image_url points to a cloud metadata endpoint'],
   ])('refuses %s', async (url, message) => {
@@ -95,14 +81,12 @@ describe('checkUrlTarget', () => {
     expect((await rejection(checkUrlTarget(url, open))).reason).toBe(reason);
   });
 
-  it.each([
-    'http://93.184.216.34/a.png',
-    'https://93.184.216.34:8443/a.png',
-    'http://[2606:2800:220:1:248:1893:25c8:1946]/a.png',
-    'http://[64:ff9b::5db8:d822]/a.png',
-  ])('allows public literal %s', async (url) => {
-    expect((await checkUrlTarget(url, open)).href).toBe(url);
-  });
+  it.each(['http://93.184.216.34/a.png', 'https://93.184.216.34:8443/a.png', 'http://[2606:2800:220:1:248:1893:25c8:1946]/a.png', 'http://[64:ff9b::5db8:d822]/a.png'])(
+    'allows public literal %s',
+    async (url) => {
+      expect((await checkUrlTarget(url, open)).href).toBe(url);
+    },
+  );
 
   describe('with DNS names', () => {
     const resolvingTo = (...addresses: string[]): UrlPolicy => ({ allowlist: [], resolve: async () => addresses });
@@ -263,9 +247,7 @@ describe('resolveFinalUrl', () => {
   });
 
   it('refuses any redirect when maxRedirects is 0', async () => {
-    await expect(resolveFinalUrl(`${base}/to-final`, { ...local, maxRedirects: 0 })).rejects.toThrow(
-      'too many redirects',
-    );
+    await expect(resolveFinalUrl(`${base}/to-final`, { ...local, maxRedirects: 0 })).rejects.toThrow('too many redirects');
   });
 
   it('checks the start URL before sending anything', async () => {

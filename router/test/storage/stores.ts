@@ -70,7 +70,12 @@ export async function rgwUnavailable(): Promise<string | undefined> {
 /** A throwaway single-node Ceph RGW from scripts/rgw/start.sh. */
 export async function startRgw(bucket = 'artorizer-test'): Promise<TestStore> {
   const { stdout } = await run(path.join(RGW_SCRIPTS, 'start.sh'), [], { timeout: 120_000 });
-  const vars = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  const vars = Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
   const credentials = { accessKeyId: vars.AWS_ACCESS_KEY_ID, secretAccessKey: vars.AWS_SECRET_ACCESS_KEY };
   const client = s3Client(vars.S3_ENDPOINT, credentials);
   await client.send(new CreateBucketCommand({ Bucket: bucket }));

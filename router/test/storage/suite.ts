@@ -139,7 +139,9 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ field: 'upload_id', error: expect.stringMatching(/not found/) });
 
-    const grant = (await (await fetch(`${s3Router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: 20 }) })).json()) as { upload_id: string; url: string };
+    const grant = (await (
+      await fetch(`${s3Router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: 20 }) })
+    ).json()) as { upload_id: string; url: string };
     await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: Buffer.from('this is not an image') });
     const notImage = await fetch(`${s3Router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
     expect(notImage.status).toBe(415);
@@ -191,7 +193,7 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
   }, 120_000);
 
   if (options.strict) {
-    it('aborts what a router killed mid-upload left, by the next router\'s incomplete-upload sweep', async () => {
+    it("aborts what a router killed mid-upload left, by the next router's incomplete-upload sweep", async () => {
       const port = await freePort();
       const doomed = spawn(path.join(REPO_ROOT, 'node_modules/.bin/tsx'), ['router/src/main.ts'], {
         cwd: REPO_ROOT,
@@ -229,7 +231,9 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
     const blocker = processor.processor.submitReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
     await stall;
     try {
-      const grant = (await (await fetch(`${s3Router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })).json()) as { upload_id: string; url: string };
+      const grant = (await (
+        await fetch(`${s3Router.url}/uploads`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ content_type: 'image/png', size: png.length }) })
+      ).json()) as { upload_id: string; url: string };
       await fetch(grant.url, { method: 'PUT', headers: { 'Content-Type': 'image/png' }, body: png });
       const res = await fetch(`${s3Router.url}/protect`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...meta, upload_id: grant.upload_id }) });
       const { job_id } = (await res.json()) as { job_id: string };
@@ -274,7 +278,14 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
     it('refuses tampered and expired presigned GET URLs', async () => {
       const key = 'uploads/signature-check';
       await store.client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: png }));
-      const signer = new ObjectStore({ endpoint: store.env.S3_ENDPOINT, region: 'us-east-1', bucket: store.bucket, partBytes: 5 * 1024 * 1024, queueSize: 1, credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY } });
+      const signer = new ObjectStore({
+        endpoint: store.env.S3_ENDPOINT,
+        region: 'us-east-1',
+        bucket: store.bucket,
+        partBytes: 5 * 1024 * 1024,
+        queueSize: 1,
+        credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY },
+      });
       const url = await signer.presignGet(key, 60);
       expect((await fetch(url)).status).toBe(200);
       expect((await fetch(url.replace(/X-Amz-Signature=[0-9a-f]/, (m) => m.slice(0, -1) + (m.endsWith('0') ? '1' : '0')))).status).toBe(403);

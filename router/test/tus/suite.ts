@@ -204,7 +204,10 @@ export function tusSuite(start: () => Promise<TestStore>): void {
   });
 
   it('deletes a finished upload whose bytes are not an image (415), and refuses its submit with 415', async () => {
-    const { upload, done } = startUpload(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'.repeat(100)), { endpoint: `${routerA.url}/files`, metadata: { filetype: 'image/png', filename: 'fake.png' } });
+    const { upload, done } = startUpload(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'.repeat(100)), {
+      endpoint: `${routerA.url}/files`,
+      metadata: { filetype: 'image/png', filename: 'fake.png' },
+    });
     expect(statusOf(await done.catch((err: unknown) => err))).toBe(415);
     const uploadId = idOf(await urlOf(upload));
     expect(await objectsOf(uploadId)).toEqual([]);
@@ -291,7 +294,11 @@ export function tusSuite(start: () => Promise<TestStore>): void {
       await upload.abort();
       expect(await within(15_000, async () => (await tusHead(`${expiring.url}/files/${uploadId}`)).status === 410)).toBe(true);
       expect(Date.now()).toBeGreaterThan(expires);
-      const patch = await fetch(`${expiring.url}/files/${uploadId}`, { method: 'PATCH', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' }, body: Buffer.alloc(10) });
+      const patch = await fetch(`${expiring.url}/files/${uploadId}`, {
+        method: 'PATCH',
+        headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
+        body: Buffer.alloc(10),
+      });
       expect(patch.status).toBe(410);
       expect(await multipartUploadsOf(uploadId)).toHaveLength(1);
       // the next router's start-up sweep removes it (incomplete uploads older than 1 s, resumable ones once expired)

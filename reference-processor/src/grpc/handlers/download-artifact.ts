@@ -7,11 +7,7 @@ import { Logger } from '../../logger';
 import { requestId, toStatus } from '../errors';
 
 /** DownloadArtifact: the artifact's info, then its bytes in chunks, honouring backpressure. */
-export function downloadArtifact(
-  processor: Processor,
-  log: Logger,
-  chunkBytes: number,
-): handleServerStreamingCall<DownloadArtifactRequest, DownloadArtifactResponse> {
+export function downloadArtifact(processor: Processor, log: Logger, chunkBytes: number): handleServerStreamingCall<DownloadArtifactRequest, DownloadArtifactResponse> {
   return (call) => {
     const send = async () => {
       const artifact = processor.artifact(call.request.jobId, call.request.variant);

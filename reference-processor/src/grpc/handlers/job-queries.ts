@@ -20,11 +20,8 @@ export const submitJobByReference = (p: Processor, log: Logger) =>
     return { job };
   });
 
-export const getJob = (p: Processor, log: Logger) =>
-  unary<GetJobRequest, GetJobResponse>('GetJob', log, (req) => ({ job: p.getJob(req.jobId) }));
+export const getJob = (p: Processor, log: Logger) => unary<GetJobRequest, GetJobResponse>('GetJob', log, (req) => ({ job: p.getJob(req.jobId) }));
 
-export const getJobResult = (p: Processor, log: Logger) =>
-  unary<GetJobResultRequest, GetJobResultResponse>('GetJobResult', log, (req) => p.getResult(req.jobId));
+export const getJobResult = (p: Processor, log: Logger) => unary<GetJobResultRequest, GetJobResultResponse>('GetJobResult', log, (req) => p.getResult(req.jobId));
 
-export const cancelJob = (p: Processor, log: Logger) =>
-  unary<CancelJobRequest, CancelJobResponse>('CancelJob', log, async (req) => ({ job: await p.cancel(req.jobId) }));
+export const cancelJob = (p: Processor, log: Logger) => unary<CancelJobRequest, CancelJobResponse>('CancelJob', log, async (req) => ({ job: await p.cancel(req.jobId) }));
