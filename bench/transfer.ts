@@ -60,7 +60,7 @@ async function run(options: Options): Promise<void> {
   log('starting the processor');
   const processor: Processor = await startProcessor({
     WORK_DIR: workDir,
-    MAX_IMAGE_SIZE: String(maxBytes),
+    MAX_FILE_SIZE: String(maxBytes),
     PROCESSOR_CONCURRENCY: '16',
     SHUTDOWN_GRACE_MS: '0',
   });

@@ -347,7 +347,7 @@ function photoSection(record: RunRecord): string[] {
     `## 7. Processing a ${fixed(bytes / MIB_BYTES, 0)} MiB photograph at full resolution`,
     '',
     `A photograph-like JPEG made by the run (\`bench/lib/photo.ts\`: ${p.photo.recipe}): ${width}×${height} (${fixed(pixels / 1e6, 1)} Mpx), ${fixed(bytes / MIB_BYTES, 1)} MiB (${fixed(bytes / 1e6, 1)} MB), made in ${fixed(p.photo.generateMs / 1000, 1)} s and deleted afterwards. ` +
-      `One reference processor of its own, at its defaults (MAX_IMAGE_SIZE ${fixed(p.limits.maxImageBytes / MIB_BYTES, 0)} MiB, MAX_IMAGE_PIXELS ${p.limits.maxImagePixels}, PROCESSOR_CONCURRENCY ${p.limits.concurrency}; only its ports and work folder are set), with nothing else of the benchmark running. ` +
+      `One reference processor of its own, at its defaults (MAX_FILE_SIZE ${fixed(p.limits.maxImageBytes / MIB_BYTES, 0)} MiB, MAX_IMAGE_PIXELS ${p.limits.maxImagePixels}, PROCESSOR_CONCURRENCY ${p.limits.concurrency}; only its ports and work folder are set), with nothing else of the benchmark running. ` +
       `curl posts the photograph to its HTTP API (\`POST /v1/jobs\`) with two specs, alternating per round after one warm-up of each: median (min–max) over ${n} job${n === 1 ? '' : 's'} per spec.`,
     '',
     `The processor’s window (peak RSS through clear_refs as above, CPU) opens before the upload and closes when the benchmark sees the job completed (GET /v1/jobs/:id every ${p.pollMs} ms, each on a new connection), so it spans receiving the file, the analysis (hashes, stegano detection), the layers, encoding, reading the marks back from the written file and hashing the artifacts. ` +

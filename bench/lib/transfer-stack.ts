@@ -103,7 +103,7 @@ export async function startTransferStack(options: {
     {
       HOST: t.bind,
       WORK_DIR: path.join(options.tempDir, 'processor-work'),
-      MAX_IMAGE_SIZE: String(options.maxBytes),
+      MAX_FILE_SIZE: String(options.maxBytes),
       PROCESSOR_CONCURRENCY: '16',
       MAX_QUEUED_JOBS: '100000',
       SHUTDOWN_GRACE_MS: '0',

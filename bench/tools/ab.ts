@@ -118,7 +118,7 @@ async function main(): Promise<void> {
         proc = await startProcessor(
           {
             WORK_DIR: path.join(tmp, `work-${processors.size}`),
-            MAX_IMAGE_SIZE: String(maxBytes),
+            MAX_FILE_SIZE: String(maxBytes),
             PROCESSOR_CONCURRENCY: '16',
             SHUTDOWN_GRACE_MS: '0',
             ...spec.processor,

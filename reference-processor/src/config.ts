@@ -18,7 +18,7 @@ export interface ProcessorConfig {
   grpcPort: number;
   /** Legacy HTTP API port (`HTTP_PORT`, default 8000; 0 picks a free port; -1 disables it). */
   httpPort: number;
-  /** Largest accepted image in bytes (`MAX_IMAGE_SIZE`, default 256 MiB). */
+  /** Largest accepted image in bytes (`MAX_FILE_SIZE`, the router's name too; `MAX_IMAGE_SIZE` is its former name; default 256 MiB). */
   maxImageBytes: number;
   /**
    * Largest accepted image in pixels (`MAX_IMAGE_PIXELS`, default 100,000,000): checked from the
@@ -89,7 +89,8 @@ export function loadConfig(env: Env = process.env): ProcessorConfig {
     httpTls,
     grpcPort: int(env, 'GRPC_PORT', 50051, 0, 65535),
     httpPort: int(env, 'HTTP_PORT', 8000, -1, 65535),
-    maxImageBytes: int(env, 'MAX_IMAGE_SIZE', 256 * 1024 * 1024, 1),
+    // one name for the one limit, as on the router; MAX_IMAGE_SIZE is its former name, read when MAX_FILE_SIZE is unset
+    maxImageBytes: int(env, env.MAX_FILE_SIZE === undefined && env.MAX_IMAGE_SIZE !== undefined ? 'MAX_IMAGE_SIZE' : 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
     maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1),
     concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
     maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),

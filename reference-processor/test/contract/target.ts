@@ -24,7 +24,7 @@ export async function startTarget(overrides: Record<string, string> = {}): Promi
     HOST: '127.0.0.1',
     GRPC_PORT: '0',
     HTTP_PORT: '0',
-    MAX_IMAGE_SIZE: String(4 * 1024 * 1024),
+    MAX_FILE_SIZE: String(4 * 1024 * 1024),
     WORK_DIR: workRoot,
     FETCH_TIMEOUT_MS: '5000',
     // The suite's image servers listen on loopback, which a processor refuses unless allowed.

@@ -14,7 +14,7 @@ let png: Buffer;
 beforeAll(async () => {
   png = await makePng();
   fixture = await startHttpFixture({ 'art.png': png });
-  target = await startTarget({ PROCESSOR_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1', MAX_IMAGE_SIZE: String(png.length + 10) });
+  target = await startTarget({ PROCESSOR_CONCURRENCY: '1', MAX_QUEUED_JOBS: '1', MAX_FILE_SIZE: String(png.length + 10) });
   client = new ContractClient(target.address);
 });
 

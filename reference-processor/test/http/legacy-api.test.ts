@@ -10,7 +10,7 @@ let fixture: HttpFixture;
 let png: Buffer;
 
 beforeAll(async () => {
-  target = await startTarget({ MAX_IMAGE_SIZE: String(1024 * 1024) });
+  target = await startTarget({ MAX_FILE_SIZE: String(1024 * 1024) });
   base = `http://127.0.0.1:${target.local!.httpPort}`;
   png = await makePng();
   fixture = await startHttpFixture({ 'art.png': png });

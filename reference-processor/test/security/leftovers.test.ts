@@ -36,6 +36,12 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
+it('reads MAX_FILE_SIZE, as the router does, and its former name MAX_IMAGE_SIZE only when MAX_FILE_SIZE is unset', () => {
+  expect(loadConfig({ MAX_FILE_SIZE: '1000', MAX_IMAGE_SIZE: '2000' }).maxImageBytes).toBe(1000);
+  expect(loadConfig({ MAX_IMAGE_SIZE: '2000' }).maxImageBytes).toBe(2000);
+  expect(loadConfig({}).maxImageBytes).toBe(256 * 1024 * 1024);
+});
+
 it('reads WORK_DIR, and its former name PROCESSOR_WORK_DIR only when WORK_DIR is unset', () => {
   expect(loadConfig({ WORK_DIR: '/srv/work', PROCESSOR_WORK_DIR: '/srv/old' })).toMatchObject({ workRoot: '/srv/work', workRootFromDeprecatedName: false });
   expect(loadConfig({ PROCESSOR_WORK_DIR: '/srv/old' })).toMatchObject({ workRoot: '/srv/old', workRootFromDeprecatedName: true });
