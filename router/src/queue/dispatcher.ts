@@ -1,5 +1,5 @@
 import { Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { ClientReadableStream, status as GrpcStatus } from '@grpc/grpc-js';
 import { ImageReference, JobErrorReason, JobSpec, JobState, RETRYABLE_GRPC_CODES, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
 import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
@@ -43,6 +43,12 @@ export function dispatcherOptions(config: RouterConfig, redis: RedisTarget): Dis
 
 class Retryable extends Error {}
 
+/** A WatchJob call the dispatcher follows, and whether the health checks gave up on its processor. */
+interface Watch {
+  call: ClientReadableStream<WatchJobResponse>;
+  abandoned: boolean;
+}
+
 /** The job's own input is unusable: it fails (not a dead letter) and is not retried. */
 class InputRejected extends UnrecoverableError {
   constructor(
@@ -67,7 +73,8 @@ const UPLOAD_PROBLEM_REASON: Record<Exclude<UploadInspection, { ok: true }>['pro
 export class Dispatcher {
   private readonly worker: Worker<DispatchData>;
   private readonly connection: RedisConnection;
-  private readonly inflight = new Map<string, number>();
+  /** The jobs being followed, by processor address: their count is that processor's jobs in flight. */
+  private readonly watches = new Map<string, Set<Watch>>();
 
   constructor(
     private readonly options: DispatcherOptions,
@@ -91,6 +98,7 @@ export class Dispatcher {
     this.worker.on('failed', (job, err) => void this.onFailed(job, err));
     this.worker.on('error', (err) => log.warn({ err }, 'dispatcher worker error'));
     breaker.on('health', () => (this.worker.concurrency = this.concurrency()));
+    breaker.on('unhealthy', (address: string) => this.abandonWatches(address));
     breaker.on('open', () => void this.worker.pause(true));
     breaker.on('close', () => this.worker.resume());
   }
@@ -110,12 +118,14 @@ export class Dispatcher {
     this.connection.disconnect();
   }
 
+  private inFlight(address: string): number {
+    return this.watches.get(address)?.size ?? 0;
+  }
+
   /** The healthy processor with the fewest jobs in flight, under the per-processor limit. */
   private chooseProcessor(previous: string | undefined): string {
     if (previous && this.breaker.isHealthy(previous)) return previous;
-    const candidates = this.pool.addresses
-      .filter((a) => this.breaker.isHealthy(a) && (this.inflight.get(a) ?? 0) < this.options.perProcessorLimit)
-      .sort((a, b) => (this.inflight.get(a) ?? 0) - (this.inflight.get(b) ?? 0));
+    const candidates = this.pool.addresses.filter((a) => this.breaker.isHealthy(a) && this.inFlight(a) < this.options.perProcessorLimit).sort((a, b) => this.inFlight(a) - this.inFlight(b));
     if (candidates.length === 0) throw new Retryable('no processor is available');
     return candidates[0];
   }
@@ -198,18 +208,11 @@ export class Dispatcher {
 
   /** Mirrors WatchJob events into the record until the terminal one. */
   private async follow(id: string, address: string, processorJobId: string, ctx: { requestId: string }): Promise<void> {
-    this.inflight.set(address, (this.inflight.get(address) ?? 0) + 1);
-    const watch = this.pool.watchAt(address, processorJobId, ctx);
-    let abandoned = false;
-    // a processor cut off the network leaves its watch open for minutes (TCP keepalive): the health checks end it sooner
-    const onUnhealthy = (unhealthy: string) => {
-      if (unhealthy !== address) return;
-      abandoned = true;
-      watch.cancel();
-    };
-    this.breaker.on('unhealthy', onUnhealthy);
+    const watch: Watch = { call: this.pool.watchAt(address, processorJobId, ctx), abandoned: false };
+    const watches = this.watches.get(address) ?? new Set<Watch>();
+    this.watches.set(address, watches.add(watch));
     try {
-      for await (const event of watch as AsyncIterable<WatchJobResponse>) {
+      for await (const event of watch.call as AsyncIterable<WatchJobResponse>) {
         if (event.job!.state === JobState.JOB_STATE_FAILED && event.job!.error?.reason === JobErrorReason.JOB_ERROR_REASON_SHUTDOWN) {
           // Not the job's fault: run it again (on whichever processor is up then).
           await this.records.update(id, { processorJobId: '', lastError: 'the processor shut down during the job' });
@@ -221,11 +224,19 @@ export class Dispatcher {
       }
       throw new Retryable('the processor ended the watch before the job finished');
     } catch (err) {
-      if (abandoned) throw new Retryable(`the processor ${address} failed its health checks during the job`);
+      if (watch.abandoned) throw new Retryable(`the processor ${address} failed its health checks during the job`);
       throw err;
     } finally {
-      this.breaker.off('unhealthy', onUnhealthy);
-      this.inflight.set(address, (this.inflight.get(address) ?? 1) - 1);
+      watches.delete(watch);
+      if (watches.size === 0) this.watches.delete(address);
+    }
+  }
+
+  /** A processor cut off the network leaves its watches open for minutes (TCP keepalive): the health checks end them sooner. */
+  private abandonWatches(address: string): void {
+    for (const watch of this.watches.get(address) ?? []) {
+      watch.abandoned = true;
+      watch.call.cancel();
     }
   }
 
