@@ -4,7 +4,7 @@ import { QueuedJob } from '../../src/queue/records';
 import { ObjectStore } from '../../src/storage/object-store';
 import { SubmitDeps } from '../../src/submit/deps';
 import { submitStored } from '../../src/submit/stored';
-import { TestStore, startEmbedded } from '../storage/stores';
+import { TestStore, objectStoreOn, startEmbedded } from '../storage/stores';
 import { intakeStack } from './intake-stack';
 import { describeEachRedisTarget, uniquePrefix } from './redis';
 
@@ -38,14 +38,7 @@ describeEachRedisTarget('s3-mode submit when Redis does not answer', (target) =>
 
   beforeAll(async () => {
     store = await startEmbedded('artorizer-lost-answer');
-    objects = new ObjectStore({
-      endpoint: store.env.S3_ENDPOINT,
-      region: 'us-east-1',
-      bucket: store.bucket,
-      partBytes: 5 * 1024 * 1024,
-      queueSize: 1,
-      credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY },
-    });
+    objects = objectStoreOn(store);
   });
 
   afterAll(async () => {

@@ -10,6 +10,15 @@ import { REDIS_URL, describeWithRedis, dropPrefix, uniquePrefix } from '../queue
 import { TestStore, startEmbedded } from '../storage/stores';
 import { within } from '../wire';
 
+/** Every route of one job, as [method, path after /jobs/:id]. */
+const JOB_ROUTES = [
+  ['GET', ''],
+  ['GET', '/result'],
+  ['GET', '/download/original'],
+  ['GET', '/events'],
+  ['DELETE', ''],
+] as const;
+
 const ALICE = 'art_alice-secret-for-tests';
 const BOB = 'art_bob-secret-for-tests';
 const meta = { artist_name: 'Jane', artwork_title: 'Keyed' };
@@ -92,13 +101,7 @@ describeWithRedis('API keys and ownership', () => {
     const { job_id } = (await res.json()) as { job_id: string };
     await stall;
     try {
-      for (const [method, route] of [
-        ['GET', ''],
-        ['GET', '/result'],
-        ['GET', '/download/original'],
-        ['GET', '/events'],
-        ['DELETE', ''],
-      ] as const) {
+      for (const [method, route] of JOB_ROUTES) {
         const theirs = await fetch(`${url}/jobs/${job_id}${route}`, { method, headers: bearer(BOB) });
         expect({ route, method, status: theirs.status }).toEqual({ route, method, status: 404 });
         await theirs.body?.cancel();
@@ -124,13 +127,7 @@ describeWithRedis('API keys and ownership', () => {
     })();
     expect(done).toMatchObject({ status: 'completed' });
     const unknown = '00000000-0000-4000-8000-000000000000';
-    for (const [method, route] of [
-      ['GET', ''],
-      ['GET', '/result'],
-      ['GET', '/download/original'],
-      ['GET', '/events'],
-      ['DELETE', ''],
-    ] as const) {
+    for (const [method, route] of JOB_ROUTES) {
       const theirs = await fetch(`${url}/jobs/${job_id}${route}`, { method, headers: { 'X-API-Key': BOB } });
       const none = await fetch(`${url}/jobs/${unknown}${route}`, { method, headers: { 'X-API-Key': BOB } });
       const body = (await theirs.json()) as { error: string };

@@ -5,6 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { EMBEDDED_CREDENTIALS, startEmbeddedStore } from '../../../scripts/store/embedded-store';
+import { loadConfig } from '../../src/config';
+import { ObjectStore } from '../../src/storage/object-store';
 
 const run = promisify(execFile);
 const RGW_SCRIPTS = path.resolve(__dirname, '../../../scripts/rgw');
@@ -30,6 +32,11 @@ function withKeys(client: S3Client, bucket: string) {
     const out = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     return (out.Contents ?? []).map((o) => o.Key ?? '');
   };
+}
+
+/** The router's ObjectStore on a test store, configured as a router given the store's env is. */
+export function objectStoreOn(store: TestStore): ObjectStore {
+  return new ObjectStore(loadConfig(store.env).store!);
 }
 
 /** The embedded store on a free port; `allowedOrigins`: the browser origins it answers CORS for (default the router's under `make up`). */

@@ -4,11 +4,10 @@ import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { makePng, sha256, specFor, startHttpFixture } from '@artorizer/testkit';
-import { ObjectStore } from '../../src/storage/object-store';
 import { LocalProcessor, LocalRouter, form, startLocalProcessor, startLocalRouter, waitForJob } from '../harness';
 import { freePort } from '../ports';
 import { MiB, REPO_ROOT, within } from '../wire';
-import { TestStore } from './stores';
+import { TestStore, objectStoreOn } from './stores';
 
 /** Opens a multipart POST /protect declaring a `fileBytes` image and sends its head; returns the socket. */
 async function openUpload(port: number, fileBytes: number): Promise<net.Socket> {
@@ -278,14 +277,7 @@ export function storageSuite(start: () => Promise<TestStore>, options: { strict:
     it('refuses tampered and expired presigned GET URLs', async () => {
       const key = 'uploads/signature-check';
       await store.client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: png }));
-      const signer = new ObjectStore({
-        endpoint: store.env.S3_ENDPOINT,
-        region: 'us-east-1',
-        bucket: store.bucket,
-        partBytes: 5 * 1024 * 1024,
-        queueSize: 1,
-        credentials: { accessKeyId: store.env.AWS_ACCESS_KEY_ID, secretAccessKey: store.env.AWS_SECRET_ACCESS_KEY },
-      });
+      const signer = objectStoreOn(store);
       const url = await signer.presignGet(key, 60);
       expect((await fetch(url)).status).toBe(200);
       expect((await fetch(url.replace(/X-Amz-Signature=[0-9a-f]/, (m) => m.slice(0, -1) + (m.endsWith('0') ? '1' : '0')))).status).toBe(403);
