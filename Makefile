@@ -13,7 +13,7 @@ BUF := $(BIN)/buf
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) cli/package.json net-guard/package.json proto/package.json reference-processor/package.json router/package.json testkit/package.json
+node_modules/.installed: package.json package-lock.json $(wildcard patches/*.patch) cli/package.json net-guard/package.json proto/package.json reference-processor/package.json router/package.json service-kit/package.json testkit/package.json
 	npm ci --no-audit --no-fund
 	touch $@
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { once } from 'node:events';
 import { AddressInfo } from 'node:net';
-import { openWorkDir } from '@artorizer/contract';
+import { openWorkDir } from '@artorizer/service-kit';
 import { ProcessorConfig } from './config';
 import { createS3Client } from './core/s3-client';
 import { Processor } from './core/processor';

@@ -1,4 +1,4 @@
-import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/contract';
+import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/service-kit';
 import { parsePolicyList } from '@artorizer/net-guard';
 
 /** Processor settings, read from the environment in one place and checked at start-up. */

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
-import { openWorkDir } from '@artorizer/contract';
+import { openWorkDir } from '@artorizer/service-kit';
 import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';

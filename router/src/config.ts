@@ -1,4 +1,4 @@
-import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/contract';
+import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/service-kit';
 import { RedisTarget, redisTargetFromEnv } from './redis';
 import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';

@@ -1,4 +1,4 @@
-import { exitOnSignals } from '@artorizer/contract';
+import { exitOnSignals } from '@artorizer/service-kit';
 import { loadConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
 import { RedisJobOwners } from './grpc/job-owners';

@@ -1,4 +1,4 @@
-import { exitOnSignals } from '@artorizer/contract';
+import { exitOnSignals } from '@artorizer/service-kit';
 import { startRouter } from './app';
 import { loadConfig } from './config';
 import { logger } from './logger';

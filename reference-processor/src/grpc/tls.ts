@@ -1,5 +1,5 @@
 import { ServerCredentials } from '@grpc/grpc-js';
-import { GrpcTls, isLoopbackHost } from '@artorizer/contract';
+import { GrpcTls, isLoopbackHost } from '@artorizer/service-kit';
 import { ProcessorConfig } from '../config';
 
 /**

@@ -1,5 +1,5 @@
 import { ChannelCredentials, credentials } from '@grpc/grpc-js';
-import { GrpcTls } from '@artorizer/contract';
+import { GrpcTls } from '@artorizer/service-kit';
 
 /**
  * The credentials of the router's channels to processors (`GRPC_TLS_CA`, `GRPC_TLS_CERT`,

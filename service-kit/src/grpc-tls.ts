@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { Env } from './service-kit';
+import { Env } from './env-and-signals';
 
 /**
  * TLS between router and processor, from `GRPC_TLS_CA`, `GRPC_TLS_CERT` and `GRPC_TLS_KEY`

@@ -1,0 +1,3 @@
+export * from './env-and-signals';
+export * from './work-dir';
+export * from './grpc-tls';
