@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { Env } from './env-and-signals';
+import { readSection } from './settings/section';
+import { TlsRole, grpcTlsSettings } from './settings/shared/grpc-tls';
+
+export type { TlsRole };
 
 /**
  * TLS between router and processor, from `GRPC_TLS_CA`, `GRPC_TLS_CERT` and `GRPC_TLS_KEY`
@@ -17,9 +21,6 @@ export interface GrpcTls {
   /** This side's certificate chain and private key (`GRPC_TLS_CERT`, `GRPC_TLS_KEY`): both or neither. */
   identity?: { cert: Buffer; key: Buffer };
 }
-
-/** Which end of the connection: a server needs its own certificate, a client may go without. */
-export type TlsRole = 'server' | 'client';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -58,7 +59,7 @@ function checkValidity(name: string, file: string, cert: X509Certificate, now: D
  * but no certificate of its own.
  */
 export function loadGrpcTls(env: Env, role: TlsRole, now = new Date()): GrpcTls | undefined {
-  const files = { ca: env.GRPC_TLS_CA || undefined, cert: env.GRPC_TLS_CERT || undefined, key: env.GRPC_TLS_KEY || undefined };
+  const files = readSection(env, grpcTlsSettings(role));
   if (!files.ca && !files.cert && !files.key) return undefined;
   if (Boolean(files.cert) !== Boolean(files.key)) {
     const [set, unset] = files.cert ? ['GRPC_TLS_CERT', 'GRPC_TLS_KEY'] : ['GRPC_TLS_KEY', 'GRPC_TLS_CERT'];
