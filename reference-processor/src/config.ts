@@ -1,7 +1,13 @@
-import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/service-kit';
-import { parsePolicyList } from '@artorizer/net-guard';
+import { Env, GrpcTls, S3Connection, defaultWorkRoot, loadGrpcTls, readS3Connection, readSection, sourceName } from '@artorizer/service-kit';
+import { jobSettings } from './config/jobs';
+import { listenerSettings } from './config/listeners';
+import { storeSettings } from './config/store';
 
-/** Processor settings, read from the environment in one place and checked at start-up. */
+/**
+ * Processor settings, read from the environment in one place and checked at start-up. Each
+ * variable is declared once, with its default, range and meaning, in `reference-processor/src/config/`
+ * (the shared ones in `@artorizer/service-kit`); docs/configuration.md is generated from those declarations.
+ */
 export interface ProcessorConfig {
   /** Interface the gRPC server binds to, and the HTTP API unless `HTTP_HOST` is set (`HOST`, default 0.0.0.0). */
   host: string;
@@ -57,7 +63,7 @@ export interface ProcessorConfig {
    * Object store (`S3_ENDPOINT` and/or `S3_BUCKET`, `S3_REGION`, `AWS_*` credentials): S3
    * references are read from it and artifacts written to `S3_BUCKET` under `jobs/<id>/`.
    */
-  s3?: { endpoint?: string; region: string; bucket: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  s3?: S3Connection;
   /**
    * Key prefixes an S3 reference may name, in `S3_BUCKET` only (`S3_REFERENCE_PREFIXES`,
    * comma-separated, default `uploads/`, where the router writes uploads). Any other key is
@@ -66,51 +72,31 @@ export interface ProcessorConfig {
   s3ReferencePrefixes: string[];
 }
 
-function list(value: string | undefined, fallback: string[]): string[] {
-  const items = (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-  return items.length > 0 ? items : fallback;
-}
-
-const int = envInt;
-
 export function loadConfig(env: Env = process.env): ProcessorConfig {
+  const listeners = readSection(env, listenerSettings);
+  const jobs = readSection(env, jobSettings);
+  const stored = readSection(env, storeSettings);
   const grpcTls = loadGrpcTls(env, 'server');
-  const httpTlsSetting = env.HTTP_TLS || 'off';
-  if (httpTlsSetting !== 'on' && httpTlsSetting !== 'off') throw new Error(`HTTP_TLS must be "on" or "off", got "${httpTlsSetting}"`);
-  const httpTls = httpTlsSetting === 'on';
-  if (httpTls && !grpcTls) throw new Error('HTTP_TLS=on needs GRPC_TLS_CERT and GRPC_TLS_KEY (the HTTP API serves the same certificate)');
+  if (listeners.httpTls && !grpcTls) throw new Error('HTTP_TLS=on needs GRPC_TLS_CERT and GRPC_TLS_KEY (the HTTP API serves the same certificate)');
   return {
-    host: env.HOST || '0.0.0.0',
-    httpHost: env.HTTP_HOST || env.HOST || '0.0.0.0',
+    host: listeners.host,
+    httpHost: listeners.httpHost ?? listeners.host,
     grpcTls,
-    httpTls,
-    grpcPort: int(env, 'GRPC_PORT', 50051, 0, 65535),
-    httpPort: int(env, 'HTTP_PORT', 8000, -1, 65535),
-    // one name for the one limit, as on the router; MAX_IMAGE_SIZE is its former name, read when MAX_FILE_SIZE is unset
-    maxImageBytes: int(env, env.MAX_FILE_SIZE === undefined && env.MAX_IMAGE_SIZE !== undefined ? 'MAX_IMAGE_SIZE' : 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
-    maxImagePixels: int(env, 'MAX_IMAGE_PIXELS', 100_000_000, 1),
-    concurrency: int(env, 'PROCESSOR_CONCURRENCY', 2, 1, 64),
-    maxQueuedJobs: int(env, 'MAX_QUEUED_JOBS', 1000, 1),
-    workRoot: env.WORK_DIR || env.PROCESSOR_WORK_DIR || defaultWorkRoot('processor'),
-    workRootFromDeprecatedName: !env.WORK_DIR && Boolean(env.PROCESSOR_WORK_DIR),
-    imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
-    fetchTimeoutMs: int(env, 'FETCH_TIMEOUT_MS', 30_000, 1),
-    jobRetentionMs: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1) * 1000,
-    downloadChunkBytes: int(env, 'DOWNLOAD_CHUNK_SIZE', 256 * 1024, 1024, 3 * 1024 * 1024),
-    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 10_000, 0),
-    s3:
-      env.S3_ENDPOINT || env.S3_BUCKET
-        ? {
-            endpoint: env.S3_ENDPOINT || undefined,
-            region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
-            bucket: env.S3_BUCKET || 'artorizer',
-            // Unset means the SDK's default chain (environment, profile, instance role).
-            credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
-          }
-        : undefined,
-    s3ReferencePrefixes: list(env.S3_REFERENCE_PREFIXES, ['uploads/']),
+    httpTls: listeners.httpTls,
+    grpcPort: listeners.grpcPort,
+    httpPort: listeners.httpPort,
+    maxImageBytes: jobs.maxImageBytes,
+    maxImagePixels: jobs.maxImagePixels,
+    concurrency: jobs.concurrency,
+    maxQueuedJobs: jobs.maxQueuedJobs,
+    workRoot: jobs.workRoot ?? defaultWorkRoot('processor'),
+    workRootFromDeprecatedName: sourceName(env, jobSettings.settings.workRoot) === 'PROCESSOR_WORK_DIR',
+    imageUrlAllowlist: jobs.imageUrlAllowlist,
+    fetchTimeoutMs: jobs.fetchTimeoutMs,
+    jobRetentionMs: jobs.jobRetentionSeconds * 1000,
+    downloadChunkBytes: jobs.downloadChunkBytes,
+    shutdownGraceMs: jobs.shutdownGraceMs,
+    s3: readS3Connection(env),
+    s3ReferencePrefixes: stored.s3ReferencePrefixes,
   };
 }

@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
 import os from 'node:os';
+import { readSetting } from '@artorizer/service-kit';
+import { processSettings } from './config/server';
 import { logger } from './logger';
 
 /**
@@ -8,7 +10,7 @@ import { logger } from './logger';
  * the socket), and replaces a worker that dies.
  */
 if (cluster.isPrimary) {
-  const workers = Number(process.env.ROUTER_WORKERS || os.availableParallelism());
+  const workers = readSetting(process.env, processSettings.settings.workers) ?? os.availableParallelism();
   // Workers share nothing but the socket: direct-upload grants (each consumed by one submit),
   // the note of which upload a job was made from, rate limits and caps live in each worker
   // unless Redis holds them. With a store, several workers without Redis would let one upload

@@ -1,13 +1,20 @@
-import { Env, GrpcTls, defaultWorkRoot, envInt, loadGrpcTls } from '@artorizer/service-kit';
+import { Env, GrpcTls, defaultWorkRoot, loadGrpcTls, readS3Connection, readSection } from '@artorizer/service-kit';
+import { accessSettings } from './config/access';
+import { TransferMode, processorSettings } from './config/processors';
+import { queueSettings } from './config/queue';
+import { serverSettings } from './config/server';
+import { storeSettings } from './config/store';
 import { RedisTarget, redisTargetFromEnv } from './redis';
-import { parsePolicyList } from './security/url-guard';
 import { StoreSettings } from './storage/object-store';
 
-export type TransferMode = 'stream' | 's3' | 'direct' | 'auto' | 'legacy';
-const MODES: TransferMode[] = ['stream', 's3', 'direct', 'auto', 'legacy'];
-const STORE_MODES: TransferMode[] = ['s3', 'direct', 'auto'];
+export type { TransferMode };
+const STORE_MODES: readonly TransferMode[] = ['s3', 'direct', 'auto'];
 
-/** Router settings, read from the environment in one place and checked at start-up. */
+/**
+ * Router settings, read from the environment in one place and checked at start-up. Each variable
+ * is declared once, with its default, range and meaning, in `router/src/config/` (the shared ones
+ * in `@artorizer/service-kit`); docs/configuration.md is generated from those declarations.
+ */
 export interface RouterConfig {
   /** HTTP port (`PORT`, default 7000; 0 picks a free port). */
   port: number;
@@ -25,6 +32,8 @@ export interface RouterConfig {
   grpcTls?: GrpcTls;
   /** Processor legacy HTTP API base URL (`PROCESSOR_HTTP_URL`, default http://127.0.0.1:8000), used in legacy mode. */
   processorHttpUrl: string;
+  /** Timeout of the plain HTTP calls to that API (`PROCESSOR_HTTP_TIMEOUT_MS`, default 5000). */
+  processorHttpTimeoutMs: number;
   /** Largest accepted image in bytes (`MAX_FILE_SIZE`, default 256 MiB). */
   maxFileBytes: number;
   /** Size of each encoded SubmitJob chunk message (`UPLOAD_CHUNK_SIZE`, default 1 MiB, the fastest measured). */
@@ -144,96 +153,73 @@ export interface RouterConfig {
   healthIntervalMs: number;
 }
 
-const int = envInt;
-
-function storeSettings(env: Env): StoreSettings | undefined {
-  if (!env.S3_ENDPOINT && !env.S3_BUCKET) return undefined;
-  const bucket = env.S3_BUCKET || 'artorizer';
-  if (bucket.length < 3) throw new Error('S3_BUCKET must have at least 3 characters');
-  return {
-    endpoint: env.S3_ENDPOINT || undefined,
-    publicEndpoint: env.S3_PUBLIC_ENDPOINT || env.S3_ENDPOINT || undefined,
-    region: env.S3_REGION || env.AWS_REGION || 'us-east-1',
-    bucket,
-    partBytes: int(env, 'S3_PART_SIZE', 8 * 1024 * 1024, 5 * 1024 * 1024),
-    queueSize: int(env, 'S3_QUEUE_SIZE', 2, 1, 16),
-    credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } : undefined,
-  };
+/** The router's store, when `S3_ENDPOINT` or `S3_BUCKET` names one. */
+function readStore(env: Env, values: { publicEndpoint?: string; partBytes: number; queueSize: number }): StoreSettings | undefined {
+  const connection = readS3Connection(env);
+  if (!connection) return undefined;
+  return { ...connection, publicEndpoint: values.publicEndpoint || connection.endpoint, partBytes: values.partBytes, queueSize: values.queueSize };
 }
 
 export function loadConfig(env: Env = process.env): RouterConfig {
-  const store = storeSettings(env);
-  const mode = (env.TRANSFER_MODE || (store ? 'auto' : 'stream')) as TransferMode;
-  if (!MODES.includes(mode)) throw new Error(`TRANSFER_MODE must be one of ${MODES.join(', ')}, got "${mode}"`);
+  const server = readSection(env, serverSettings);
+  const processors = readSection(env, processorSettings);
+  const access = readSection(env, accessSettings);
+  const stored = readSection(env, storeSettings);
+  const queue = readSection(env, queueSettings);
+  const store = readStore(env, stored);
+  const mode = processors.mode ?? (store ? 'auto' : 'stream');
   if (STORE_MODES.includes(mode) && !store) throw new Error(`TRANSFER_MODE=${mode} needs an object store: set S3_ENDPOINT (or S3_BUCKET for AWS S3)`);
-  const s3Reference = env.S3_REFERENCE || 'presigned';
-  if (s3Reference !== 'presigned' && s3Reference !== 'key') throw new Error('S3_REFERENCE must be "presigned" or "key"');
-  const processorAddrs = (env.PROCESSOR_ADDR || '127.0.0.1:50051')
-    .split(',')
-    .map((a) => a.trim())
-    .filter(Boolean);
-  if (processorAddrs.length === 0) throw new Error('PROCESSOR_ADDR must name at least one host:port');
-  const requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 30 * 60 * 1000, 1000);
-  const submitsPerMinute = int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE', 300, 0);
-  const retentionDays = int(env, 'OBJECT_RETENTION_DAYS', 1, 1, 3650);
-  const tusExpirySeconds = int(env, 'TUS_UPLOAD_EXPIRY_SECONDS', 86_400, 1);
   // the store expires everything under uploads/ after the retention, a resumable upload's info included
-  if (tusExpirySeconds > retentionDays * 86_400) throw new Error('TUS_UPLOAD_EXPIRY_SECONDS must not exceed OBJECT_RETENTION_DAYS (in seconds): the store expires uploads after that');
+  if (stored.tusExpirySeconds > stored.retentionDays * 86_400) throw new Error('TUS_UPLOAD_EXPIRY_SECONDS must not exceed OBJECT_RETENTION_DAYS (in seconds): the store expires uploads after that');
   // legacy mode re-posts to the original HTTP API, which has no labels to record a job's key in
-  if (env.API_KEYS_FILE && mode === 'legacy') throw new Error('API_KEYS_FILE needs a TRANSFER_MODE that records who owns a job (stream, s3, direct or auto), not legacy');
-  const redis = redisTargetFromEnv(env.REDIS_URL || undefined, env.REDIS_CLUSTER_NODES);
-  const redisPrefix = env.REDIS_PREFIX || 'artorizer';
-  // the prefix is the queue keys' hash tag ({prefix}:...): a brace in it would end the tag early
-  if (/[{}]/.test(redisPrefix)) throw new Error(`REDIS_PREFIX must not contain "{" or "}", got "${redisPrefix}"`);
+  if (access.apiKeysFile && mode === 'legacy') throw new Error('API_KEYS_FILE needs a TRANSFER_MODE that records who owns a job (stream, s3, direct or auto), not legacy');
   return {
-    port: int(env, 'PORT', 7000, 0, 65535),
-    host: env.HOST || '0.0.0.0',
+    port: server.port,
+    host: server.host,
     mode,
-    processorAddrs,
+    processorAddrs: processors.processorAddrs,
     grpcTls: loadGrpcTls(env, 'client'),
-    processorHttpUrl: (env.PROCESSOR_HTTP_URL || 'http://127.0.0.1:8000').replace(/\/$/, ''),
-    maxFileBytes: int(env, 'MAX_FILE_SIZE', 256 * 1024 * 1024, 1),
-    chunkBytes: int(env, 'UPLOAD_CHUNK_SIZE', 1024 * 1024, 1024, 4 * 1024 * 1024 - 1024),
-    grpcDeadlineMs: int(env, 'GRPC_DEADLINE_MS', 5000, 1),
-    requestTimeoutMs,
-    grpcStreamDeadlineMs: int(env, 'GRPC_STREAM_DEADLINE_MS', requestTimeoutMs, 1000),
-    requestIdleTimeoutMs: int(env, 'REQUEST_IDLE_TIMEOUT_MS', 60_000, 1000),
-    imageUrlAllowlist: parsePolicyList(env.IMAGE_URL_ALLOWLIST),
-    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
-    drainDelayMs: int(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
-    retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 5, 1),
-    workRoot: env.WORK_DIR || env.SPOOL_DIR || defaultWorkRoot('router'),
+    processorHttpUrl: processors.processorHttpUrl,
+    processorHttpTimeoutMs: processors.processorHttpTimeoutMs,
+    maxFileBytes: server.maxFileBytes,
+    chunkBytes: processors.chunkBytes,
+    grpcDeadlineMs: processors.grpcDeadlineMs,
+    requestTimeoutMs: server.requestTimeoutMs,
+    grpcStreamDeadlineMs: processors.grpcStreamDeadlineMs ?? server.requestTimeoutMs,
+    requestIdleTimeoutMs: server.requestIdleTimeoutMs,
+    imageUrlAllowlist: server.imageUrlAllowlist,
+    shutdownGraceMs: server.shutdownGraceMs,
+    drainDelayMs: server.drainDelayMs,
+    retryAfterSeconds: server.retryAfterSeconds,
+    workRoot: server.workRoot ?? defaultWorkRoot('router'),
     store,
-    s3Reference,
-    presignExpirySeconds: int(env, 'PRESIGN_EXPIRY_SECONDS', 900, 1, 7 * 24 * 3600),
-    uploadUrlExpirySeconds: int(env, 'UPLOAD_URL_EXPIRY_SECONDS', 600, 1, 7 * 24 * 3600),
-    autoS3ThresholdBytes: env.AUTO_S3_THRESHOLD ? int(env, 'AUTO_S3_THRESHOLD', 0, 0) : undefined,
-    retentionDays,
-    incompleteUploadTtlSeconds: int(env, 'INCOMPLETE_UPLOAD_TTL_SECONDS', 7200, 1),
-    tusExpirySeconds,
-    tusPartBytes: int(env, 'TUS_PART_SIZE', 5 * 1024 * 1024, 5 * 1024 * 1024),
-    storeSweepIntervalSeconds: int(env, 'STORE_SWEEP_INTERVAL_SECONDS', 600, 1),
-    apiKeysFile: env.API_KEYS_FILE || undefined,
-    submitsPerMinute,
-    submitsPerMinutePerAddress: int(env, 'RATE_LIMIT_SUBMITS_PER_MINUTE_PER_ADDRESS', submitsPerMinute * 4, 0),
-    maxUploadsPerKey: int(env, 'MAX_CONCURRENT_UPLOADS_PER_KEY', 16, 1),
-    maxEventStreamsPerKey: int(env, 'MAX_EVENT_STREAMS_PER_KEY', 64, 1),
-    trustProxy: !env.TRUST_PROXY ? false : /^\d+$/.test(env.TRUST_PROXY) ? Number(env.TRUST_PROXY) : env.TRUST_PROXY,
-    allowedOrigins: (env.ALLOWED_ORIGINS || '')
-      .split(',')
-      .map((o) => o.trim())
-      .filter(Boolean),
-    metricsToken: env.METRICS_TOKEN || undefined,
-    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
-    metricsHost: env.METRICS_HOST || '127.0.0.1',
-    redis,
-    redisPrefix,
-    jobRetentionSeconds: int(env, 'JOB_RETENTION_SECONDS', 86_400, 1),
-    dispatchAttempts: int(env, 'DISPATCH_ATTEMPTS', 8, 1, 100),
-    dispatchBackoffMs: int(env, 'DISPATCH_BACKOFF_MS', 1000, 1),
-    dispatchLockMs: int(env, 'DISPATCH_LOCK_MS', 30_000, 500),
-    perProcessorLimit: int(env, 'PROCESSOR_MAX_INFLIGHT', 4, 1, 1000),
-    inlineDispatcher: (env.DISPATCHER || 'inline') !== 'off',
-    healthIntervalMs: int(env, 'HEALTH_CHECK_INTERVAL_MS', 1000, 50),
+    s3Reference: stored.s3Reference,
+    presignExpirySeconds: stored.presignExpirySeconds,
+    uploadUrlExpirySeconds: stored.uploadUrlExpirySeconds,
+    autoS3ThresholdBytes: stored.autoS3ThresholdBytes,
+    retentionDays: stored.retentionDays,
+    incompleteUploadTtlSeconds: stored.incompleteUploadTtlSeconds,
+    tusExpirySeconds: stored.tusExpirySeconds,
+    tusPartBytes: stored.tusPartBytes,
+    storeSweepIntervalSeconds: stored.storeSweepIntervalSeconds,
+    apiKeysFile: access.apiKeysFile,
+    submitsPerMinute: access.submitsPerMinute,
+    submitsPerMinutePerAddress: access.submitsPerMinutePerAddress ?? access.submitsPerMinute * 4,
+    maxUploadsPerKey: access.maxUploadsPerKey,
+    maxEventStreamsPerKey: access.maxEventStreamsPerKey,
+    trustProxy: access.trustProxy,
+    allowedOrigins: access.allowedOrigins,
+    metricsToken: access.metricsToken,
+    metricsPort: access.metricsPort,
+    metricsHost: access.metricsHost,
+    redis: redisTargetFromEnv(queue.redisUrl, queue.redisClusterNodes),
+    redisPrefix: queue.redisPrefix,
+    jobRetentionSeconds: queue.jobRetentionSeconds,
+    dispatchAttempts: queue.dispatchAttempts,
+    dispatchBackoffMs: queue.dispatchBackoffMs,
+    dispatchLockMs: queue.dispatchLockMs,
+    perProcessorLimit: queue.perProcessorLimit,
+    inlineDispatcher: queue.dispatcher !== 'off',
+    healthIntervalMs: processors.healthIntervalMs,
   };
 }
