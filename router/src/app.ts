@@ -267,7 +267,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const sweepers = store ? await startRetention(store, config, log) : [];
   const uploadsByJob = new ExpiringMap<string>(config.retentionDays * 86_400_000);
   const direct: JobBackend =
-    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.grpcDeadlineMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
+    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.processorHttpTimeoutMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
   const keys = config.apiKeysFile ? new KeyRing(config.apiKeysFile, log) : undefined;
   if (keys) {
     log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');

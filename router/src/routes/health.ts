@@ -33,7 +33,7 @@ export function healthRoutes(router: express.IRouter, config: RouterConfig, pool
       res.status(503).json({ status: 'draining', timestamp: new Date().toISOString() });
       return;
     }
-    const processors = config.mode === 'legacy' ? await legacyReady(config.processorHttpUrl, config.grpcDeadlineMs) : await pool.health();
+    const processors = config.mode === 'legacy' ? await legacyReady(config.processorHttpUrl, config.processorHttpTimeoutMs) : await pool.health();
     const serving = processors.filter((p) => p.serving).length;
     const ready = serving > 0;
     if (!ready) res.setHeader('Retry-After', String(config.retryAfterSeconds));

@@ -29,7 +29,7 @@ async function submitLegacyUrl(fields: Record<string, unknown>, url: string, dep
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'x-request-id': ctx.requestId },
       body: JSON.stringify({ ...fields, imageUrl: undefined, image_url: url }),
-      signal: AbortSignal.timeout(deps.config.grpcDeadlineMs),
+      signal: AbortSignal.timeout(deps.config.processorHttpTimeoutMs),
     });
   } catch (err) {
     throw new HttpError(503, 'processor unavailable, retry later', {}, { cause: err });
