@@ -1,6 +1,8 @@
 import { integer, list, oneOf, section, text } from '@artorizer/service-kit';
 import { z } from 'zod';
 
+const HTTP_URL = 'must be an http:// or https:// URL';
+
 export const TRANSFER_MODES = ['stream', 's3', 'direct', 'auto', 'legacy'] as const;
 export type TransferMode = (typeof TRANSFER_MODES)[number];
 
@@ -23,10 +25,10 @@ export const processorSettings = section('Processors', {
   processorHttpUrl: text({
     name: 'PROCESSOR_HTTP_URL',
     default: 'http://127.0.0.1:8000',
-    allowed: 'URL',
+    allowed: 'http(s) URL',
     check: z
       .string()
-      .url('must be a URL')
+      .refine((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), HTTP_URL)
       .transform((url) => url.replace(/\/$/, '')),
     meaning: 'processor HTTP API, for `legacy`',
   }),
