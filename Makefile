@@ -8,7 +8,7 @@ BIN := node_modules/.bin
 TSX := $(BIN)/tsx
 BUF := $(BIN)/buf
 
-.PHONY: help install generate check-generated lint format breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
+.PHONY: help install generate config-docs check-generated lint format breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -24,9 +24,13 @@ generate: install ## compile the contract: TypeScript types and descriptor sets
 	$(BUF) build --as-file-descriptor-set -o proto/gen/artorizer.binpb
 	$(BUF) build node_modules/grpc-health-check/proto --as-file-descriptor-set -o proto/gen/health.binpb
 
-check-generated: generate ## fail when committed generated code is stale
+config-docs: install ## write the settings tables of docs/configuration.md from the declarations (router/src/config/, reference-processor/src/config/, service-kit)
+	$(TSX) scripts/config-docs/main.ts
+
+check-generated: generate config-docs ## fail when committed generated code or docs are stale
 	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen is stale: run 'make generate' and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard proto/gen)" || { echo "proto/gen has uncommitted files: run 'make generate' and commit"; exit 1; }
+	@git diff --exit-code --stat -- docs/configuration.md || { echo "docs/configuration.md is stale: run 'make config-docs' and commit"; exit 1; }
 
 lint: install ## buf lint + format checks (buf, prettier), tsc strict (the page's modules too), eslint
 	$(BUF) lint
