@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { transferTable, verdictTable } from './lib/docs';
+import { transferTable, verdictTable } from './lib/docs-tables';
 import { machineInfo, machineLine } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { teardownAll } from './lib/netns';

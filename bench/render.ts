@@ -1,6 +1,7 @@
 /**
  * Re-renders docs/benchmarks.md from the raw record of the last full run
- * (bench/results/latest.json), e.g. after a change to how the report is laid out:
+ * (bench/results/latest.json), e.g. after a change to its prose (bench/benchmarks.md.tmpl) or
+ * to how its tables are laid out (bench/lib/docs-tables.ts):
  *
  *   node_modules/.bin/tsx bench/render.ts
  *
