@@ -32,8 +32,9 @@ import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
 import { runRounds } from './lib/rounds';
-import { RUN_ALL_USAGE, parseRunOptions } from './lib/run-args';
+import { RUN_ALL_CLI, runOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
+import { commandOf } from './lib/cli';
 import { runSerialization } from './lib/serialization';
 import { REPO_ROOT, Service } from './lib/stack';
 import { LOOPBACK } from './lib/topology';
@@ -254,7 +255,7 @@ async function runAll(o: RunOptions): Promise<void> {
   const started = performance.now();
   const record: RunRecord = {
     benchmark: 'run-all',
-    command: `node_modules/.bin/tsx bench/run-all.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    command: commandOf(RUN_ALL_CLI),
     smoke: o.smoke,
     startedAt: new Date().toISOString(),
     machine: await machineInfo(),
@@ -338,4 +339,4 @@ function fixedSeconds(s: number): string {
   return `${s.toFixed(1)} s`;
 }
 
-script.main(RUN_ALL_USAGE, parseRunOptions, runAll);
+script.main(RUN_ALL_CLI, runOptions, runAll);

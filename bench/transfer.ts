@@ -6,13 +6,14 @@
  *   - stream:  router with TRANSFER_MODE=stream (multipart relayed into gRPC SubmitJob) at the
  *              default UPLOAD_CHUNK_SIZE, plus stream-<chunk> routers for a chunk-size sweep.
  * One processor and one router per contender run as separate processes for the whole run;
- * contenders alternate within each round in a rotating order. See bench/lib/args.ts (--help).
+ * contenders alternate within each round in a rotating order. See bench/lib/transfer-args.ts (--help).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig as loadRouterConfig } from '../router/src/config';
-import { Options, USAGE, chunkLabel, parseOptions } from './lib/args';
+import { commandOf } from './lib/cli';
+import { Options, TRANSFER_CLI, chunkLabel, transferOptions } from './lib/transfer-args';
 import { curlUpload, settleJob } from './lib/client';
 import { MIB, writeTestFile } from './lib/files';
 import { machineInfo } from './lib/machine';
@@ -195,7 +196,7 @@ async function run(options: Options): Promise<void> {
   fs.mkdirSync(resultsDir, { recursive: true });
   const record = {
     benchmark: 'transfer',
-    command: `node_modules/.bin/tsx bench/transfer.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    command: commandOf(TRANSFER_CLI),
     machine: meta,
     options,
     processor: {
@@ -237,4 +238,4 @@ async function run(options: Options): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-script.main(USAGE, parseOptions, run);
+script.main(TRANSFER_CLI, transferOptions, run);
