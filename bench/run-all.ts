@@ -21,7 +21,7 @@ import { loadConfig as loadRouterConfig } from '../router/src/config';
 import { cleanRedis, runApi } from './lib/api';
 import { runConcurrency } from './lib/concurrency';
 import { renderDocs } from './lib/docs';
-import { MIB, writeTestFile } from './lib/files';
+import { MIB, writeTestFiles } from './lib/files';
 import { codeState, machineInfo } from './lib/machine';
 import { runHosts } from './lib/hosts-run';
 import { runNet } from './lib/net-run';
@@ -31,7 +31,7 @@ import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
-import { runRounds } from './lib/rounds';
+import { runRounds, sizeGroups } from './lib/rounds';
 import { RUN_ALL_CLI, runOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
 import { commandOf } from './lib/cli';
@@ -104,8 +104,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     ...(want('resume') ? [o.resume.sizeMiB] : []),
   ]);
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
-  const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
+  const { files, maxBytes } = writeTestFiles(dir, sizes);
   const services = script.group();
   let rgw: RgwStore | undefined;
   try {
@@ -130,7 +129,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       const contenders = transferContenders.map((p) => byLabel(p.label));
       const samples = await runRounds(stack, {
         section: 'transfer',
-        groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))),
+        groups: sizeGroups(o.sizes, contenders),
         runs: o.runs,
         files,
         settleTimeoutMs: 120_000,

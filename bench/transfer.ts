@@ -15,7 +15,7 @@ import { loadConfig as loadRouterConfig } from '../router/src/config';
 import { commandOf } from './lib/cli';
 import { Options, TRANSFER_CLI, chunkLabel, transferOptions } from './lib/transfer-args';
 import { curlUpload, settleJob } from './lib/client';
-import { MIB, writeTestFile } from './lib/files';
+import { writeTestFiles } from './lib/files';
 import { machineInfo } from './lib/machine';
 import { CLK_TCK, MemMethod, ProcWindow, detectMethod, machineTicks } from './lib/memory';
 import { Sample, findings, markdownTables, summarizeRows } from './lib/report';
@@ -41,10 +41,9 @@ async function run(options: Options): Promise<void> {
   const defaultChunk = loadRouterConfig({}).chunkBytes;
   const tempDir = script.tempDir('artorizer-bench-');
   const workDir = path.join(tempDir, 'processor-work');
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
 
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
+  const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
 
   // Which contenders run, before anything starts.
   const plan: { label: string; env?: Record<string, string> }[] = [

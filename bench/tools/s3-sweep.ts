@@ -20,10 +20,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig as loadRouterConfig } from '../../router/src/config';
-import { MIB, writeTestFile } from '../lib/files';
+import { MIB, writeTestFiles } from '../lib/files';
 import { JobSample } from '../lib/job-sample';
 import { machineInfo } from '../lib/machine';
-import { runRounds } from '../lib/rounds';
+import { runRounds, sizeGroups } from '../lib/rounds';
 import { FlagValues, commandLine, commandOf, count, numberList } from '../lib/cli';
 import { BenchScript } from '../lib/script';
 import { REPO_ROOT } from '../lib/stack';
@@ -163,8 +163,7 @@ async function run(options: Options, command: string): Promise<void> {
 
   const tempDir = script.tempDir('artorizer-s3-sweep-');
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
+  const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
 
   log(`starting store, processor and ${plans.length} s3-mode routers`);
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
@@ -172,7 +171,7 @@ async function run(options: Options, command: string): Promise<void> {
   const started = performance.now();
   const samples = await runRounds(stack, {
     section: SECTION,
-    groups: options.sizes.map((sizeMiB) => stack.contenders.map((contender) => ({ contender, sizeMiB }))),
+    groups: sizeGroups(options.sizes, stack.contenders),
     runs: options.runs,
     files,
     settleTimeoutMs: 120_000,
