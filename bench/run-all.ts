@@ -38,7 +38,7 @@ import { commandOf } from './lib/cli';
 import { runSerialization } from './lib/serialization';
 import { REPO_ROOT, Service } from './lib/stack';
 import { LOOPBACK } from './lib/topology';
-import { BUCKET, ContenderPlan, startTransferStack } from './lib/transfer-stack';
+import { BUCKET, ContenderPlan, startTransferStack, transferPlans } from './lib/transfer-stack';
 import { nginxUnavailable } from './lib/nginx';
 import { RgwStore, rgwUnavailable, startRgw } from '../scripts/rgw/rgw';
 import { concurrencyRows, transferRows } from './lib/transfer-summary';
@@ -49,26 +49,6 @@ const { log, check } = script;
 
 async function stopAll(services: Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.stop()));
-}
-
-/** The transfer section's contenders; nginx and the Ceph RGW ones where this machine has them. */
-function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
-  return [
-    { label: 'floor', kind: 'floor' },
-    ...(withNginx ? [{ label: 'nginx', kind: 'nginx' as const }] : []),
-    { label: 'legacy', kind: 'legacy' },
-    { label: 'stream', kind: 'stream' },
-    { label: 's3', kind: 's3' },
-    { label: 'direct', kind: 'direct' },
-    { label: 'tus', kind: 'tus' },
-    { label: 'default', kind: 'default' },
-    ...(withRgw
-      ? [
-          { label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const },
-          { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const },
-        ]
-      : []),
-  ];
 }
 
 /** The concurrency section's contenders. */
@@ -87,7 +67,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const rgwMissing = want('transfer') ? await rgwUnavailable() : 'not needed';
   if (nginxMissing) log(`no nginx contender: ${nginxMissing}`);
   if (want('transfer') && rgwMissing) log(`no Ceph RGW contenders: ${rgwMissing}`);
-  const transferContenders = transferPlans(!nginxMissing, !rgwMissing);
+  const transferContenders = transferPlans({ nginx: !nginxMissing, rgw: !rgwMissing });
   const plans: ContenderPlan[] = [
     ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label)) || (want('resume') && [RESUME_TUS, RESUME_RESTART].includes(p.label))),
     ...(want('bound')

@@ -5,18 +5,7 @@ import { runRounds, sizeGroups } from './rounds';
 import { nginxUnavailable } from './nginx';
 import { Service } from './stack';
 import { TransferRow, transferRows } from './transfer-summary';
-import { ContenderPlan, startTransferStack } from './transfer-stack';
-
-export const NET_PLANS: ContenderPlan[] = [
-  { label: 'floor', kind: 'floor' },
-  { label: 'nginx', kind: 'nginx' },
-  { label: 'legacy', kind: 'legacy' },
-  { label: 'stream', kind: 'stream' },
-  { label: 's3', kind: 's3' },
-  { label: 'direct', kind: 'direct' },
-  { label: 'tus', kind: 'tus' },
-  { label: 'default', kind: 'default' },
-];
+import { startTransferStack, transferPlans } from './transfer-stack';
 
 export interface NetSection {
   rateMbit: number;
@@ -57,7 +46,7 @@ export async function runNet(o: {
   try {
     o.log(`constrained links: namespaces ${lab.namespaces.join(', ')}, ${o.rateMbit} Mbit/s per link`);
     const { files, maxBytes } = writeTestFiles(o.tempDir, o.sizes);
-    const plans = nginxUnavailable() ? NET_PLANS.filter((p) => p.kind !== 'nginx') : NET_PLANS;
+    const plans = transferPlans({ nginx: !nginxUnavailable(), rgw: false });
     const stack = await startTransferStack({ topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
     const contenders = stack.contenders;
     const samples = await runRounds(stack, {
