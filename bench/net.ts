@@ -9,16 +9,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { transferTable, verdictTable } from './lib/docs';
+import { FlagValues, commandLine, commandOf, count, positive, sizesMiB } from './lib/cli';
+import { transferTable, verdictTable } from './lib/docs-tables';
 import { machineInfo, machineLine } from './lib/machine';
 import { runNet } from './lib/net-run';
 import { teardownAll } from './lib/netns';
-import { BenchScript, numberList } from './lib/script';
+import { BenchScript } from './lib/script';
 import { REPO_ROOT } from './lib/stack';
 import { tusVsDirect } from './lib/verdicts';
 
-const USAGE = `usage: node_modules/.bin/tsx bench/net.ts [--sizes 1,10,50] [--runs 5] [--rate 100]`;
+/** bench/net.ts's command line (`make bench-net`). */
+const NET_CLI = commandLine({
+  script: 'bench/net.ts',
+  about: `The transfer table over links limited to --rate Mbit/s, between network namespaces made and
+removed here (needs root; otherwise prints "skipped: <reason>" and exits 0). Writes
+bench/results/net.json and prints the table.`,
+  flags: {
+    sizes: { kind: 'value', sample: '1,10,50', help: 'file sizes in MiB (default 1,10,50)' },
+    runs: { kind: 'value', sample: '5', help: 'measured rounds after one warm-up per contender and size (default 5)' },
+    rate: { kind: 'value', sample: '100', help: 'Mbit/s per link (default 100)' },
+  },
+});
 
 const script = new BenchScript('bench-net', teardownAll);
 const { services, log, check } = script;
@@ -29,13 +40,8 @@ interface NetOptions {
   rateMbit: number;
 }
 
-function parseOptions(argv: string[]): NetOptions | 'help' {
-  const { values } = parseArgs({ args: argv, options: { sizes: { type: 'string' }, runs: { type: 'string' }, rate: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
-  if (values.help) return 'help';
-  const positive = (n: number) => n > 0 && n <= 1024;
-  const [runs] = numberList(values.runs ?? '5', 'runs', (n) => Number.isInteger(n) && positive(n));
-  const [rateMbit] = numberList(values.rate ?? '100', 'rate', positive);
-  return { sizes: numberList(values.sizes ?? '1,10,50', 'sizes', positive), runs, rateMbit };
+function netOptions(flags: FlagValues<typeof NET_CLI.flags>): NetOptions {
+  return { sizes: sizesMiB(flags.sizes ?? '1,10,50', 'sizes'), runs: count(flags.runs, 5, 'runs'), rateMbit: positive(flags.rate, 100, 'rate') };
 }
 
 async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
@@ -48,7 +54,7 @@ async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
     return;
   }
   machine.loadavgAtEnd = os.loadavg();
-  const command = `node_modules/.bin/tsx bench/net.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const command = commandOf(NET_CLI);
   const record = {
     benchmark: 'net',
     command,
@@ -74,4 +80,4 @@ async function run({ sizes, runs, rateMbit }: NetOptions): Promise<void> {
   );
 }
 
-script.main(USAGE, parseOptions, run);
+script.main(NET_CLI, netOptions, run);

@@ -21,7 +21,7 @@ import { loadConfig as loadRouterConfig } from '../router/src/config';
 import { cleanRedis, runApi } from './lib/api';
 import { runConcurrency } from './lib/concurrency';
 import { renderDocs } from './lib/docs';
-import { MIB, writeTestFile } from './lib/files';
+import { MIB, writeTestFiles } from './lib/files';
 import { codeState, machineInfo } from './lib/machine';
 import { runHosts } from './lib/hosts-run';
 import { runNet } from './lib/net-run';
@@ -31,13 +31,14 @@ import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
-import { runRounds } from './lib/rounds';
-import { RUN_ALL_USAGE, parseRunOptions } from './lib/run-args';
+import { runRounds, sizeGroups } from './lib/rounds';
+import { RUN_ALL_CLI, runOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
+import { commandOf } from './lib/cli';
 import { runSerialization } from './lib/serialization';
 import { REPO_ROOT, Service } from './lib/stack';
 import { LOOPBACK } from './lib/topology';
-import { BUCKET, ContenderPlan, startTransferStack } from './lib/transfer-stack';
+import { BUCKET, ContenderPlan, startTransferStack, transferPlans } from './lib/transfer-stack';
 import { nginxUnavailable } from './lib/nginx';
 import { RgwStore, rgwUnavailable, startRgw } from '../scripts/rgw/rgw';
 import { concurrencyRows, transferRows } from './lib/transfer-summary';
@@ -48,26 +49,6 @@ const { log, check } = script;
 
 async function stopAll(services: Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.stop()));
-}
-
-/** The transfer section's contenders; nginx and the Ceph RGW ones where this machine has them. */
-function transferPlans(withNginx: boolean, withRgw: boolean): ContenderPlan[] {
-  return [
-    { label: 'floor', kind: 'floor' },
-    ...(withNginx ? [{ label: 'nginx', kind: 'nginx' as const }] : []),
-    { label: 'legacy', kind: 'legacy' },
-    { label: 'stream', kind: 'stream' },
-    { label: 's3', kind: 's3' },
-    { label: 'direct', kind: 'direct' },
-    { label: 'tus', kind: 'tus' },
-    { label: 'default', kind: 'default' },
-    ...(withRgw
-      ? [
-          { label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const },
-          { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const },
-        ]
-      : []),
-  ];
 }
 
 /** The concurrency section's contenders. */
@@ -86,7 +67,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const rgwMissing = want('transfer') ? await rgwUnavailable() : 'not needed';
   if (nginxMissing) log(`no nginx contender: ${nginxMissing}`);
   if (want('transfer') && rgwMissing) log(`no Ceph RGW contenders: ${rgwMissing}`);
-  const transferContenders = transferPlans(!nginxMissing, !rgwMissing);
+  const transferContenders = transferPlans({ nginx: !nginxMissing, rgw: !rgwMissing });
   const plans: ContenderPlan[] = [
     ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label)) || (want('resume') && [RESUME_TUS, RESUME_RESTART].includes(p.label))),
     ...(want('bound')
@@ -103,8 +84,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     ...(want('resume') ? [o.resume.sizeMiB] : []),
   ]);
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
-  const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...sizes)) * MIB + MIB);
+  const { files, maxBytes } = writeTestFiles(dir, sizes);
   const services = script.group();
   let rgw: RgwStore | undefined;
   try {
@@ -129,7 +109,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       const contenders = transferContenders.map((p) => byLabel(p.label));
       const samples = await runRounds(stack, {
         section: 'transfer',
-        groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))),
+        groups: sizeGroups(o.sizes, contenders),
         runs: o.runs,
         files,
         settleTimeoutMs: 120_000,
@@ -254,7 +234,7 @@ async function runAll(o: RunOptions): Promise<void> {
   const started = performance.now();
   const record: RunRecord = {
     benchmark: 'run-all',
-    command: `node_modules/.bin/tsx bench/run-all.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    command: commandOf(RUN_ALL_CLI),
     smoke: o.smoke,
     startedAt: new Date().toISOString(),
     machine: await machineInfo(),
@@ -338,4 +318,4 @@ function fixedSeconds(s: number): string {
   return `${s.toFixed(1)} s`;
 }
 
-script.main(RUN_ALL_USAGE, parseRunOptions, runAll);
+script.main(RUN_ALL_CLI, runOptions, runAll);

@@ -6,15 +6,16 @@
  *   - stream:  router with TRANSFER_MODE=stream (multipart relayed into gRPC SubmitJob) at the
  *              default UPLOAD_CHUNK_SIZE, plus stream-<chunk> routers for a chunk-size sweep.
  * One processor and one router per contender run as separate processes for the whole run;
- * contenders alternate within each round in a rotating order. See bench/lib/args.ts (--help).
+ * contenders alternate within each round in a rotating order. See bench/lib/transfer-args.ts (--help).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig as loadRouterConfig } from '../router/src/config';
-import { Options, USAGE, chunkLabel, parseOptions } from './lib/args';
+import { commandOf } from './lib/cli';
+import { Options, TRANSFER_CLI, chunkLabel, transferOptions } from './lib/transfer-args';
 import { curlUpload, settleJob } from './lib/client';
-import { MIB, writeTestFile } from './lib/files';
+import { writeTestFiles } from './lib/files';
 import { machineInfo } from './lib/machine';
 import { CLK_TCK, MemMethod, ProcWindow, detectMethod, machineTicks } from './lib/memory';
 import { Sample, findings, markdownTables, summarizeRows } from './lib/report';
@@ -40,10 +41,9 @@ async function run(options: Options): Promise<void> {
   const defaultChunk = loadRouterConfig({}).chunkBytes;
   const tempDir = script.tempDir('artorizer-bench-');
   const workDir = path.join(tempDir, 'processor-work');
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
 
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
+  const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
 
   // Which contenders run, before anything starts.
   const plan: { label: string; env?: Record<string, string> }[] = [
@@ -195,7 +195,7 @@ async function run(options: Options): Promise<void> {
   fs.mkdirSync(resultsDir, { recursive: true });
   const record = {
     benchmark: 'transfer',
-    command: `node_modules/.bin/tsx bench/transfer.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    command: commandOf(TRANSFER_CLI),
     machine: meta,
     options,
     processor: {
@@ -237,4 +237,4 @@ async function run(options: Options): Promise<void> {
   process.stdout.write(out.join('\n') + '\n');
 }
 
-script.main(USAGE, parseOptions, run);
+script.main(TRANSFER_CLI, transferOptions, run);

@@ -32,3 +32,12 @@ export function writeTestFile(dir: string, sizeMiB: number): string {
 function randomBlock(n: number): Buffer {
   return randomFillSync(Buffer.allocUnsafe(n));
 }
+
+/**
+ * One test file per size (MiB) in `dir`, and the upload limit (MAX_FILE_SIZE) the services
+ * get so that the largest fits: at least 256 MiB.
+ */
+export function writeTestFiles(dir: string, sizes: Iterable<number>): { files: Map<number, string>; maxBytes: number } {
+  const files = new Map([...sizes].map((size) => [size, writeTestFile(dir, size)]));
+  return { files, maxBytes: Math.max(256 * MIB, Math.ceil(Math.max(...files.keys()) * MIB) + MIB) };
+}

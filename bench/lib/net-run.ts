@@ -1,22 +1,11 @@
-import { writeTestFile } from './files';
+import { writeTestFiles } from './files';
 import { JobSample } from './job-sample';
 import { createTransferLab, removeStaleNamespaces, unavailableReason } from './netns';
-import { runRounds } from './rounds';
+import { runRounds, sizeGroups } from './rounds';
 import { nginxUnavailable } from './nginx';
 import { Service } from './stack';
 import { TransferRow, transferRows } from './transfer-summary';
-import { ContenderPlan, startTransferStack } from './transfer-stack';
-
-export const NET_PLANS: ContenderPlan[] = [
-  { label: 'floor', kind: 'floor' },
-  { label: 'nginx', kind: 'nginx' },
-  { label: 'legacy', kind: 'legacy' },
-  { label: 'stream', kind: 'stream' },
-  { label: 's3', kind: 's3' },
-  { label: 'direct', kind: 'direct' },
-  { label: 'tus', kind: 'tus' },
-  { label: 'default', kind: 'default' },
-];
+import { startTransferStack, transferPlans } from './transfer-stack';
 
 export interface NetSection {
   rateMbit: number;
@@ -56,14 +45,13 @@ export async function runNet(o: {
   const mine = o.services;
   try {
     o.log(`constrained links: namespaces ${lab.namespaces.join(', ')}, ${o.rateMbit} Mbit/s per link`);
-    const files = new Map(o.sizes.map((size) => [size, writeTestFile(o.tempDir, size)]));
-    const maxBytes = Math.max(256, Math.ceil(Math.max(...o.sizes)) + 1) * 1024 * 1024;
-    const plans = nginxUnavailable() ? NET_PLANS.filter((p) => p.kind !== 'nginx') : NET_PLANS;
+    const { files, maxBytes } = writeTestFiles(o.tempDir, o.sizes);
+    const plans = transferPlans({ nginx: !nginxUnavailable(), rgw: false });
     const stack = await startTransferStack({ topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
     const contenders = stack.contenders;
     const samples = await runRounds(stack, {
       section: 'constrained',
-      groups: o.sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB }))),
+      groups: sizeGroups(o.sizes, contenders),
       runs: o.runs,
       files,
       settleTimeoutMs: 300_000,

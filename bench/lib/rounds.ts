@@ -8,6 +8,11 @@ export interface Cell {
   sizeMiB: number;
 }
 
+/** Every contender at every size: one group per size, the contenders compared within it. */
+export function sizeGroups(sizes: readonly number[], contenders: readonly Contender[]): Cell[][] {
+  return sizes.map((sizeMiB) => contenders.map((contender) => ({ contender, sizeMiB })));
+}
+
 export interface RoundsOptions {
   section: string;
   /** Cells compared with each other; each group's order rotates per round (balanced Latin square rows). */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { CommandLine, FlagValues, Flags, readFlags, usage } from './cli';
 import { Service } from './stack';
 
 /**
@@ -73,22 +74,27 @@ export class BenchScript {
     return this.cleaning;
   }
 
-  /** Parses the arguments (exit 2 with the usage when they are bad), runs, cleans up and exits. */
-  main<O>(usage: string, parse: (argv: string[]) => O | 'help', run: (options: O) => Promise<void>): void {
-    void this.exitCode(usage, parse, run).then((code) => process.exit(this.interrupted ? 130 : code));
+  /**
+   * Reads the command line (`--help`: prints the usage, exit 0; bad flags or values: the
+   * message and the usage on stderr, exit 2), turns its flags into the run's options, runs,
+   * cleans up and exits.
+   */
+  main<F extends Flags, O>(cli: CommandLine<F>, options: (flags: FlagValues<F>) => O, run: (options: O) => Promise<void>): void {
+    void this.exitCode(cli, options, run).then((code) => process.exit(this.interrupted ? 130 : code));
   }
 
-  private async exitCode<O>(usage: string, parse: (argv: string[]) => O | 'help', run: (options: O) => Promise<void>): Promise<number> {
-    let options: O | 'help';
+  private async exitCode<F extends Flags, O>(cli: CommandLine<F>, toOptions: (flags: FlagValues<F>) => O, run: (options: O) => Promise<void>): Promise<number> {
+    let options: O;
     try {
-      options = parse(process.argv.slice(2));
+      const flags = readFlags(cli, process.argv.slice(2));
+      if (flags === 'help') {
+        process.stdout.write(`${usage(cli)}\n`);
+        return 0;
+      }
+      options = toOptions(flags);
     } catch (err) {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage(cli)}\n`);
       return 2;
-    }
-    if (options === 'help') {
-      process.stdout.write(`${usage}\n`);
-      return 0;
     }
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by
@@ -116,14 +122,4 @@ export class BenchScript {
       await this.cleanup();
     }
   }
-}
-
-/** A comma-separated list of numbers, each checked by `valid`; "" is an empty list. */
-export function numberList(raw: string, name: string, valid: (n: number) => boolean): number[] {
-  if (raw.trim() === '') return [];
-  return raw.split(',').map((part) => {
-    const value = Number(part.trim());
-    if (part.trim() === '' || !Number.isFinite(value) || !valid(value)) throw new Error(`--${name}: bad value "${part}"`);
-    return value;
-  });
 }

@@ -23,6 +23,29 @@ export interface ContenderPlan {
   env?: Record<string, string>;
 }
 
+/**
+ * The transfer table's contenders (`make bench`'s section 1 and the constrained-links section):
+ * nginx where this machine has it, the Ceph RGW ones where it has RGW and they are wanted.
+ */
+export function transferPlans(has: { nginx: boolean; rgw: boolean }): ContenderPlan[] {
+  return [
+    { label: 'floor', kind: 'floor' },
+    ...(has.nginx ? [{ label: 'nginx', kind: 'nginx' as const }] : []),
+    { label: 'legacy', kind: 'legacy' },
+    { label: 'stream', kind: 'stream' },
+    { label: 's3', kind: 's3' },
+    { label: 'direct', kind: 'direct' },
+    { label: 'tus', kind: 'tus' },
+    { label: 'default', kind: 'default' },
+    ...(has.rgw
+      ? [
+          { label: 's3-rgw', kind: 's3' as const, store: 'rgw' as const },
+          { label: 'direct-rgw', kind: 'direct' as const, store: 'rgw' as const },
+        ]
+      : []),
+  ];
+}
+
 /** Kinds whose router talks to an object store. */
 export const STORE_KINDS: readonly ContenderKind[] = ['s3', 'direct', 'tus', 'default'];
 

@@ -4,33 +4,28 @@
  *
  *   node_modules/.bin/tsx bench/tools/cluster-wait-cost.ts
  */
-import { startRedisCluster } from '../../router/test/queue/redis-cluster';
-import { intakeStack } from '../../router/test/queue/intake-stack';
-import { parseClusterNodes } from '../../router/src/redis';
+import { WAIT_MODES, clusterIntake, runTool, withCluster } from './cluster-intake';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
-(async () => {
-  const cluster = await startRedisCluster();
-  try {
-    const target = { kind: 'cluster' as const, nodes: parseClusterNodes(cluster.seeds) };
-    for (const mode of ['wait', 'nowait', 'wait', 'nowait']) {
-      const stack = intakeStack(target, `m-${mode}-${Date.now()}`);
-      if (mode === 'nowait') stack.dispatch.replicated = async () => true;
-      const draft = () => stack.records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
-      for (let i = 0; i < 200; i++) await stack.intake.add(draft()); // warm-up
+
+runTool(() =>
+  withCluster(async (_cluster, target) => {
+    for (const mode of [...WAIT_MODES, ...WAIT_MODES]) {
+      const stack = clusterIntake(target, `m-${mode}-${Date.now()}`, mode);
+      for (let i = 0; i < 200; i++) await stack.intake.add(stack.draft()); // warm-up
       const single: number[] = [];
       for (let i = 0; i < 2000; i++) {
         const t = process.hrtime.bigint();
-        await stack.intake.add(draft());
+        await stack.intake.add(stack.draft());
         single.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       const t0 = Date.now();
       let n = 0;
       while (Date.now() - t0 < 5000) {
-        await Promise.all(Array.from({ length: 100 }, () => stack.intake.add(draft())));
+        await Promise.all(Array.from({ length: 100 }, () => stack.intake.add(stack.draft())));
         n += 100;
       }
       console.log(
@@ -38,10 +33,5 @@ const pct = (xs: number[], p: number) => {
       );
       await stack.close();
     }
-  } finally {
-    await cluster.stop();
-  }
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+  }),
+);

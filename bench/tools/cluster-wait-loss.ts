@@ -7,27 +7,24 @@
  *
  *   node_modules/.bin/tsx bench/tools/cluster-wait-loss.ts wait|nowait [ROUNDS=3] [FREEZE_MS=0]
  */
-import { startRedisCluster } from '../../router/test/queue/redis-cluster';
-import { intakeStack } from '../../router/test/queue/intake-stack';
-import { parseClusterNodes, openRedis } from '../../router/src/redis';
+import { openRedis } from '../../router/src/redis';
 import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
+import { clusterIntake, runTool, waitMode, withCluster } from './cluster-intake';
 
-(async () => {
-  const mode = process.argv[2];
+runTool(async () => {
+  const mode = waitMode(process.argv[2]);
   const rounds = Number(process.argv[3] ?? 3);
+  const freezeMs = Number(process.argv[4] ?? 0);
   for (let round = 0; round < rounds; round++) {
-    const cluster = await startRedisCluster();
-    try {
-      const target = { kind: 'cluster' as const, nodes: parseClusterNodes(cluster.seeds) };
+    await withCluster(async (cluster, target) => {
       const prefix = `loss-${Date.now()}`;
-      const stack = intakeStack(target, prefix);
-      if (mode === 'nowait') stack.dispatch.replicated = async () => true;
+      const stack = clusterIntake(target, prefix, mode);
       const acked: string[] = [];
       let failed = 0;
       let stop = false;
       const loops = Array.from({ length: 20 }, async () => {
         while (!stop) {
-          const job = stack.records.draft({ artistName: 'A' }, { kind: 'url', url: 'http://127.0.0.1/a.png' }, 0);
+          const job = stack.draft();
           try {
             await stack.intake.add(job);
             acked.push(job.id);
@@ -38,7 +35,6 @@ import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
         }
       });
       await new Promise((r) => setTimeout(r, 1000));
-      const freezeMs = Number(process.argv[4] ?? 0);
       const { replicas } = await cluster.ownersOf(queuePrefix(prefix));
       let ackedWhileFrozen = 0;
       if (freezeMs > 0) {
@@ -65,11 +61,6 @@ import { queuePrefix, recordsPrefix } from '../../router/src/queue/keys';
         `${mode} round ${round + 1}: ${acked.length} acknowledged (${ackedBeforeKill} before the kill, ${ackedWhileFrozen} while the replica was frozen), ${failed} refused, ${lost} acknowledged but missing after the failover`,
       );
       await stack.close();
-    } finally {
-      await cluster.stop();
-    }
+    });
   }
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
 });

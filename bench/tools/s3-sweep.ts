@@ -19,29 +19,30 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig as loadRouterConfig } from '../../router/src/config';
-import { MIB, writeTestFile } from '../lib/files';
+import { MIB, writeTestFiles } from '../lib/files';
 import { JobSample } from '../lib/job-sample';
 import { machineInfo } from '../lib/machine';
-import { runRounds } from '../lib/rounds';
-import { BenchScript, numberList } from '../lib/script';
+import { runRounds, sizeGroups } from '../lib/rounds';
+import { FlagValues, commandLine, commandOf, count, numberList } from '../lib/cli';
+import { BenchScript } from '../lib/script';
 import { REPO_ROOT } from '../lib/stack';
 import { fixed, ratio, spread } from '../lib/stats';
 import { LOOPBACK } from '../lib/topology';
 import { ContenderPlan, startTransferStack } from '../lib/transfer-stack';
 import { TransferRow, transferRows } from '../lib/transfer-summary';
 
-const USAGE = `usage: node_modules/.bin/tsx bench/tools/s3-sweep.ts [options]
-
-Time to the 202 and router peak RSS growth of s3-mode routers, one per S3_PART_SIZE × S3_QUEUE_SIZE.
-
-  --sizes 10,50                          file sizes in MiB (default 10,50)
-  --runs 5                               measured rounds after one warm-up per contender and size (default 5)
-  --part-sizes 5242880,8388608,16777216  S3_PART_SIZE values in bytes (router minimum 5242880)
-  --queue-sizes 1,2,4                    S3_QUEUE_SIZE values (router bounds 1..16)
-  --out file.json                        write every upload and the summary as JSON
-  --help`;
+const S3_SWEEP_CLI = commandLine({
+  script: 'bench/tools/s3-sweep.ts',
+  about: 'Time to the 202 and router peak RSS growth of s3-mode routers, one per S3_PART_SIZE × S3_QUEUE_SIZE.',
+  flags: {
+    sizes: { kind: 'value', sample: '10,50', help: 'file sizes in MiB (default 10,50)' },
+    runs: { kind: 'value', sample: '5', help: 'measured rounds after one warm-up per contender and size (default 5)' },
+    'part-sizes': { kind: 'value', sample: '5242880,8388608,16777216', help: 'S3_PART_SIZE values in bytes (router minimum 5242880)' },
+    'queue-sizes': { kind: 'value', sample: '1,2,4', help: 'S3_QUEUE_SIZE values (router bounds 1..16)' },
+    out: { kind: 'value', sample: 'file.json', help: 'write every upload and the summary as JSON' },
+  },
+});
 
 const SECTION = 's3-sweep';
 
@@ -82,30 +83,15 @@ function numbers(raw: string, name: string, valid: (n: number) => boolean): numb
   return values;
 }
 
-function parseOptions(argv: string[]): Options | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      sizes: { type: 'string', default: '10,50' },
-      runs: { type: 'string', default: '5' },
-      'part-sizes': { type: 'string', default: '5242880,8388608,16777216' },
-      'queue-sizes': { type: 'string', default: '1,2,4' },
-      out: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) return 'help';
+function sweepOptions(flags: FlagValues<typeof S3_SWEEP_CLI.flags>): Options {
   const integer = (n: number) => Number.isInteger(n) && n >= 1;
   const options: Options = {
-    sizes: numbers(values.sizes, 'sizes', (n) => n > 0 && n <= 1024),
-    runs: Number(values.runs),
-    partSizes: numbers(values['part-sizes'], 'part-sizes', integer),
-    queueSizes: numbers(values['queue-sizes'], 'queue-sizes', integer),
-    out: values.out,
+    sizes: numbers(flags.sizes ?? '10,50', 'sizes', (n) => n > 0 && n <= 1024),
+    runs: count(flags.runs, 5, 'runs'),
+    partSizes: numbers(flags['part-sizes'] ?? '5242880,8388608,16777216', 'part-sizes', integer),
+    queueSizes: numbers(flags['queue-sizes'] ?? '1,2,4', 'queue-sizes', integer),
+    out: flags.out,
   };
-  if (!integer(options.runs)) throw new Error(`--runs: bad value "${values.runs}"`);
   // The router's own bounds (S3_PART_SIZE >= 5 MiB, S3_QUEUE_SIZE 1..16), before anything starts.
   for (const partBytes of options.partSizes) {
     for (const queueSize of options.queueSizes) loadRouterConfig({ ...s3Probe, S3_PART_SIZE: String(partBytes), S3_QUEUE_SIZE: String(queueSize) });
@@ -177,8 +163,7 @@ async function run(options: Options, command: string): Promise<void> {
 
   const tempDir = script.tempDir('artorizer-s3-sweep-');
   log(`writing test files (${options.sizes.join(', ')} MiB) to ${tempDir}`);
-  const files = new Map(options.sizes.map((size) => [size, writeTestFile(tempDir, size)]));
-  const maxBytes = Math.max(256 * MIB, Math.ceil(Math.max(...options.sizes) * MIB) + MIB);
+  const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
 
   log(`starting store, processor and ${plans.length} s3-mode routers`);
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
@@ -186,7 +171,7 @@ async function run(options: Options, command: string): Promise<void> {
   const started = performance.now();
   const samples = await runRounds(stack, {
     section: SECTION,
-    groups: options.sizes.map((sizeMiB) => stack.contenders.map((contender) => ({ contender, sizeMiB }))),
+    groups: sizeGroups(options.sizes, stack.contenders),
     runs: options.runs,
     files,
     settleTimeoutMs: 120_000,
@@ -255,4 +240,4 @@ async function run(options: Options, command: string): Promise<void> {
   }
 }
 
-script.main(USAGE, parseOptions, (options) => run(options, `node_modules/.bin/tsx bench/tools/s3-sweep.ts ${process.argv.slice(2).join(' ')}`.trim()));
+script.main(S3_SWEEP_CLI, sweepOptions, (options) => run(options, commandOf(S3_SWEEP_CLI)));
