@@ -7,6 +7,6 @@ module.exports = {
     '^.+\\.m?js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', moduleResolution: 'node10', target: 'ES2022', esModuleInterop: true } }],
   },
   transformIgnorePatterns: ['/node_modules/(?!(@tus|srvx)/)'],
-  testMatch: ['<rootDir>/{cli,net-guard,proto,reference-processor,router}/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{cli,net-guard,proto,reference-processor,router,service-kit}/test/**/*.test.ts'],
   testTimeout: 30000,
 };

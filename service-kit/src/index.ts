@@ -1,3 +1,4 @@
 export * from './env-and-signals';
 export * from './work-dir';
 export * from './grpc-tls';
+export * from './multipart/form-reader';
