@@ -2,3 +2,4 @@ export * from './env-and-signals';
 export * from './work-dir';
 export * from './grpc-tls';
 export * from './settings';
+export * from './multipart/form-reader';

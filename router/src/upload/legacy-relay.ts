@@ -1,11 +1,11 @@
 import { IncomingMessage } from 'node:http';
-import busboy from 'busboy';
+import { Readable } from 'node:stream';
 import { FieldError, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { SNIFF_BYTES, acceptableDeclaredType, sniffRaster } from '@artorizer/contract';
-import { FORM_LIMITS } from './stream-relay';
+import { readUploadForm } from './form';
 
 export interface LegacyRelayDeps {
   processorHttpUrl: string;
@@ -21,36 +21,16 @@ interface BufferedForm {
 }
 
 /** Store-and-forward, as the original router did: the whole upload in memory first. */
-function bufferForm(req: IncomingMessage, maxFileBytes: number): Promise<BufferedForm> {
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, limits: { ...FORM_LIMITS, fileSize: maxFileBytes } });
-    } catch {
-      reject(new HttpError(400, 'malformed multipart request (missing boundary)'));
-      return;
-    }
-    const form: BufferedForm = { fields: {} };
-    let failure: HttpError | undefined;
-    parser.on('field', (name, value) => (form.fields[name] = value));
-    parser.on('file', (name, stream, info) => {
-      stream.on('error', () => undefined);
-      if ((name !== 'image' && name !== 'file') || form.file) return void stream.resume();
-      const parts: Buffer[] = [];
-      stream.on('data', (d: Buffer) => parts.push(d));
-      stream.on('limit', () => (failure ??= new HttpError(413, `image exceeds the maximum size of ${maxFileBytes} bytes`, { field: 'image' })));
-      stream.on('end', () => (form.file = { data: Buffer.concat(parts), mimeType: info.mimeType, filename: safeFileName(info.filename) || 'image' }));
-    });
-    parser.on('filesLimit', () => (failure ??= new HttpError(400, 'only one image file per request')));
-    parser.on('fieldsLimit', () => (failure ??= new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));
-    parser.on('partsLimit', () => (failure ??= new HttpError(400, `too many parts (limit ${FORM_LIMITS.parts})`)));
-    parser.on('error', () => reject(failure ?? new HttpError(400, 'malformed or truncated multipart body')));
-    parser.on('close', () => (failure ? reject(failure) : resolve(form)));
-    req.on('close', () => {
-      if (!req.complete) reject(new HttpError(499, 'client disconnected during upload'));
-    });
-    req.pipe(parser);
-  });
+async function bufferForm(req: IncomingMessage, maxFileBytes: number): Promise<BufferedForm> {
+  const { fields, file } = await readUploadForm(req, maxFileBytes, { open: collect });
+  if (!file) return { fields };
+  return { fields, file: { data: file.result, mimeType: file.part.mimeType, filename: safeFileName(file.part.filename) || 'image' } };
+}
+
+async function collect(file: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const piece of file) parts.push(piece as Buffer);
+  return Buffer.concat(parts);
 }
 
 /** `TRANSFER_MODE=legacy`: buffer the upload, then re-post it to the processor's `/v1/jobs`. */

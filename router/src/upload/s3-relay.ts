@@ -1,13 +1,11 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import busboy from 'busboy';
+import { FilePart, FormSink } from '@artorizer/service-kit';
 import { safeFileName } from '@artorizer/contract';
-import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ObjectStore, StoredObject } from '../storage/object-store';
 import { imageChunks } from './chunker';
-import { acceptableDeclaredType } from '@artorizer/contract';
-import { FORM_LIMITS } from './stream-relay';
+import { readUploadForm, refuseUndeclaredImage } from './form';
 
 export interface S3RelayDeps {
   store: ObjectStore;
@@ -32,80 +30,34 @@ export type S3Outcome = { kind: 'stored'; upload: StoredUpload; fields: Record<s
  * was stored.
  */
 export function relayToStore(req: IncomingMessage, deps: S3RelayDeps): Promise<S3Outcome> {
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, limits: { ...FORM_LIMITS, fileSize: deps.maxFileBytes } });
-    } catch {
-      reject(new HttpError(400, 'malformed multipart request (missing boundary)'));
-      return;
-    }
-    const fields: Record<string, string> = {};
-    const abort = new AbortController();
-    let failure: unknown;
-    let storing: Promise<StoredUpload | undefined> = Promise.resolve(undefined);
-    let fileSeen = false;
-    let file: Readable | undefined;
-    let settled = false;
-    const fail = (err: unknown) => {
-      failure ??= err;
-      abort.abort(err);
-      finish();
-    };
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      void storing.then(async (upload) => {
-        if (failure === undefined) {
-          resolve(upload ? { kind: 'stored', upload, fields } : { kind: 'fields', fields });
-          return;
-        }
-        if (upload) await deps.store.delete(upload.object.key);
-        req.unpipe(parser);
-        req.resume();
-        // Ends what still reads the file (a hung-up client's file never ends by itself).
-        file?.destroy();
-        reject(failure);
-      });
-    };
+  return readUploadForm(req, deps.maxFileBytes, new StoreSink(deps)).then(({ fields, file }) => (file ? { kind: 'stored', upload: file.result, fields } : { kind: 'fields', fields }));
+}
 
-    parser.on('field', (name, value) => (fields[name] = value));
-    parser.on('file', (name, stream: Readable, info) => {
-      stream.on('error', () => undefined);
-      if ((name !== 'image' && name !== 'file') || fileSeen) return void stream.resume();
-      fileSeen = true;
-      file = stream;
-      if (!acceptableDeclaredType(info.mimeType)) {
-        stream.resume();
-        return fail(new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' }));
-      }
-      const key = deps.store.newUploadKey();
-      deps.metrics.inflightUploads.inc();
-      storing = deps.store
-        .upload(key, countBytes(imageChunks(stream, deps.chunkBytes), deps.metrics), info.mimeType, abort.signal)
-        .then((object) => {
-          if ((stream as Readable & { truncated?: boolean }).truncated) {
-            failure ??= new HttpError(413, `image exceeds the maximum size of ${deps.maxFileBytes} bytes`, { field: 'image', max_bytes: deps.maxFileBytes });
-          }
-          return { object, contentType: info.mimeType, filename: safeFileName(info.filename) };
-        })
-        .catch((err: unknown) => {
-          failure ??= err;
-          stream.resume();
-          return undefined;
-        })
-        .finally(() => deps.metrics.inflightUploads.dec());
-    });
-    parser.on('filesLimit', () => fail(new HttpError(400, 'only one image file per request')));
-    parser.on('fieldsLimit', () => fail(new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));
-    parser.on('partsLimit', () => fail(new HttpError(400, `too many parts (limit ${FORM_LIMITS.parts})`)));
-    parser.on('error', () => fail(new HttpError(400, 'malformed or truncated multipart body')));
-    parser.on('close', finish);
-    req.on('close', () => {
-      if (!req.complete) fail(new HttpError(499, 'client disconnected during upload'));
-    });
-    req.pipe(parser);
-  });
+/** The file into a multipart upload to the object store; aborting the form fails the upload's body, so lib-storage aborts it. */
+class StoreSink implements FormSink<StoredUpload> {
+  private readonly aborted = new AbortController();
+
+  constructor(private readonly deps: S3RelayDeps) {}
+
+  async open(file: Readable, part: FilePart): Promise<StoredUpload> {
+    refuseUndeclaredImage(part);
+    const { store, metrics } = this.deps;
+    metrics.inflightUploads.inc();
+    try {
+      const object = await store.upload(store.newUploadKey(), countBytes(imageChunks(file, this.deps.chunkBytes), metrics), part.mimeType, this.aborted.signal);
+      return { object, contentType: part.mimeType, filename: safeFileName(part.filename) };
+    } finally {
+      metrics.inflightUploads.dec();
+    }
+  }
+
+  abort(err: unknown): void {
+    this.aborted.abort(err);
+  }
+
+  async discard(upload: StoredUpload): Promise<void> {
+    await this.deps.store.delete(upload.object.key);
+  }
 }
 
 async function* countBytes(chunks: AsyncIterable<Buffer>, metrics: Metrics): AsyncGenerator<Buffer> {

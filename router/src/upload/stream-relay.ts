@@ -1,19 +1,17 @@
 import fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import busboy from 'busboy';
 import { ClientWritableStream } from '@grpc/grpc-js';
+import { FilePart, FormSink } from '@artorizer/service-kit';
 import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
 import { ProcessorPool } from '../grpc/processor-pool';
 import { HttpError, toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ChunkPool, Downstream, imageChunks } from './chunker';
-import { acceptableDeclaredType } from '@artorizer/contract';
+import { readUploadForm, refuseUndeclaredImage } from './form';
 import { Spool, spoolFile } from './spool';
 import { ownedSpec } from '../security/ownership';
-
-export const FORM_LIMITS = { fields: 100, parts: 110, files: 1, fieldSize: 64 * 1024 } as const;
 
 /**
  * Chunk messages written to the SubmitJob call and not yet handed to HTTP/2. grpc-js queues
@@ -45,7 +43,6 @@ function abandon(upload: Upload | undefined, why: unknown): void {
 }
 
 const ABORT_GRACE_MS = 1000;
-const FILE_FIELDS = new Set(['image', 'file']);
 
 export interface StreamRelayDeps {
   pool: ProcessorPool;
@@ -72,10 +69,6 @@ export function payloadBytes(chunkBytes: number): number {
   return payload;
 }
 
-function tooLarge(max: number): HttpError {
-  return new HttpError(413, `image exceeds the maximum size of ${max} bytes`, { field: 'image', max_bytes: max });
-}
-
 /** Required fields missing is the one spec failure that late fields can still fix. */
 function missingRequired(err: unknown): boolean {
   return err instanceof FieldError && err.missing;
@@ -90,14 +83,10 @@ function missingRequired(err: unknown): boolean {
  * spooled to a temporary file and relayed after the form ends. A field that arrives after
  * a file has started streaming is refused (its spec was already sent).
  */
-class StreamRelay {
-  private readonly fields: Record<string, string> = {};
+class StreamRelay implements FormSink<void> {
   private upload?: Upload;
   private spool?: Spool;
-  private fileStream?: Readable;
-  private fileInfo?: busboy.FileInfo;
-  private fileTask: Promise<void> = Promise.resolve();
-  private fileSeen = false;
+  private part?: FilePart;
   private failure?: unknown;
   private readonly failed: Promise<void>;
   private signalFailure!: () => void;
@@ -110,95 +99,44 @@ class StreamRelay {
     this.failed = new Promise((resolve) => (this.signalFailure = resolve));
   }
 
-  private fail(err: unknown): void {
+  /** The form failed: give the upload up and stop the send loop. */
+  abort(err: unknown): void {
     if (this.failure !== undefined) return;
     this.failure = err;
     abandon(this.upload, err);
-    this.fileStream?.destroy();
     this.signalFailure();
   }
 
-  async run(): Promise<MultipartOutcome> {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: this.req.headers, limits: { ...FORM_LIMITS, fileSize: this.deps.maxFileBytes } });
-    } catch {
-      throw new HttpError(400, 'malformed multipart request (missing boundary)');
-    }
-    const closed = new Promise<void>((resolve) => {
-      parser.on('close', resolve);
-      parser.on('error', () => {
-        this.fail(new HttpError(400, 'malformed or truncated multipart body'));
-        resolve();
-      });
-    });
-    parser.on('field', (name, value) => this.onField(name, value, parser));
-    parser.on('file', (name, stream, info) => this.onFile(name, stream, info));
-    parser.on('filesLimit', () => this.fail(new HttpError(400, 'only one image file per request')));
-    parser.on('fieldsLimit', () => this.fail(new HttpError(400, `too many fields (limit ${FORM_LIMITS.fields})`)));
-    parser.on('partsLimit', () => this.fail(new HttpError(400, `too many parts (limit ${FORM_LIMITS.parts})`)));
-    this.req.on('close', () => {
-      if (!this.req.complete) this.fail(new HttpError(499, 'client disconnected during upload'));
-    });
-    this.req.pipe(parser);
+  /** Once the spec has been sent, a field can no longer be part of it; a spooled file takes every field. */
+  refusesLateField(): boolean {
+    return this.upload !== undefined;
+  }
 
-    await Promise.race([closed.then(() => this.fileTask), this.failed]);
+  async run(): Promise<MultipartOutcome> {
     try {
-      if (this.failure !== undefined) throw this.failure;
-      if (!this.fileSeen) return { kind: 'fields', fields: this.fields };
-      if (this.spool) return { kind: 'job', job: await this.relaySpool(this.spool) };
+      const { fields, file } = await readUploadForm(this.req, this.deps.maxFileBytes, this);
+      if (!file) return { kind: 'fields', fields };
+      if (this.spool) return { kind: 'job', job: await this.relaySpool(this.spool, fields) };
       this.upload!.call.end();
       return { kind: 'job', job: await this.upload!.done };
     } catch (err) {
       abandon(this.upload, err);
-      this.req.unpipe(parser);
-      this.req.resume();
       throw toHttpError(err) ?? err;
     } finally {
-      // A failure (a field limit, a hang-up) can end the form while the file is still being
-      // spooled: the spool exists only once that task ends, so wait for it before removing.
-      await this.fileTask;
+      // the form settles only once the file's task has (a spool exists only once that task ends)
       if (this.spool) await this.spool.remove();
     }
   }
 
-  private onField(name: string, value: string, parser: busboy.Busboy): void {
-    if (this.failure !== undefined) return;
-    if (!this.upload) {
-      this.fields[name] = value;
-      return;
-    }
-    this.fail(new HttpError(400, `field "${name}" arrived after the image had started streaming; send metadata fields before the file, or all of them after it`, { field: name }));
-    this.req.unpipe(parser);
-  }
-
-  private onFile(name: string, stream: Readable, info: busboy.FileInfo): void {
-    // busboy destroys a part with an error on a truncated form; the form's own error reports it.
-    stream.on('error', () => undefined);
-    if (!FILE_FIELDS.has(name) || this.fileSeen || this.failure !== undefined) {
-      stream.resume();
-      return;
-    }
-    this.fileSeen = true;
-    this.fileStream = stream;
-    this.fileInfo = info;
-    this.fileTask = this.handleFile(stream, info).catch((err: unknown) => {
-      this.fail(err);
-      stream.resume();
-    });
-  }
-
-  private async handleFile(stream: Readable, info: busboy.FileInfo): Promise<void> {
-    if (!acceptableDeclaredType(info.mimeType)) {
-      throw new HttpError(415, `unsupported file type ${info.mimeType}; send an image`, { field: 'image' });
-    }
+  async open(stream: Readable, part: FilePart, fieldsBefore: Readonly<Record<string, string>>): Promise<void> {
+    this.part = part;
+    refuseUndeclaredImage(part);
     let spec: JobSpec;
     try {
-      spec = ownedSpec(jobSpecFromFields(this.fields), this.ctx.key);
+      spec = ownedSpec(jobSpecFromFields(fieldsBefore), this.ctx.key);
     } catch (err) {
       if (!missingRequired(err)) throw toFieldHttpError(err);
       this.spool = await spoolFile(imageChunks(stream, this.deps.chunkBytes), this.deps.spoolDir);
-      if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
       return;
     }
     this.upload = this.deps.pool.openUpload(this.ctx);
@@ -206,8 +144,7 @@ class StreamRelay {
     // chunk buffers are reused once grpc-js has serialized them (their write callback)
     const buffers = new ChunkPool(payloadBytes(this.deps.chunkBytes), MESSAGES_IN_FLIGHT + 1);
     const sending = new InFlight();
-    await this.send(withImage(spec, info), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
-    if ((stream as Readable & { truncated?: boolean }).truncated) throw tooLarge(this.deps.maxFileBytes);
+    await this.send(withImage(spec, part), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
   }
 
   /**
@@ -247,10 +184,10 @@ class StreamRelay {
     }
   }
 
-  private async relaySpool(spool: Spool): Promise<Job> {
+  private async relaySpool(spool: Spool, fields: Record<string, string>): Promise<Job> {
     const spec = (() => {
       try {
-        return ownedSpec(jobSpecFromFields(this.fields), this.ctx.key);
+        return ownedSpec(jobSpecFromFields(fields), this.ctx.key);
       } catch (err) {
         throw toFieldHttpError(err);
       }
@@ -259,7 +196,7 @@ class StreamRelay {
     this.upload = upload;
     upload.done.catch(() => undefined);
     const file = fs.createReadStream(spool.path, { highWaterMark: payloadBytes(this.deps.chunkBytes) });
-    const declared = withImage(spec, this.fileInfo!);
+    const declared = withImage(spec, this.part!);
     await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, file, upload);
     upload.call.end();
     return upload.done;
@@ -307,8 +244,8 @@ class InFlight implements Downstream {
   }
 }
 
-function withImage(spec: JobSpec, info: busboy.FileInfo): JobSpec {
-  return { ...spec, image: { contentType: info.mimeType, sizeBytes: 0, sha256: '', filename: safeFileName(info.filename) } };
+function withImage(spec: JobSpec, part: FilePart): JobSpec {
+  return { ...spec, image: { contentType: part.mimeType, sizeBytes: 0, sha256: '', filename: safeFileName(part.filename) } };
 }
 
 function toFieldHttpError(err: unknown): unknown {
