@@ -1,5 +1,6 @@
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { httpStatusFromGrpc, isClientFacing } from '@artorizer/contract';
+import { isServiceError } from '../grpc/service-error';
 
 /** An error with the HTTP status and client-facing message it should produce. */
 export class HttpError extends Error {
@@ -12,10 +13,6 @@ export class HttpError extends Error {
     super(message, options);
     this.name = 'HttpError';
   }
-}
-
-export function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
 }
 
 /** The one place gRPC failures become HTTP answers. */

@@ -1,9 +1,10 @@
-import { FieldError, JobSpec, jobSpecFromFields } from '@artorizer/contract';
+import { JobSpec, jobSpecFromFields } from '@artorizer/contract';
 import { RouterConfig } from '../config';
 import { CallContext } from '../core/call-context';
 import { ProcessorPool } from '../grpc/processor-pool';
 import { ownedSpec } from '../security/ownership';
 import { HttpError } from '../http/errors';
+import { fieldErrorToHttp } from '../http/field-error';
 import { Metrics } from '../metrics';
 import { ObjectStore } from '../storage/object-store';
 import { HealthBreaker } from '../grpc/health-breaker';
@@ -43,8 +44,7 @@ export function specOrBadRequest(fields: Record<string, unknown>, ctx: CallConte
   try {
     return ownedSpec(jobSpecFromFields(fields), ctx.key);
   } catch (err) {
-    if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
-    throw err;
+    throw fieldErrorToHttp(err);
   }
 }
 

@@ -1,19 +1,16 @@
-import { ImageReference, JobSpec, RETRYABLE_GRPC_CODES, jobStatusName } from '@artorizer/contract';
+import { JobSpec, RETRYABLE_GRPC_CODES, jobStatusName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
-import { HttpError, isServiceError } from '../http/errors';
+import { isServiceError } from '../grpc/service-error';
+import { HttpError } from '../http/errors';
+import { storedImageReference } from '../storage/image-reference';
 import { ObjectStore, uploadKeyFor } from '../storage/object-store';
 import { StoredUpload } from '../upload/s3-relay';
 import { QueuedJob } from '../queue/records';
 import { EnqueueFailed, Enqueued, enqueueJob } from './queued';
-import { UploadInspection, inspectUpload } from './inspect-upload';
+import { UploadInspection, inspectUpload } from '../storage/inspect-upload';
 import { Accepted, SubmitDeps, specOrBadRequest, storeUnavailable } from './deps';
 import { TUS_PATH, namedUploadId } from '../tus/upload-id';
 import { settleFinishedUpload } from '../tus/settle';
-
-async function reference(store: ObjectStore, key: string, deps: SubmitDeps): Promise<ImageReference> {
-  if (deps.config.s3Reference === 'key') return { location: { $case: 's3', s3: { bucket: store.bucket, key, endpoint: '', region: '' } } };
-  return { location: { $case: 'http', http: { url: await store.presignGet(key, deps.config.presignExpirySeconds) } } };
-}
 
 const INSPECTION_STATUS: Record<Exclude<UploadInspection, { ok: true }>['problem'], number> = { not_found: 400, too_large: 413, not_an_image: 415 };
 
@@ -54,7 +51,7 @@ const usesObject = (job: QueuedJob, key: string) => job.source.kind === 's3' && 
 async function submitObject(store: ObjectStore, key: string, spec: JobSpec, deps: SubmitDeps, ctx: CallContext, keepForRetry: boolean): Promise<Accepted> {
   if (deps.queue) return enqueueStored(store, key, spec, deps, keepForRetry);
   try {
-    const job = await deps.pool.submitByReference(spec, await reference(store, key, deps), ctx);
+    const job = await deps.pool.submitByReference(spec, await storedImageReference({ bucket: store.bucket, key }, deps.config, store), ctx);
     deps.uploadsByJob.set(job.jobId, key);
     return { job_id: job.jobId, status: jobStatusName(job.state) };
   } catch (err) {
