@@ -15,7 +15,7 @@ import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
 import { Logger } from './logger';
 import { Metrics, createMetrics } from './metrics';
-import { healthRoutes } from './routes/health';
+import { ProcessorReadiness, healthRoutes, legacyReadiness } from './routes/health';
 import { infoRoute } from './routes/info';
 import { pageRoutes } from './routes/page';
 import { jobRoutes } from './routes/jobs';
@@ -33,7 +33,7 @@ import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
 import { JobRecords } from './queue/records';
 import { queuePrefix, recordsPrefix } from './queue/keys';
-import { SubmitDeps } from './submit/deps';
+import { Submitters, createSubmitters } from './submit/submitters';
 import { MemoryUploadClaims, RedisUploadClaims, UploadClaims } from './submit/upload-claims';
 import { ExpiringMap } from './submit/expiring-map';
 import { KeyRing } from './security/api-keys';
@@ -66,17 +66,15 @@ function metricsMiddleware(metrics: Metrics) {
 
 /** The long-lived parts a router is made of, shared by its routes. */
 export interface RouterServices {
-  pool: ProcessorPool;
   /** Set once the graceful stop has begun (readiness answers 503). */
   lifecycle?: { draining: boolean };
   metrics: Metrics;
   store?: ObjectStore;
-  queue?: SubmitDeps['queue'];
-  breaker?: HealthBreaker;
+  /** The paths of POST /protect. */
+  submitters: Submitters;
+  /** How readiness asks the processors whether they serve. */
+  readiness: ProcessorReadiness;
   backend: JobBackend;
-  /** This process's working folder (spooled uploads). */
-  spoolDir: string;
-  uploadsByJob: ExpiringMap<string>;
   uploadClaims: UploadClaims;
   /** API keys, when API_KEYS_FILE is set; none means the router is open. */
   keys?: KeyRing;
@@ -89,7 +87,7 @@ export interface RouterServices {
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
-  const { pool, metrics, store, backend } = services;
+  const { metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -107,12 +105,12 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
-  protectRoutes(routes, { config, ...services });
+  protectRoutes(routes, services.submitters);
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store, services.uploadClaims);
   // tus's own OPTIONS answer (its extensions and limits) needs its routes free of the limits router's
   if (services.tus) tusRoutes(routes, services.tus, limits.tus);
-  healthRoutes(routes, config, pool, () => services.lifecycle?.draining ?? false);
+  healthRoutes(routes, { mode: config.mode, retryAfterSeconds: config.retryAfterSeconds, readiness: services.readiness, draining: () => services.lifecycle?.draining ?? false });
   infoRoute(routes, config, { keys: Boolean(services.keys), resumable: Boolean(services.tus) });
   pageRoutes(routes, services.storeOrigin);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
@@ -282,21 +280,20 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   // the page's CSP names the origin its downloads redirect to: the one presigned URLs carry (AWS's own host when no endpoint is set)
   const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
   const lifecycle = { draining: false };
+  const submitters = createSubmitters(config, { pool, metrics, spoolDir: workDir.dir, uploadsByJob, uploadClaims, store, queueing });
+  const readiness: ProcessorReadiness = config.mode === 'legacy' ? legacyReadiness(config.processorHttpUrl, config.grpcDeadlineMs) : () => pool.health();
   const services: RouterServices = {
     lifecycle,
-    spoolDir: workDir.dir,
-    uploadsByJob,
     uploadClaims,
     keys,
     rateLimitRedis: queueing?.redis,
-    pool,
     metrics,
     store,
     storeOrigin,
     tus: tus?.server,
     backend: queueing?.backend ?? direct,
-    queue: queueing?.queue,
-    breaker: queueing?.breaker,
+    submitters,
+    readiness,
   };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;

@@ -29,3 +29,13 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (isServiceError(err)) return fromGrpc(err);
   return undefined;
 }
+
+/** A store failure that is not the client's fault: 503 so clients retry. */
+export function storeUnavailable(err: unknown): HttpError {
+  return new HttpError(503, 'object store unavailable, retry later', {}, { cause: err });
+}
+
+/** A failure of work on the store: HTTP and gRPC errors as they are, anything else the store's 503. */
+export function asStoreFailure(err: unknown): unknown {
+  return err instanceof HttpError || isServiceError(err) ? err : storeUnavailable(err);
+}
