@@ -5,8 +5,6 @@ import { AddressInfo } from 'node:net';
 import express, { NextFunction, Request, Response } from 'express';
 import { RouterConfig } from './config';
 import { ProcessorPool } from './grpc/processor-pool';
-import { RedisJobOwners } from './grpc/job-owners';
-import { channelCredentials } from './grpc/tls';
 import { createExpressServer } from './http/express-server';
 import { useRequestLog } from './http/request-log';
 import { requestDeadline } from './http/request-deadline';
@@ -15,25 +13,22 @@ import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
 import { Logger } from './logger';
 import { Metrics, createMetrics } from './metrics';
-import { healthRoutes } from './routes/health';
+import { ProcessorReadiness, healthRoutes, legacyReadiness } from './routes/health';
 import { infoRoute } from './routes/info';
 import { pageRoutes } from './routes/page';
 import { jobRoutes } from './routes/jobs';
 import { protectRoutes } from './routes/protect';
 import { uploadRoutes } from './routes/uploads';
 import { ObjectStore, UPLOAD_PREFIX, uploadKeyFor } from './storage/object-store';
-import { RedisOptions } from 'ioredis';
 import { RedisConnection, RedisTarget, describeTarget, openRedis } from './redis';
+import { openLoggedRedis, openObjectStore, openProcessorPool, startDispatchCore } from './dispatch-core';
 import { JobBackend } from './jobs/backend';
 import { QueuedJobBackend } from './jobs/queued-backend';
 import { DispatchQueue } from './queue/dispatch-queue';
-import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
-import { HealthBreaker } from './grpc/health-breaker';
 import { RecordEvents } from './queue/record-events';
 import { JobIntake } from './queue/intake';
-import { JobRecords } from './queue/records';
-import { queuePrefix, recordsPrefix } from './queue/keys';
-import { SubmitDeps } from './submit/deps';
+import { queuePrefix } from './queue/keys';
+import { Submitters, createSubmitters } from './submit/submitters';
 import { MemoryUploadClaims, RedisUploadClaims, UploadClaims } from './submit/upload-claims';
 import { ExpiringMap } from './submit/expiring-map';
 import { KeyRing } from './security/api-keys';
@@ -66,17 +61,15 @@ function metricsMiddleware(metrics: Metrics) {
 
 /** The long-lived parts a router is made of, shared by its routes. */
 export interface RouterServices {
-  pool: ProcessorPool;
   /** Set once the graceful stop has begun (readiness answers 503). */
   lifecycle?: { draining: boolean };
   metrics: Metrics;
   store?: ObjectStore;
-  queue?: SubmitDeps['queue'];
-  breaker?: HealthBreaker;
+  /** The paths of POST /protect. */
+  submitters: Submitters;
+  /** How readiness asks the processors whether they serve. */
+  readiness: ProcessorReadiness;
   backend: JobBackend;
-  /** This process's working folder (spooled uploads). */
-  spoolDir: string;
-  uploadsByJob: ExpiringMap<string>;
   uploadClaims: UploadClaims;
   /** API keys, when API_KEYS_FILE is set; none means the router is open. */
   keys?: KeyRing;
@@ -89,7 +82,7 @@ export interface RouterServices {
 }
 
 export function createRouterApp(config: RouterConfig, services: RouterServices, log: Logger): express.Express {
-  const { pool, metrics, store, backend } = services;
+  const { metrics, store, backend } = services;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -107,12 +100,12 @@ export function createRouterApp(config: RouterConfig, services: RouterServices, 
   // One router for every route, busiest first: each layer and sub-router a request passes costs
   // it. A router of its own (not the app) keeps Express's automatic OPTIONS answer (Allow).
   const routes = express.Router();
-  protectRoutes(routes, { config, ...services });
+  protectRoutes(routes, services.submitters);
   jobRoutes(routes, backend);
   uploadRoutes(routes, config, store, services.uploadClaims);
   // tus's own OPTIONS answer (its extensions and limits) needs its routes free of the limits router's
   if (services.tus) tusRoutes(routes, services.tus, limits.tus);
-  healthRoutes(routes, config, pool, () => services.lifecycle?.draining ?? false);
+  healthRoutes(routes, { mode: config.mode, retryAfterSeconds: config.retryAfterSeconds, readiness: services.readiness, draining: () => services.lifecycle?.draining ?? false });
   infoRoute(routes, config, { keys: Boolean(services.keys), resumable: Boolean(services.tus) });
   pageRoutes(routes, services.storeOrigin);
   // With keys, /metrics is an operator's: only behind METRICS_TOKEN or on METRICS_PORT, never for any tenant's key
@@ -170,16 +163,13 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000;
 
 /** With REDIS_URL or REDIS_CLUSTER_NODES: job records, the dispatch queue, the health breaker and (inline) the dispatcher. */
 async function startQueueing(config: RouterConfig, target: RedisTarget, pool: ProcessorPool, store: ObjectStore | undefined, direct: JobBackend, log: Logger) {
-  const prefix = `${config.redisPrefix}:`;
-  // Connection errors (each reconnect attempt) go to the log, not to ioredis's console fallback.
-  const connect = (name: string, options: RedisOptions) => openRedis(target, options).on('error', (err) => log.warn({ err, connection: name }, 'redis connection error'));
-  const redis = connect('records', { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const core = await startDispatchCore(config, target, pool, store, log, config.inlineDispatcher);
+  const { redis, records, breaker } = core;
   // On a cluster each intake transaction is followed by a WAIT for a replica, which holds up
   // the connection it runs on: the transactions get one of their own there.
-  const entries = target.kind === 'cluster' ? connect('entries', { maxRetriesPerRequest: 3 }) : redis;
+  const entries = target.kind === 'cluster' ? openLoggedRedis(target, 'entries', { maxRetriesPerRequest: 3 }, log) : redis;
   // BullMQ listens to its own connection and re-emits its errors on the queue (logged below).
   const queueConnection = openRedis(target, { maxRetriesPerRequest: 3 });
-  const records = new JobRecords(redis, recordsPrefix(config.redisPrefix), config.jobRetentionSeconds);
   const dispatch = new DispatchQueue({
     connection: queueConnection,
     entryConnection: entries,
@@ -189,26 +179,21 @@ async function startQueueing(config: RouterConfig, target: RedisTarget, pool: Pr
     retentionSeconds: config.jobRetentionSeconds,
   });
   dispatch.queue.on('error', (err) => log.warn({ err }, 'dispatch queue error'));
-  const events = new RecordEvents(connect('events', {}));
-  const breaker = new HealthBreaker(pool, config.healthIntervalMs, log);
-  await breaker.start();
-  const dispatcher = config.inlineDispatcher ? new Dispatcher(dispatcherOptions(config, target), records, pool, breaker, store, log) : undefined;
-  dispatcher?.start();
-  log.info({ redis: describeTarget(target), prefix: config.redisPrefix, dispatcher: Boolean(dispatcher) }, 'queueing submits in Redis');
+  const events = new RecordEvents(openLoggedRedis(target, 'events', {}, log));
+  log.info({ redis: describeTarget(target), prefix: config.redisPrefix, dispatcher: config.inlineDispatcher }, 'queueing submits in Redis');
   return {
     queue: { records, intake: new JobIntake(records, dispatch) },
-    uploadClaims: new RedisUploadClaims(redis, prefix, config.retentionDays * 86_400),
+    uploadClaims: new RedisUploadClaims(redis, `${config.redisPrefix}:`, config.retentionDays * 86_400),
     redis,
     breaker,
     backend: new QueuedJobBackend(records, dispatch, events, direct, store),
     close: async () => {
-      breaker.stop();
-      await dispatcher?.close();
+      await core.stop();
       await dispatch.close();
       events.close();
       queueConnection.disconnect();
       if (entries !== redis) entries.disconnect();
-      redis.disconnect();
+      core.disconnect();
     },
   };
 }
@@ -262,8 +247,8 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const workDir = await openWorkDir(config.workRoot);
   if (workDir.swept > 0) log.info({ swept: workDir.swept, workRoot: config.workRoot }, 'removed the working folders of routers that died');
   const metrics = createMetrics();
-  const pool = new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs, channelCredentials(config.grpcTls));
-  const store = config.store ? new ObjectStore(config.store) : undefined;
+  const pool = openProcessorPool(config, metrics);
+  const store = openObjectStore(config);
   const sweepers = store ? await startRetention(store, config, log) : [];
   const uploadsByJob = new ExpiringMap<string>(config.retentionDays * 86_400_000);
   const direct: JobBackend =
@@ -274,29 +259,26 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
     if (!config.metricsToken && config.metricsPort === undefined) log.warn('/metrics is off: with API keys it is served only behind METRICS_TOKEN or on METRICS_PORT');
   } else log.warn('the router is open: no API_KEYS_FILE, so anyone who reaches it can submit, read and cancel jobs (make api-key creates a key)');
   const queueing = config.redis && config.mode !== 'legacy' ? await startQueueing(config, config.redis, pool, store, direct, log) : undefined;
-  // with Redis, every router and dispatcher reads a job's processor from one record
-  if (queueing) pool.shareOwners(new RedisJobOwners(queueing.redis, `${config.redisPrefix}:`, config.jobRetentionSeconds));
   const uploadClaims = queueing?.uploadClaims ?? new MemoryUploadClaims(config.retentionDays * 86_400_000);
   const locks = store && config.mode !== 'legacy' ? tusLocker(config, queueing?.redis, log) : undefined;
   const tus = store && locks ? createTusServer({ config, store, claims: uploadClaims, locker: locks.locker, workDir: workDir.dir, keysRequired: Boolean(keys), log }) : undefined;
   // the page's CSP names the origin its downloads redirect to: the one presigned URLs carry (AWS's own host when no endpoint is set)
   const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
   const lifecycle = { draining: false };
+  const submitters = createSubmitters(config, { pool, metrics, spoolDir: workDir.dir, uploadsByJob, uploadClaims, store, queueing });
+  const readiness: ProcessorReadiness = config.mode === 'legacy' ? legacyReadiness(config.processorHttpUrl, config.processorHttpTimeoutMs) : () => pool.health();
   const services: RouterServices = {
     lifecycle,
-    spoolDir: workDir.dir,
-    uploadsByJob,
     uploadClaims,
     keys,
     rateLimitRedis: queueing?.redis,
-    pool,
     metrics,
     store,
     storeOrigin,
     tus: tus?.server,
     backend: queueing?.backend ?? direct,
-    queue: queueing?.queue,
-    breaker: queueing?.breaker,
+    submitters,
+    readiness,
   };
   const server = createExpressServer(createRouterApp(config, services, log));
   server.requestTimeout = config.requestTimeoutMs;

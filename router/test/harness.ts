@@ -40,7 +40,7 @@ export async function startLocalRouter(env: Record<string, string>): Promise<Loc
 }
 
 export function jobCount(p: LocalProcessor): number {
-  return [...p.processor.store.all()].length;
+  return [...p.processor.jobs.all()].length;
 }
 
 export function incomingFiles(p: LocalProcessor): string[] {

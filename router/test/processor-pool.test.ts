@@ -65,12 +65,12 @@ describe('ProcessorPool errors', () => {
     const metrics = createMetrics();
     const pool = new ProcessorPool([processor.address], 10_000, metrics);
     pool.shareOwners(new BrokenOwners('set'));
-    const before = new Set([...processor.processor.store.all()].map((j) => j.id));
+    const before = new Set([...processor.processor.jobs.all()].map((j) => j.id));
     try {
       const err = await failure(submit(pool));
       expect(err.code).toBe(GrpcStatus.UNAVAILABLE);
       expect(err.details).toMatch(/could not be recorded: Connection is closed/);
-      const orphans = [...processor.processor.store.all()].filter((j) => !before.has(j.id));
+      const orphans = [...processor.processor.jobs.all()].filter((j) => !before.has(j.id));
       expect(orphans).toHaveLength(1);
       expect(await grpcCalls(metrics, 'CancelJob')).toBe(1);
       // cancelled, unless the small job had already finished when the cancel came

@@ -28,7 +28,7 @@ export const STAGE_LABELS: Record<number, string> = {
   [JobStage.JOB_STAGE_DONE]: 'Done',
 };
 
-/** One job's mutable state. Only JobStore changes it, so every change becomes an event. */
+/** One job's mutable state. Only JobTable changes it, so every change becomes an event. */
 export class JobRecord {
   readonly id = randomUUID();
   readonly createdAt = new Date();

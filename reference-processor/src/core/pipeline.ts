@@ -8,7 +8,7 @@ import { InvalidImageError, TooManyPixelsError, buildAnalysis, describeImage, pi
 import { FetchError, S3ReferencePolicy, fetchReference } from './fetch-reference';
 import { IngestedFile } from './ingest';
 import { JobRecord } from './job-record';
-import { JobStore } from './job-store';
+import { JobTable } from './job-table';
 import { PROTECTED_NAMES } from './protect';
 import { UndecodableImageError } from '../image/decoded-image';
 import { PixelPool } from '../image/pixel-thread';
@@ -17,7 +17,7 @@ import { ArtifactStore } from './artifact-store';
 import { Logger } from '../logger';
 
 export interface PipelineDeps {
-  store: JobStore;
+  jobs: JobTable;
   workspace: Workspace;
   maxImageBytes: number;
   /** Images with more pixels fail before they are decoded (MAX_IMAGE_PIXELS). */
@@ -89,11 +89,11 @@ async function obtainImage(deps: PipelineDeps, record: JobRecord, signal: AbortS
 
 /** Runs one job from its image to its artifacts, publishing each stage. */
 export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<void> {
-  const { store } = deps;
+  const { jobs } = deps;
   const signal = record.abort.signal;
   const step = (stage: JobStage) => {
     if (signal.aborted) throw new JobCancelled();
-    store.enterStage(record, stage);
+    jobs.enterStage(record, stage);
   };
   const spec = withDefaults(record.spec);
   try {
@@ -106,7 +106,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     const enterProtecting = () => {
       if (protecting || signal.aborted) return;
       protecting = true;
-      store.enterStage(record, JobStage.JOB_STAGE_PROTECTING);
+      jobs.enterStage(record, JobStage.JOB_STAGE_PROTECTING);
     };
     const work = await deps.pixels.run(
       { path: file.path, maxPixels: deps.maxImagePixels, ...pixelAnalysis(spec.analysis), protection: spec.protection, originalFormat: image.format, jobDir: deps.workspace.jobDir(record.id) },
@@ -139,7 +139,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
       verifiedWatermarkText: protection.verifiedWatermarkText,
       verifiedSteganoMessage: protection.verifiedSteganoMessage,
     };
-    store.finish(record, JobState.JOB_STATE_COMPLETED);
+    jobs.finish(record, JobState.JOB_STATE_COMPLETED);
   } catch (err) {
     // A job that did not complete has nothing to download: its files go now, not at eviction.
     record.artifacts.clear();
@@ -147,7 +147,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
     if (err instanceof JobCancelled || signal.aborted) return;
     const error = failure(err);
     if (error.reason === JobErrorReason.JOB_ERROR_REASON_INTERNAL) deps.log.error({ err, jobId: record.id }, 'job failed');
-    store.finish(record, JobState.JOB_STATE_FAILED, error);
+    jobs.finish(record, JobState.JOB_STATE_FAILED, error);
   }
 }
 

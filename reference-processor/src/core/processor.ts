@@ -7,7 +7,7 @@ import { S3ReferencePolicy, checkReference } from './fetch-reference';
 import { IngestedFile, ingestToFile } from './ingest';
 import { JobRecord, StoredArtifact } from './job-record';
 import { JobRunner } from './job-runner';
-import { JobStore } from './job-store';
+import { JobTable } from './job-table';
 import { removeJobFiles, runJob } from './pipeline';
 import { ArtifactStore } from './artifact-store';
 import { Workspace } from './workspace';
@@ -17,7 +17,7 @@ import { AddressPolicy } from '@artorizer/net-guard';
 
 /** The processor's core, shared by the gRPC service and the legacy HTTP API. */
 export class Processor {
-  readonly store = new JobStore();
+  readonly jobs = new JobTable();
   readonly workspace: Workspace;
   private readonly runner: JobRunner;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -36,7 +36,7 @@ export class Processor {
     this.storePolicy = referencePolicy(config);
     this.pixels = new PixelPool(config.concurrency);
     const deps = {
-      store: this.store,
+      jobs: this.jobs,
       workspace: this.workspace,
       maxImageBytes: config.maxImageBytes,
       maxImagePixels: config.maxImagePixels,
@@ -77,7 +77,7 @@ export class Processor {
       if (!acceptableDeclaredType(spec.image.contentType)) throw new UnsupportedTypeError(spec.image.contentType);
       spec.image.filename = safeFileName(spec.image.filename);
     }
-    const existing = this.store.findByIdempotencyKey(spec.idempotencyKey);
+    const existing = this.jobs.findByIdempotencyKey(spec.idempotencyKey);
     if (!existing) this.runner.checkCapacity();
     return { spec, existing };
   }
@@ -107,7 +107,7 @@ export class Processor {
       await this.workspace.discard(file.path);
       throw err;
     }
-    const record = this.store.create(spec, { kind: 'upload', file });
+    const record = this.jobs.create(spec, { kind: 'upload', file });
     file.path = await this.workspace.adopt(file.path, record.id, 'original');
     const accepted = record.toJob();
     this.runner.submit(record);
@@ -116,18 +116,18 @@ export class Processor {
 
   submitReference(spec: JobSpec, reference: ImageReference | undefined): Job {
     const checked = checkReference(reference, this.s3 ? this.storePolicy : undefined);
-    const record = this.store.create(spec, { kind: 'reference', reference: checked });
+    const record = this.jobs.create(spec, { kind: 'reference', reference: checked });
     const accepted = record.toJob();
     this.runner.submit(record);
     return accepted;
   }
 
   getJob(jobId: string): Job {
-    return this.store.get(jobId).toJob();
+    return this.jobs.get(jobId).toJob();
   }
 
   getResult(jobId: string): { job: Job; result: JobResult } {
-    const record = this.store.get(jobId);
+    const record = this.jobs.get(jobId);
     if (record.state !== JobState.JOB_STATE_COMPLETED || !record.result) {
       throw failedPrecondition(`job ${jobId} is not completed (state ${JobState[record.state]})`);
     }
@@ -136,19 +136,19 @@ export class Processor {
 
   /** Current event, then every later one, until the terminal event; unsubscribe when done. */
   watch(jobId: string, listener: (event: WatchJobResponse) => void): () => void {
-    const record = this.store.get(jobId);
+    const record = this.jobs.get(jobId);
     listener(record.toEvent());
     if (record.terminal) return () => undefined;
-    return this.store.subscribe(jobId, listener);
+    return this.jobs.subscribe(jobId, listener);
   }
 
   async cancel(jobId: string): Promise<Job> {
-    const record = this.store.get(jobId);
+    const record = this.jobs.get(jobId);
     if (record.terminal) {
       throw failedPrecondition(`job ${jobId} has already ended (state ${JobState[record.state]})`);
     }
     const wasQueued = this.runner.dequeue(record);
-    this.store.finish(record, JobState.JOB_STATE_CANCELLED);
+    this.jobs.finish(record, JobState.JOB_STATE_CANCELLED);
     record.abort.abort(cancelled('job cancelled'));
     if (wasQueued) await this.workspace.removeJob(record.id);
     return record.toJob();
@@ -156,7 +156,7 @@ export class Processor {
 
   /** Deletes a finished or cancelled job's files, local and stored. */
   artifact(jobId: string, variant: string): StoredArtifact {
-    const record = this.store.get(jobId);
+    const record = this.jobs.get(jobId);
     if (record.state !== JobState.JOB_STATE_COMPLETED) {
       throw failedPrecondition(`job ${jobId} is not completed (state ${JobState[record.state]})`);
     }
@@ -171,15 +171,15 @@ export class Processor {
   async shutdown(graceMs: number): Promise<void> {
     clearInterval(this.sweepTimer);
     const shutdownError = { reason: JobErrorReason.JOB_ERROR_REASON_SHUTDOWN, message: 'processor shut down before the job ran' };
-    for (const record of this.runner.close()) this.store.finish(record, JobState.JOB_STATE_FAILED, shutdownError);
+    for (const record of this.runner.close()) this.jobs.finish(record, JobState.JOB_STATE_FAILED, shutdownError);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const outcome = await Promise.race([this.runner.settled().then(() => 'settled' as const), grace]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      for (const record of this.store.all()) {
+      for (const record of this.jobs.all()) {
         if (record.terminal) continue;
-        this.store.finish(record, JobState.JOB_STATE_FAILED, { ...shutdownError, message: 'processor shut down while the job was running' });
+        this.jobs.finish(record, JobState.JOB_STATE_FAILED, { ...shutdownError, message: 'processor shut down while the job was running' });
         record.abort.abort();
       }
       await this.runner.settled();
@@ -188,7 +188,7 @@ export class Processor {
   }
 
   private async sweep(): Promise<void> {
-    for (const record of this.store.evictFinished(this.config.jobRetentionMs)) await removeJobFiles(this, record.id);
+    for (const record of this.jobs.evictFinished(this.config.jobRetentionMs)) await removeJobFiles(this, record.id);
   }
 }
 

@@ -42,7 +42,7 @@ async function originalDisposition(jobId: string): Promise<string | null> {
   return res.headers.get('content-disposition');
 }
 
-const recorded = (jobId: string) => target.local!.processor.store.get(jobId).spec.image?.filename;
+const recorded = (jobId: string) => target.local!.processor.jobs.get(jobId).spec.image?.filename;
 
 it('cleans spec.image.filename of a gRPC upload and of a reference before recording or echoing it', async () => {
   const hostile = await client.submit(named(HOSTILE), png);

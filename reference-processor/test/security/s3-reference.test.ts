@@ -91,7 +91,7 @@ describe('S3 references', () => {
       const err = await grpcError(client.submitByReference(specFor(), reference));
       expect({ reference: reference.location, code: err.code, details: err.details }).toEqual({ reference: reference.location, code: status.INVALID_ARGUMENT, details: GENERIC });
     }
-    expect([...target.local!.processor.store.all()]).toEqual([]);
+    expect([...target.local!.processor.jobs.all()]).toEqual([]);
   });
 
   it('holds an http URL into its own store (or a redirect there) to the same prefixes', async () => {
@@ -151,7 +151,7 @@ describe('S3 references', () => {
     // a foreign endpoint and a foreign bucket together: refused all the same
     const both = await grpcError(client.submitByReference(specFor(), at('other-bucket', 'uploads/art.png', 'http://s3.attacker.example:9000')));
     expect(both.code).toBe(status.INVALID_ARGUMENT);
-    expect([...target.local!.processor.store.all()]).toEqual([]);
+    expect([...target.local!.processor.jobs.all()]).toEqual([]);
     // its own endpoint, spelled out (with or without a trailing slash, any case of the host), is the same store
     for (const endpoint of [store.endpoint, `${store.endpoint}/`, store.endpoint.replace(own.hostname, own.hostname.toUpperCase())]) {
       const job = await client.submitByReference(specFor(), at(BUCKET, 'uploads/art.png', endpoint));
@@ -164,6 +164,6 @@ describe('S3 references', () => {
     client = new ContractClient(target.address);
     const err = await grpcError(client.submitByReference(specFor(), at(BUCKET, 'uploads/art.png', store.endpoint)));
     expect({ code: err.code, details: err.details }).toEqual({ code: status.INVALID_ARGUMENT, details: FOREIGN_ENDPOINT });
-    expect([...target.local!.processor.store.all()]).toEqual([]);
+    expect([...target.local!.processor.jobs.all()]).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { httpStatusFromGrpc, isClientFacing } from '@artorizer/contract';
+import { isServiceError } from '../grpc/service-error';
 
 /** An error with the HTTP status and client-facing message it should produce. */
 export class HttpError extends Error {
@@ -12,10 +13,6 @@ export class HttpError extends Error {
     super(message, options);
     this.name = 'HttpError';
   }
-}
-
-export function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'details' in err;
 }
 
 /** The one place gRPC failures become HTTP answers. */
@@ -31,4 +28,14 @@ export function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
   if (isServiceError(err)) return fromGrpc(err);
   return undefined;
+}
+
+/** A store failure that is not the client's fault: 503 so clients retry. */
+export function storeUnavailable(err: unknown): HttpError {
+  return new HttpError(503, 'object store unavailable, retry later', {}, { cause: err });
+}
+
+/** A failure of work on the store: HTTP and gRPC errors as they are, anything else the store's 503. */
+export function asStoreFailure(err: unknown): unknown {
+  return err instanceof HttpError || isServiceError(err) ? err : storeUnavailable(err);
 }

@@ -6,7 +6,8 @@ import { ProcessorPool } from '../grpc/processor-pool';
 import { ObjectStore } from '../storage/object-store';
 import { ExpiringMap } from '../submit/expiring-map';
 import { jobNotFound, ownsJob } from '../security/ownership';
-import { HttpError, isServiceError } from '../http/errors';
+import { isServiceError } from '../grpc/service-error';
+import { HttpError } from '../http/errors';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 
 /** Job queries over artorizer.v1, on the processor that owns the job. */

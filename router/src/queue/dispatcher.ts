@@ -3,11 +3,12 @@ import { ClientReadableStream, status as GrpcStatus } from '@grpc/grpc-js';
 import { ImageReference, JobErrorReason, JobSpec, JobState, RETRYABLE_GRPC_CODES, WatchJobResponse, isTerminalState, jobToHttp } from '@artorizer/contract';
 import { RouterConfig } from '../config';
 import { ProcessorPool } from '../grpc/processor-pool';
-import { isServiceError } from '../http/errors';
+import { isServiceError } from '../grpc/service-error';
 import { Logger } from '../logger';
 import { RedisConnection, RedisTarget, openRedis } from '../redis';
 import { ObjectStore } from '../storage/object-store';
-import { UploadInspection, inspectUpload } from '../submit/inspect-upload';
+import { storedImageReference } from '../storage/image-reference';
+import { UploadInspection, inspectUpload } from '../storage/inspect-upload';
 import { DISPATCH_QUEUE, DispatchData } from './dispatch-queue';
 import { HealthBreaker } from '../grpc/health-breaker';
 import { queuePrefix } from './keys';
@@ -149,11 +150,8 @@ export class Dispatcher {
   private async reference(record: QueuedJob): Promise<ImageReference> {
     const source = record.source;
     if (source.kind === 'url') return { location: { $case: 'http', http: { url: source.url } } };
-    if (this.options.s3Reference === 'key' || !this.store) {
-      return { location: { $case: 's3', s3: { bucket: source.bucket, key: source.key, endpoint: '', region: '' } } };
-    }
     // Presigned now, not at submit time: a queued job can outlive any URL.
-    return { location: { $case: 'http', http: { url: await this.store.presignGet(source.key, this.options.presignExpirySeconds) } } };
+    return storedImageReference(source, this.options, this.store);
   }
 
   private async run(bullJob: BullJob<DispatchData>): Promise<void> {

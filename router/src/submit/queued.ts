@@ -1,8 +1,15 @@
 import { JobSpec } from '@artorizer/contract';
 import { HttpError } from '../http/errors';
-import { QueuedJob, QueuedSource, RecordTooLarge, queuedJobToHttp } from '../queue/records';
-import { Accepted, SubmitDeps } from './deps';
+import { JobIntake } from '../queue/intake';
+import { JobRecords, QueuedJob, QueuedSource, RecordTooLarge, queuedJobToHttp } from '../queue/records';
 import { OWNER_LABEL } from '../security/ownership';
+import { Accepted } from './accepted';
+
+/** Where submits are queued (with REDIS_URL): the job records, and the intake that writes a record with its queue entry. */
+export interface JobQueue {
+  records: JobRecords;
+  intake: Pick<JobIntake, 'add' | 'refill'>;
+}
 
 export interface Enqueued {
   accepted: Accepted;
@@ -30,8 +37,8 @@ export class EnqueueFailed extends HttpError {
  * after a 503 whose write did land) gets that job back instead of a second one, as the
  * processor does for a synchronous submit.
  */
-export async function enqueueJob(spec: JobSpec, source: QueuedSource, deps: SubmitDeps): Promise<Enqueued> {
-  const { records, intake } = deps.queue!;
+export async function enqueueJob(spec: JobSpec, source: QueuedSource, queue: JobQueue): Promise<Enqueued> {
+  const { records, intake } = queue;
   const record = records.draft(JobSpec.toJSON(spec), source, spec.priority);
   const owner = spec.labels[OWNER_LABEL];
   if (owner) record.owner = owner;

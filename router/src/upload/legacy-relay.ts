@@ -1,7 +1,8 @@
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { FieldError, jobSpecFromFields, safeFileName } from '@artorizer/contract';
+import { jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
+import { fieldErrorToHttp } from '../http/field-error';
 import { HttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { SNIFF_BYTES, acceptableDeclaredType, sniffRaster } from '@artorizer/contract';
@@ -40,8 +41,7 @@ export async function relayLegacy(req: IncomingMessage, deps: LegacyRelayDeps, c
   try {
     jobSpecFromFields(form.fields);
   } catch (err) {
-    if (err instanceof FieldError) throw new HttpError(400, err.message, { field: err.field });
-    throw err;
+    throw fieldErrorToHttp(err);
   }
   if (!acceptableDeclaredType(form.file.mimeType) || !sniffRaster(form.file.data.subarray(0, SNIFF_BYTES))) {
     throw new HttpError(415, 'the uploaded file is not a supported image', { field: 'image' });

@@ -6,7 +6,8 @@ import { FilePart, FormSink } from '@artorizer/service-kit';
 import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
 import { ProcessorPool } from '../grpc/processor-pool';
-import { HttpError, toHttpError } from '../http/errors';
+import { fieldErrorToHttp } from '../http/field-error';
+import { toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ChunkPool, Downstream, imageChunks } from './chunker';
 import { readUploadForm, refuseUndeclaredImage } from './form';
@@ -135,7 +136,7 @@ class StreamRelay implements FormSink<void> {
     try {
       spec = ownedSpec(jobSpecFromFields(fieldsBefore), this.ctx.key);
     } catch (err) {
-      if (!missingRequired(err)) throw toFieldHttpError(err);
+      if (!missingRequired(err)) throw fieldErrorToHttp(err);
       this.spool = await spoolFile(imageChunks(stream, this.deps.chunkBytes), this.deps.spoolDir);
       return;
     }
@@ -189,7 +190,7 @@ class StreamRelay implements FormSink<void> {
       try {
         return ownedSpec(jobSpecFromFields(fields), this.ctx.key);
       } catch (err) {
-        throw toFieldHttpError(err);
+        throw fieldErrorToHttp(err);
       }
     })();
     const upload = this.deps.pool.openUpload(this.ctx);
@@ -246,10 +247,6 @@ class InFlight implements Downstream {
 
 function withImage(spec: JobSpec, part: FilePart): JobSpec {
   return { ...spec, image: { contentType: part.mimeType, sizeBytes: 0, sha256: '', filename: safeFileName(part.filename) } };
-}
-
-function toFieldHttpError(err: unknown): unknown {
-  return err instanceof FieldError ? new HttpError(400, err.message, { field: err.field }) : err;
 }
 
 export function relayMultipart(req: IncomingMessage, deps: StreamRelayDeps, ctx: CallContext): Promise<MultipartOutcome> {

@@ -53,7 +53,7 @@ function startDispatcherProcess(env: Record<string, string>): { process: ChildPr
 /** How many of the processor's jobs carry each idempotency key (the dispatcher's is the router's job id). */
 function runsPerKey(processor: LocalProcessor): Map<string, number> {
   const runs = new Map<string, number>();
-  for (const job of processor.processor.store.all()) runs.set(job.spec.idempotencyKey, (runs.get(job.spec.idempotencyKey) ?? 0) + 1);
+  for (const job of processor.processor.jobs.all()) runs.set(job.spec.idempotencyKey, (runs.get(job.spec.idempotencyKey) ?? 0) + 1);
   return runs;
 }
 

@@ -174,7 +174,7 @@ describeEachRedisTarget('queued submission (BullMQ on Redis)', (target) => {
       const order = await Promise.all(
         [high, low2, low1].map(async (id) => {
           const record = JSON.parse((await records.get(`${recordsPrefix(prefixes[prefixes.length - 1])}job:${id}`))!) as { processorJobId: string };
-          return processor.processor.store.get(record.processorJobId).createdAt.getTime();
+          return processor.processor.jobs.get(record.processorJobId).createdAt.getTime();
         }),
       );
       records.disconnect();

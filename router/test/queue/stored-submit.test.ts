@@ -2,8 +2,8 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { JobIntake } from '../../src/queue/intake';
 import { QueuedJob } from '../../src/queue/records';
 import { ObjectStore } from '../../src/storage/object-store';
-import { SubmitDeps } from '../../src/submit/deps';
-import { submitStored } from '../../src/submit/stored';
+import { QueuedObjects } from '../../src/submit/queued-objects';
+import { submitStoredUpload } from '../../src/submit/stored-path';
 import { TestStore, objectStoreOn, startEmbedded } from '../storage/stores';
 import { intakeStack } from './intake-stack';
 import { describeEachRedisTarget, uniquePrefix } from './redis';
@@ -59,9 +59,9 @@ describeEachRedisTarget('s3-mode submit when Redis does not answer', (target) =>
   async function submit(lands: boolean, fields: Record<string, string>): Promise<{ key: string; status?: number }> {
     const key = objects.newUploadKey();
     await objects.client.send(new PutObjectCommand({ Bucket: store.bucket, Key: key, Body: Buffer.from('image bytes') }));
-    const deps = { store: objects, queue: { records: stack.records, intake: new LostAnswerIntake(stack.intake, lands) } } as unknown as SubmitDeps;
+    const queued = new QueuedObjects(objects, { records: stack.records, intake: new LostAnswerIntake(stack.intake, lands) });
     const upload = { object: { key, sizeBytes: 11, sha256: '' }, contentType: 'image/png', filename: 'art.png' };
-    const outcome = await submitStored(upload, { artist_name: 'A', artwork_title: 'T', ...fields }, deps, { requestId: 'test' }).then(
+    const outcome = await submitStoredUpload(upload, { artist_name: 'A', artwork_title: 'T', ...fields }, queued, { requestId: 'test' }).then(
       () => undefined,
       (err: { status?: number }) => err.status,
     );

@@ -47,7 +47,7 @@ describe('time limits on inbound requests', () => {
       clearInterval(drip);
       socket.destroy();
     }
-    expect(await within(5000, () => incomingFiles(processor).length === 0 && [...processor.processor.store.all()].length === 0)).toBe(true);
+    expect(await within(5000, () => incomingFiles(processor).length === 0 && [...processor.processor.jobs.all()].length === 0)).toBe(true);
   });
 
   it('closes a connection that goes silent mid-body at REQUEST_IDLE_TIMEOUT_MS', async () => {

@@ -1,4 +1,4 @@
-import { ObjectStore } from '../storage/object-store';
+import { ObjectStore } from './object-store';
 import { SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
 /** What a direct upload turned out to be; refused objects have already been deleted. */

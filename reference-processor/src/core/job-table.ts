@@ -6,7 +6,7 @@ import { ImageSource, JobRecord, STAGE_LABELS } from './job-record';
 export type JobListener = (event: WatchJobResponse) => void;
 
 /** In-memory job table; every change is numbered and published to watchers. */
-export class JobStore {
+export class JobTable {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly byIdempotencyKey = new Map<string, JobRecord>();
   private readonly events = new EventEmitter().setMaxListeners(0);
