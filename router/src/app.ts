@@ -11,6 +11,7 @@ import { requestDeadline } from './http/request-deadline';
 import { HttpError, toHttpError } from './http/errors';
 import { GrpcJobBackend } from './jobs/grpc-backend';
 import { LegacyJobBackend } from './jobs/legacy-backend';
+import { processorHttpApi } from './legacy/processor-http-api';
 import { Logger } from './logger';
 import { Metrics, createMetrics } from './metrics';
 import { ProcessorReadiness, healthRoutes, legacyReadiness } from './routes/health';
@@ -251,8 +252,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const store = openObjectStore(config);
   const sweepers = store ? await startRetention(store, config, log) : [];
   const uploadsByJob = new ExpiringMap<string>(config.retentionDays * 86_400_000);
-  const direct: JobBackend =
-    config.mode === 'legacy' ? new LegacyJobBackend(config.processorHttpUrl, config.processorHttpTimeoutMs) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
+  const direct: JobBackend = config.mode === 'legacy' ? new LegacyJobBackend(processorHttpApi(config)) : new GrpcJobBackend(pool, uploadsByJob, store, config.presignExpirySeconds);
   const keys = config.apiKeysFile ? new KeyRing(config.apiKeysFile, log) : undefined;
   if (keys) {
     log.info({ file: config.apiKeysFile, keys: keys.size }, 'API keys required on every route but /health*');
@@ -266,7 +266,7 @@ export async function startRouter(config: RouterConfig, log: Logger): Promise<Ru
   const storeOrigin = store ? new URL(await store.presignGet(uploadKeyFor('csp-probe'), 60)).origin : undefined;
   const lifecycle = { draining: false };
   const submitters = createSubmitters(config, { pool, metrics, spoolDir: workDir.dir, uploadsByJob, uploadClaims, store, queueing });
-  const readiness: ProcessorReadiness = config.mode === 'legacy' ? legacyReadiness(config.processorHttpUrl, config.processorHttpTimeoutMs) : () => pool.health();
+  const readiness: ProcessorReadiness = config.mode === 'legacy' ? legacyReadiness(processorHttpApi(config)) : () => pool.health();
   const services: RouterServices = {
     lifecycle,
     uploadClaims,

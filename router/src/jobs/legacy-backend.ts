@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpJobResult, HttpJobStatus } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
-import { HttpError } from '../http/errors';
+import { ProcessorHttpApi, refusal } from '../legacy/processor-http-api';
 import { ArtifactDownload, JobBackend, JobEvent, ResultAnswer, downloadPath } from './backend';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -10,26 +10,13 @@ const POLL_MS = 250;
 
 /** Job queries through the processor's original HTTP API (`TRANSFER_MODE=legacy`). */
 export class LegacyJobBackend implements JobBackend {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly timeoutMs: number,
-  ) {}
+  constructor(private readonly api: ProcessorHttpApi) {}
 
-  private async call(path: string, ctx: CallContext, init: RequestInit = {}, timeout = true): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        ...init,
-        headers: { 'x-request-id': ctx.requestId, ...(init.headers ?? {}) },
-        signal: timeout ? AbortSignal.timeout(this.timeoutMs) : init.signal,
-      });
-    } catch (err) {
-      throw new HttpError(503, 'processor unavailable, retry later', {}, { cause: err });
-    }
+  /** 409 is the result route's "not done yet", read by `result`. */
+  private async call(path: string, ctx: CallContext, init: RequestInit = {}, timed = true): Promise<Response> {
+    const res = await this.api.request(path, ctx, init, timed);
     if (res.ok || res.status === 409) return res;
-    const body = (await res.json().catch(() => ({}))) as { error?: string };
-    if (res.status >= 500) throw new HttpError(res.status === 503 ? 503 : 502, 'processor error');
-    throw new HttpError(res.status, body.error ?? `processor answered ${res.status}`);
+    throw refusal(res.status, (await res.json().catch(() => ({}))) as { error?: string }, `processor answered ${res.status}`);
   }
 
   async status(jobId: string, ctx: CallContext): Promise<HttpJobStatus> {

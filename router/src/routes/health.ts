@@ -1,5 +1,6 @@
 import express from 'express';
 import { TransferMode } from '../config';
+import { ProcessorHttpApi } from '../legacy/processor-http-api';
 
 const VERSION = '1.0.0';
 
@@ -7,15 +8,8 @@ const VERSION = '1.0.0';
 export type ProcessorReadiness = () => Promise<{ serving: boolean }[]>;
 
 /** `legacy` mode's processor answers its HTTP API's /health. */
-export function legacyReadiness(baseUrl: string, timeoutMs: number): ProcessorReadiness {
-  return async () => {
-    try {
-      const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-      return [{ serving: res.ok }];
-    } catch {
-      return [{ serving: false }];
-    }
-  };
+export function legacyReadiness(api: ProcessorHttpApi): ProcessorReadiness {
+  return async () => [{ serving: await api.ready() }];
 }
 
 export interface HealthOptions {

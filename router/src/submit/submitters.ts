@@ -8,6 +8,7 @@ import { NO_UPLOAD_IDS, UploadIdPath } from './by-upload-id';
 import { UrlPath, queuedUrl, submittedUrl } from './by-url';
 import { ExpiringMap } from './expiring-map';
 import { LegacyPath, legacyUrl } from './legacy-path';
+import { processorHttpApi } from '../legacy/processor-http-api';
 import { Breaker, MultipartPath, NO_BREAKER, NamedImagePath } from './paths';
 import { QueuedObjects } from './queued-objects';
 import { JobQueue } from './queued';
@@ -53,7 +54,7 @@ export function createSubmitters(config: RouterConfig, parts: SubmitParts): Subm
   };
   const fixed = (path: MultipartPath) => () => path;
   const multipartPaths: Record<RouterConfig['mode'], () => (req: IncomingMessage) => MultipartPath> = {
-    legacy: () => fixed(new LegacyPath({ processorHttpUrl: config.processorHttpUrl, maxFileBytes: config.maxFileBytes, metrics })),
+    legacy: () => fixed(new LegacyPath({ api: processorHttpApi(config), maxFileBytes: config.maxFileBytes, metrics })),
     stream: () => fixed(stream),
     s3: () => fixed(storedFor('s3')),
     direct: () => fixed(storedFor('direct')),
@@ -62,9 +63,6 @@ export function createSubmitters(config: RouterConfig, parts: SubmitParts): Subm
   return {
     multipartPath: multipartPaths[config.mode](),
     byUploadId: objects ? new UploadIdPath(parts.uploadClaims, objects) : NO_UPLOAD_IDS,
-    byUrl: new UrlPath(
-      config.imageUrlAllowlist,
-      config.mode === 'legacy' ? legacyUrl(config.processorHttpUrl, config.processorHttpTimeoutMs) : queueing ? queuedUrl(queueing.queue) : submittedUrl(pool),
-    ),
+    byUrl: new UrlPath(config.imageUrlAllowlist, config.mode === 'legacy' ? legacyUrl(processorHttpApi(config)) : queueing ? queuedUrl(queueing.queue) : submittedUrl(pool)),
   };
 }

@@ -4,12 +4,13 @@ import { jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
 import { fieldErrorToHttp } from '../http/field-error';
 import { HttpError } from '../http/errors';
+import { ProcessorHttpApi } from '../legacy/processor-http-api';
 import { Metrics } from '../metrics';
 import { SNIFF_BYTES, acceptableDeclaredType, sniffRaster } from '@artorizer/contract';
 import { readUploadForm } from './form';
 
 export interface LegacyRelayDeps {
-  processorHttpUrl: string;
+  api: ProcessorHttpApi;
   maxFileBytes: number;
   metrics: Metrics;
 }
@@ -50,15 +51,6 @@ export async function relayLegacy(req: IncomingMessage, deps: LegacyRelayDeps, c
   for (const [name, value] of Object.entries(form.fields)) body.append(name, value);
   body.append('file', new Blob([form.file.data], { type: form.file.mimeType }), form.file.filename);
   deps.metrics.bytesRelayed.inc({ mode: 'legacy' }, form.file.data.length);
-  let res: Response;
-  try {
-    res = await fetch(`${deps.processorHttpUrl}/v1/jobs`, { method: 'POST', body, headers: { 'x-request-id': ctx.requestId } });
-  } catch (err) {
-    throw new HttpError(503, 'processor unavailable, retry later', {}, { cause: err });
-  }
-  const answer = (await res.json().catch(() => ({}))) as { job_id?: string; status?: string; error?: string; field?: string };
-  if (res.status !== 202 || !answer.job_id) {
-    throw new HttpError(res.status >= 500 ? 502 : res.status, answer.error ?? 'processor refused the job', answer.field ? { field: answer.field } : {});
-  }
-  return { kind: 'job', job: { job_id: answer.job_id, status: answer.status ?? 'queued' } };
+  // a whole upload re-posted may rightly take longer than PROCESSOR_HTTP_TIMEOUT_MS
+  return { kind: 'job', job: await deps.api.submit(body, ctx, false) };
 }
