@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openWorkDir } from '../src';
+import { openWorkDir } from '../src/work-dir';
 
 describe('openWorkDir', () => {
   let parent: string;
