@@ -11,8 +11,8 @@ export interface LegacyAccepted {
  * The processor's original HTTP API (`PROCESSOR_HTTP_URL`), as `legacy` mode reaches it: one
  * place for its address, its timeout (`PROCESSOR_HTTP_TIMEOUT_MS`), the request id, and what
  * its failures become for the router's client: unreachable is 503 (retry later), the
- * processor's own 503 stays 503, any other 5xx is 502, a refusal keeps its status, message
- * and field.
+ * processor's own 503 stays 503, any other 5xx (or an answer that is not what was asked for)
+ * is 502 without the processor's own words, a refusal keeps its status, message and field.
  */
 export class ProcessorHttpApi {
   constructor(
@@ -58,7 +58,7 @@ export class ProcessorHttpApi {
 /** A processor answer that is not what was asked for, as the router answers its own client. */
 export function refusal(status: number, answer: { error?: string; field?: string }, fallback: string): HttpError {
   if (status === 503) return new HttpError(503, 'processor unavailable, retry later');
-  if (status >= 500) return new HttpError(502, answer.error ?? fallback);
+  if (status >= 500 || status < 400) return new HttpError(502, 'processor error');
   return new HttpError(status, answer.error ?? fallback, answer.field ? { field: answer.field } : {});
 }
 

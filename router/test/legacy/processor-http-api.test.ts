@@ -48,11 +48,20 @@ describe("the processor's HTTP API as legacy mode reaches it", () => {
     try {
       expect(await refusalOf(new ProcessorHttpApi(refusing.url, 5000).submit('{}', ctx, true))).toEqual({ status: 400, message: 'artist_name is required', extra: { field: 'artist_name' } });
       expect((await refusalOf(new ProcessorHttpApi(busy.url, 5000).submit('{}', ctx, true))).status).toBe(503);
-      expect((await refusalOf(new ProcessorHttpApi(broken.url, 5000).submit('{}', ctx, true))).status).toBe(502);
+      expect(await refusalOf(new ProcessorHttpApi(broken.url, 5000).submit('{}', ctx, true))).toEqual({ status: 502, message: 'processor error', extra: {} });
     } finally {
       refusing.close();
       busy.close();
       broken.close();
+    }
+  });
+
+  it('answers 502 to a success without a job id', async () => {
+    const odd = await fakeApi({ '/v1/jobs': [200, { status: 'queued' }] });
+    try {
+      expect(await refusalOf(new ProcessorHttpApi(odd.url, 5000).submit('{}', ctx, true))).toEqual({ status: 502, message: 'processor error', extra: {} });
+    } finally {
+      odd.close();
     }
   });
 

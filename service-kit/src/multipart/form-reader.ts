@@ -52,7 +52,9 @@ export interface FormSink<T> {
   /**
    * Takes the file: reads `file` (only as fast as it reads does the request come in) and
    * resolves once all of it is where it goes. Called at once when the part begins, with the
-   * fields that came before it (the same record goes on to collect those after it).
+   * fields that came before it (the same record goes on to collect those after it). When it
+   * rejects, or the file stream is destroyed under it, it removes what it had written itself:
+   * `discard` is only for what a resolved `open` stored.
    */
   open(file: Readable, part: FilePart, fieldsBefore: Readonly<Record<string, string>>): Promise<T>;
   /** Whether a field that comes after the file began refuses the form (its destination already has the fields). */
@@ -135,7 +137,8 @@ class FormReader<T> {
     await Promise.race([ended, this.failed]);
     await this.file?.task;
     if (!this.failure) return { fields: this.fields, file: this.file?.opened && { part: this.file.part, result: this.file.opened.result } };
-    if (this.file?.opened) await this.sink.discard?.(this.file.opened.result);
+    // the first failure is what the caller is told; what a failed discard leaves is the sweeps' (stale files, incomplete uploads, retention)
+    if (this.file?.opened) await this.sink.discard?.(this.file.opened.result)?.catch(() => undefined);
     throw this.failure.err;
   }
 
