@@ -36,7 +36,8 @@ export const processorSettings = section('Processors', {
     name: 'PROCESSOR_HTTP_TIMEOUT_MS',
     default: 5000,
     min: 1,
-    meaning: "timeout of the router's plain HTTP calls to the processor in `legacy` mode (job status, results, cancels, submits by URL, readiness); uploads relayed whole and downloads are not timed by it",
+    meaning:
+      "timeout of the router's plain HTTP calls to the processor in `legacy` mode (job status, results, cancels, submits by URL, readiness); uploads relayed whole and downloads are not timed by it",
   }),
   chunkBytes: integer({
     name: 'UPLOAD_CHUNK_SIZE',
