@@ -147,8 +147,7 @@ export class ProcessorPool {
       await this.owners.set(job.jobId, address);
       return job;
     } catch (err) {
-      const endpoint = this.endpoint(address);
-      await this.unary('CancelJob', (cb) => endpoint.client.cancelJob({ jobId: job.jobId }, this.metadata(ctx), this.deadline(), cb)).catch(() => undefined);
+      await this.cancelAt(address, job.jobId, ctx).catch(() => undefined);
       throw serviceError(GrpcStatus.UNAVAILABLE, `the job's processor could not be recorded: ${(err as Error).message}`);
     }
   }
@@ -206,8 +205,9 @@ export class ProcessorPool {
     return res.job!;
   }
 
-  watchAt(address: string, jobId: string, ctx: CallContext): ClientReadableStream<WatchJobResponse> {
-    return this.endpoint(address).client.watchJob({ jobId }, this.metadata(ctx));
+  /** WatchJob on one processor; without a deadline unless given one (the dispatcher follows a job as long as it runs). */
+  watchAt(address: string, jobId: string, ctx: CallContext, options: { deadline?: Date } = {}): ClientReadableStream<WatchJobResponse> {
+    return this.endpoint(address).client.watchJob({ jobId }, this.metadata(ctx), options);
   }
 
   async submitByReference(spec: JobSpec, reference: ImageReference, ctx: CallContext): Promise<Job> {
@@ -223,48 +223,41 @@ export class ProcessorPool {
    * The processor that owns a job: from the owner record; without Redis, when this process
    * has not seen the job, by asking every processor (one GetJob each, once per job and router).
    */
-  private async owner(jobId: string, ctx: CallContext): Promise<Endpoint> {
+  private async owner(jobId: string, ctx: CallContext): Promise<string> {
     const known = await this.owners.get(jobId).catch((err: Error) => {
       throw serviceError(GrpcStatus.UNAVAILABLE, `job owners unreadable: ${err.message}`);
     });
-    if (known) return this.endpoint(known);
+    if (known) return known;
     if (this.owners.shared) throw notFound(jobId);
-    const answers = await Promise.allSettled(
-      this.resolved.map((address) => this.unary<{ job?: Job }>('GetJob', (cb) => this.endpoint(address).client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb)).then(() => address)),
-    );
+    const answers = await Promise.allSettled(this.resolved.map((address) => this.getJobAt(address, jobId, ctx).then(() => address)));
     const found = answers.find((a): a is PromiseFulfilledResult<string> => a.status === 'fulfilled');
     if (found) {
       await this.owners.set(jobId, found.value);
-      return this.endpoint(found.value);
+      return found.value;
     }
     const failure = answers.map((a) => (a as PromiseRejectedResult).reason as ServiceError).find((e) => e.code !== GrpcStatus.NOT_FOUND);
     throw failure ?? notFound(jobId);
   }
 
   async getJob(jobId: string, ctx: CallContext): Promise<Job> {
-    const e = await this.owner(jobId, ctx);
-    const res = await this.unary<{ job?: Job }>('GetJob', (cb) => e.client.getJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
-    return res.job!;
+    return this.getJobAt(await this.owner(jobId, ctx), jobId, ctx);
   }
 
   async getResult(jobId: string, ctx: CallContext): Promise<GetJobResultResponse> {
-    const e = await this.owner(jobId, ctx);
+    const e = this.endpoint(await this.owner(jobId, ctx));
     return this.unary('GetJobResult', (cb) => e.client.getJobResult({ jobId }, this.metadata(ctx), this.deadline(), cb));
   }
 
   async cancel(jobId: string, ctx: CallContext): Promise<Job> {
-    const e = await this.owner(jobId, ctx);
-    const res = await this.unary<{ job?: Job }>('CancelJob', (cb) => e.client.cancelJob({ jobId }, this.metadata(ctx), this.deadline(), cb));
-    return res.job!;
+    return this.cancelAt(await this.owner(jobId, ctx), jobId, ctx);
   }
 
   async watch(jobId: string, ctx: CallContext): Promise<ClientReadableStream<WatchJobResponse>> {
-    const e = await this.owner(jobId, ctx);
-    return e.client.watchJob({ jobId }, this.metadata(ctx), this.streamDeadline());
+    return this.watchAt(await this.owner(jobId, ctx), jobId, ctx, this.streamDeadline());
   }
 
   async download(jobId: string, variant: string, ctx: CallContext): Promise<ClientReadableStream<DownloadArtifactResponse>> {
-    const e = await this.owner(jobId, ctx);
+    const e = this.endpoint(await this.owner(jobId, ctx));
     return e.client.downloadArtifact({ jobId, variant }, this.metadata(ctx), this.streamDeadline());
   }
 

@@ -1,3 +1,4 @@
+import { exceedsMaximumSize } from '@artorizer/service-kit';
 import { ObjectStore } from './object-store';
 import { SNIFF_BYTES, sniffRaster } from '@artorizer/contract';
 
@@ -14,7 +15,7 @@ export async function inspectUpload(store: ObjectStore, uploadId: string, key: s
   if (!head) return { ok: false, problem: 'not_found', message: `upload ${uploadId} not found: PUT the image to the URL from POST /uploads first (or it expired)` };
   if (head.sizeBytes > maxBytes) {
     await store.delete(key);
-    return { ok: false, problem: 'too_large', message: `image exceeds the maximum size of ${maxBytes} bytes` };
+    return { ok: false, problem: 'too_large', message: exceedsMaximumSize(maxBytes) };
   }
   const type = sniffRaster(head.first)?.contentType;
   if (!type) {
