@@ -143,7 +143,7 @@ function pairedRatio(a: ApiSample[], b: ApiSample[], figure: (s: ApiSample) => n
 export const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
 
 /** A multipart body as curl -F sends it: fields first, then the image. */
-function multipartBody(file: string): { body: Buffer; contentType: string } {
+export function multipartBody(file: string): { body: Buffer; contentType: string } {
   const boundary = '------------------------benchboundary7d1a';
   const part = (headers: string, content: Buffer | string) =>
     Buffer.concat([Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from('\r\n')]);

@@ -1,6 +1,7 @@
 /**
- * A/B probe for the queued API routes: the max rate of `POST /protect {upload_id}` (queued,
- * DISPATCHER=off) and of `GET /jobs/:id`, on routers run from two checkouts side by side (e.g.
+ * A/B probe for the API routes: the max rate of `POST /protect {upload_id}` (queued,
+ * DISPATCHER=off), of `GET /jobs/:id`, and of a 100 KiB multipart `POST /protect` relayed by a
+ * stream-mode router to the processor, on routers run from two checkouts side by side (e.g.
  * the code before a change and the working tree), as section 4 of the report measures them:
  *
  *   node_modules/.bin/tsx bench/tools/api-ab.ts --before /tmp/before [--runs 5] [--seconds 10]
@@ -15,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { cleanRedis, grantSequence, json } from '../lib/api';
+import { cleanRedis, grantSequence, json, multipartBody } from '../lib/api';
 import { writeTestFile } from '../lib/files';
 import { LoadGenerator } from '../lib/load-client';
 import { LoadRequest } from '../lib/load-types';
@@ -46,6 +47,7 @@ interface Contender {
   prefix: string;
   submit: LoadRequest;
   status: LoadRequest;
+  stream: LoadRequest;
 }
 
 async function expectOk(res: Response, what: string): Promise<string> {
@@ -76,8 +78,12 @@ async function main(): Promise<void> {
       const prefix = `api-ab-${process.pid}-${label}`;
       prefixes.push(prefix);
       const env = { ...s3, PROCESSOR_ADDR: `127.0.0.1:${processor.grpcPort}`, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, TRANSFER_MODE: 'direct', DISPATCHER: 'off', SHUTDOWN_GRACE_MS: '1000' };
-      const { service, port } = await startRouter(`api-${label}`, env, root ? { name: root, wrap: ['env', '-C', root] } : undefined);
+      const host = root ? { name: root, wrap: ['env', '-C', root] } : undefined;
+      const { service, port } = await startRouter(`api-${label}`, env, host);
       services.push(service);
+      const streaming = await startRouter(`api-${label}-stream`, { PROCESSOR_ADDR: env.PROCESSOR_ADDR, TRANSFER_MODE: 'stream', SHUTDOWN_GRACE_MS: '1000' }, host);
+      services.push(streaming.service);
+      const multipart = multipartBody(image);
       const base = `http://127.0.0.1:${port}`;
       const size = fs.statSync(image).size;
       const grant = JSON.parse(
@@ -96,9 +102,10 @@ async function main(): Promise<void> {
         prefix,
         submit: { url: `${base}/protect`, method: 'POST', headers: { 'content-type': 'application/json' }, bodyBase64: json(body), idSequence: { placeholder: grant.upload_id, prefix: GRANT_PREFIX } },
         status: { url: `${base}/jobs/${first.job_id}`, method: 'GET', headers: {} },
+        stream: { url: `http://127.0.0.1:${streaming.port}/protect`, method: 'POST', headers: { 'content-type': multipart.contentType }, bodyBase64: multipart.body.toString('base64') },
       });
     }
-    const cells = contenders.flatMap((c) => (['submit', 'status'] as const).map((route) => ({ c, route })));
+    const cells = contenders.flatMap((c) => (['submit', 'status', 'stream'] as const).map((route) => ({ c, route })));
     const rates = new Map<string, number[]>();
     for (let round = 0; round <= runs; round++) {
       for (const { c, route } of roundOrder(cells, round)) {
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
         if (round > 0) rates.set(`${c.label} ${route}`, [...(rates.get(`${c.label} ${route}`) ?? []), result.rate]);
       }
     }
-    for (const route of ['submit', 'status']) {
+    for (const route of ['submit', 'status', 'stream']) {
       const before = rates.get(`before ${route}`)!;
       const after = rates.get(`after ${route}`)!;
       const paired = after.map((a, i) => a / before[i]);
