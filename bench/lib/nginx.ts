@@ -44,6 +44,21 @@ async function accepting(where: Host, ip: string, port: number, timeoutMs: numbe
 }
 
 /**
+ * nginx's master (the launcher, or its child under `ip netns exec`) and its one worker, polled
+ * until both carry their titles (bounded).
+ */
+async function masterAndWorker(launcherPid: number, timeoutMs: number): Promise<{ master: number; worker: number } | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const master = [launcherPid, ...childrenOf(launcherPid)].find((pid) => commandLine(pid).includes('nginx: master'));
+    const worker = master === undefined ? undefined : childrenOf(master).find((pid) => commandLine(pid).includes('nginx: worker'));
+    if (master !== undefined && worker !== undefined) return { master, worker };
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
  * nginx as a streaming reverse proxy in front of `upstream` (the processor's HTTP API): the
  * request body is passed on as it arrives (`proxy_request_buffering off`), one worker, as a
  * standard engine doing the router's job would. Its worker is the process measured.
@@ -104,13 +119,13 @@ export async function startNginx(options: { dir: string; host?: Host; bind: stri
     killNow();
     throw new Error(`${(err as Error).message}\n${logLines.join('\n')}`);
   }
-  // the master is the launcher (or its child under `ip netns exec`); its one worker serves
-  const master = fs.existsSync(`/proc/${launcherPid}/cmdline`) && commandLine(launcherPid).includes('nginx: master') ? launcherPid : childrenOf(launcherPid)[0];
-  const worker = childrenOf(master).find((pid) => commandLine(pid).includes('nginx: worker'));
-  if (worker === undefined) {
+  // the kernel accepts on the socket before nginx has set its titles and forked its worker
+  const found = await masterAndWorker(launcherPid, 10_000);
+  if (found === undefined) {
     killNow();
-    throw new Error(`nginx: no worker process under master ${master}`);
+    throw new Error(`nginx: no master with a worker process under pid ${launcherPid} after 10000 ms\n${logLines.join('\n')}`);
   }
+  const { master, worker } = found;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     signal('SIGQUIT');
