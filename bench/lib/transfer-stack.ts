@@ -2,14 +2,18 @@ import path from 'node:path';
 import { EMBEDDED_CREDENTIALS } from '../../scripts/store/embedded-store';
 import { MemMethod, detectMethod, readStatus } from './memory';
 import { startNginx } from './nginx';
-import { Processor, Service, Store, settleStarts, startProcessor, startRouter, startStore } from './stack';
+import { Processor, Service, Store, settleStarts, startHttpScript, startProcessor, startRouter, startStore } from './stack';
 import { Topology } from './topology';
 
-export type ContenderKind = 'floor' | 'nginx' | 'legacy' | 'stream' | 's3' | 'direct' | 'tus' | 'default';
+export type ContenderKind = 'floor' | 'nginx' | 'passthrough' | 'legacy' | 'stream' | 's3' | 'direct' | 'tus' | 'default';
+
+/** Kinds that relay to the processor's original HTTP API (POST /v1/jobs, file field `file`) instead of being a router. */
+const HTTP_RELAY_KINDS: readonly ContenderKind[] = ['nginx', 'passthrough'];
 
 /**
  * What to start: `floor` needs no router, `nginx` is nginx in front of the processor's HTTP
- * API, `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
+ * API, `passthrough` a Node process that pipes the body unparsed to that API
+ * (bench/lib/passthrough-relay.ts, used by bench/tools/relay-cost.ts), `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
  * `tus` a router with a store whose client uploads through tus at /files (TRANSFER_MODE of
  * TUS_STORE_MODE: tus is served in every store mode), the others one router each with
  * TRANSFER_MODE = kind.
@@ -150,6 +154,7 @@ export async function startTransferStack(options: {
   const routers = await settleStarts(
     routerPlans.map((p) => {
       if (p.kind === 'nginx') return startNginx({ dir: options.tempDir, host: t.router, bind: t.bind, upstream: `${t.processorIp}:${processor.httpPort}` }).then((r) => ({ ...r, env: {} }));
+      if (p.kind === 'passthrough') return startHttpScript(p.label, 'bench/lib/passthrough-relay.ts', { HOST: t.bind, UPSTREAM: processorUrl }, t.router).then((r) => ({ ...r, env: {} }));
       const env: Record<string, string> = {
         HOST: t.bind,
         // `default` leaves the mode to the router, as `make up` does
@@ -168,7 +173,7 @@ export async function startTransferStack(options: {
   const contenders = plans.map((p): Contender => {
     if (p.kind === 'floor') return { ...p, url: `${processorUrl}/v1/jobs`, base: processorUrl, fileField: 'file' };
     const r = routers[routerPlans.indexOf(p)];
-    if (p.kind === 'nginx') {
+    if (HTTP_RELAY_KINDS.includes(p.kind)) {
       const base = `http://${t.routerIp}:${r.port}`;
       return { ...p, url: `${base}/v1/jobs`, base, fileField: 'file', router: r.service, routerMethod: detectMethod(r.service.pid), routerIdleKiB: readStatus(r.service.pid).rssKiB };
     }
