@@ -1,5 +1,6 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { ACCEPTED_TYPES_TEXT } from '@artorizer/contract';
+import { exceedsMaximumSize } from '@artorizer/service-kit';
 
 /** A failure with a gRPC status code and a message written for the client. */
 export class ProcessorError extends Error {
@@ -19,7 +20,7 @@ export const failedPrecondition = (message: string) => new ProcessorError(GrpcSt
 /** The image is over the size limit: RESOURCE_EXHAUSTED, which means that and only that here (not retryable). */
 export class ImageTooLargeError extends ProcessorError {
   constructor(readonly maxBytes: number) {
-    super(GrpcStatus.RESOURCE_EXHAUSTED, `image exceeds the maximum size of ${maxBytes} bytes`);
+    super(GrpcStatus.RESOURCE_EXHAUSTED, exceedsMaximumSize(maxBytes));
     this.name = 'ImageTooLargeError';
   }
 }
