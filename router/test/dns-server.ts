@@ -12,6 +12,8 @@ export interface DnsServer {
   authority: string;
   /** Sets the A records of a name (replacing what it had). */
   answer(name: string, ips: string[]): void;
+  /** Questions answered so far (a lookup by name asks twice: A and AAAA). */
+  readonly queries: number;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,11 @@ function reply(msg: Buffer, table: Map<string, string[]>): Buffer {
 export async function startDnsServer(): Promise<DnsServer> {
   const table = new Map<string, string[]>();
   const socket = dgram.createSocket('udp4');
-  socket.on('message', (msg, from) => socket.send(reply(msg, table), from.port, from.address));
+  let queries = 0;
+  socket.on('message', (msg, from) => {
+    queries++;
+    socket.send(reply(msg, table), from.port, from.address);
+  });
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
   return {
@@ -64,6 +70,9 @@ export async function startDnsServer(): Promise<DnsServer> {
     answer(name, ips) {
       if (!ips.every((ip) => net.isIPv4(ip))) throw new Error('A records only');
       table.set(name.toLowerCase(), ips);
+    },
+    get queries() {
+      return queries;
     },
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };

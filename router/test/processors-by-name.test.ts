@@ -1,6 +1,6 @@
 import './alternative-resolver';
 import { makePng, specFor } from '@artorizer/testkit';
-import { ProcessorPool } from '../src/grpc/processor-pool';
+import { DNS_LOOKUP_MIN_INTERVAL_MS, ProcessorPool } from '../src/grpc/processor-pool';
 import { parseProcessorTarget } from '../src/grpc/processor-targets';
 import { Metrics, createMetrics } from '../src/metrics';
 import { DnsServer, startDnsServer } from './dns-server';
@@ -77,6 +77,21 @@ describe('a pool on a DNS name', () => {
       for (const id of ids) expect((await pool.getJob(id, CTX)).jobId).toBe(id);
       // every GetJob went to the job's owner, learnt from the submit's peer: none asked the other processor
       expect(await grpcCalls(metrics, 'GetJob')).toBe(ids.length);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('looks the name up at most once per DNS_LOOKUP_MIN_INTERVAL_MS however often health is asked (readiness probes)', async () => {
+    const pool = new ProcessorPool([target()], 10_000, createMetrics());
+    try {
+      const before = dns.queries;
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 5 }, () => pool.health()));
+      for (let i = 0; i < 5; i++) expect((await pool.health()).every((h) => h.serving)).toBe(true);
+      const lookups = (dns.queries - before) / 2;
+      expect(lookups).toBeGreaterThanOrEqual(1);
+      expect(lookups).toBeLessThanOrEqual(1 + Math.floor((performance.now() - started) / DNS_LOOKUP_MIN_INTERVAL_MS));
     } finally {
       pool.close();
     }

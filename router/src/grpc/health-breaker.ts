@@ -31,7 +31,8 @@ export class HealthBreaker extends EventEmitter {
 
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), this.intervalMs).unref();
+    // a round that fails as a whole (the pool closed under it) changes nothing; the next one decides
+    this.timer = setInterval(() => void this.check().catch((err: unknown) => this.log.debug({ err }, 'health round failed')), this.intervalMs).unref();
   }
 
   stop(): void {

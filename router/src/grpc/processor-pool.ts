@@ -23,6 +23,13 @@ interface Endpoint {
   health: HealthClient;
 }
 
+/**
+ * DNS names in PROCESSOR_ADDR are looked up again at most this often (ms): each health round
+ * (HEALTH_CHECK_INTERVAL_MS, 1 s by default) gets a fresh answer, a burst of readiness probes
+ * does not become a burst of DNS queries.
+ */
+export const DNS_LOOKUP_MIN_INTERVAL_MS = 500;
+
 /** Where new jobs go: one processor, or a DNS name balanced by grpc-js over the addresses it resolves to. */
 interface Balancer {
   target: ProcessorTarget;
@@ -67,6 +74,9 @@ export class ProcessorPool {
   private readonly endpoints = new Map<string, Endpoint>();
   private resolved: string[];
   private readonly lastResolved = new Map<string, string[]>();
+  private refreshing?: Promise<void>;
+  private closed = false;
+  private lookedUpAt = -Infinity;
   private nextIndex = 0;
   private owners: JobOwners = new MemoryJobOwners();
 
@@ -92,6 +102,7 @@ export class ProcessorPool {
   }
 
   close(): void {
+    this.closed = true;
     for (const b of this.balancers) if (b.target.kind === 'dns') b.client.close();
     for (const e of this.endpoints.values()) {
       e.client.close();
@@ -261,8 +272,21 @@ export class ProcessorPool {
     return e.client.downloadArtifact({ jobId, variant }, this.metadata(ctx), this.streamDeadline());
   }
 
-  /** Resolves the DNS names again; a name that fails to resolve keeps its last addresses. */
-  private async refresh(): Promise<void> {
+  /**
+   * Resolves the DNS names again, at most once per DNS_LOOKUP_MIN_INTERVAL_MS: the health
+   * rounds and every readiness probe call this, and concurrent or close calls share one lookup.
+   */
+  private refresh(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (!this.balancers.some((b) => b.target.kind === 'dns')) return Promise.resolve();
+    if (performance.now() - this.lookedUpAt < DNS_LOOKUP_MIN_INTERVAL_MS) return Promise.resolve();
+    this.lookedUpAt = performance.now();
+    this.refreshing = this.lookUp().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  /** Looks every DNS name up; a name that fails to resolve keeps its last addresses. */
+  private async lookUp(): Promise<void> {
     const lists = await Promise.all(
       this.balancers.map(async ({ target }) => {
         if (target.kind === 'address') return [target.address];
@@ -281,6 +305,8 @@ export class ProcessorPool {
   /** grpc.health.v1 Check on every processor (the DNS names resolved again first). */
   async health(): Promise<{ address: string; serving: boolean; error?: string }[]> {
     await this.refresh();
+    // a round that was looking names up when the pool closed: its channels are gone
+    if (this.closed) throw new Error('the processor pool is closed');
     return Promise.all(
       this.resolved.map(
         (address) =>
