@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FlagValues, commandLine, commandOf, count, positive, sizesMiB } from './lib/cli';
+import { FlagValues, commandLine, commandOf, count, positive, roundsFlag, sizesFlag, sizesMiB } from './lib/cli';
 import { transferTable, verdictTable } from './lib/docs-tables';
 import { machineInfo, machineLine } from './lib/machine';
 import { runNet } from './lib/net-run';
@@ -25,8 +25,8 @@ const NET_CLI = commandLine({
 removed here (needs root; otherwise prints "skipped: <reason>" and exits 0). Writes
 bench/results/net.json and prints the table.`,
   flags: {
-    sizes: { kind: 'value', sample: '1,10,50', help: 'file sizes in MiB (default 1,10,50)' },
-    runs: { kind: 'value', sample: '5', help: 'measured rounds after one warm-up per contender and size (default 5)' },
+    sizes: sizesFlag('1,10,50'),
+    runs: roundsFlag(5),
     rate: { kind: 'value', sample: '100', help: 'Mbit/s per link (default 100)' },
   },
 });

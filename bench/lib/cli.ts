@@ -36,6 +36,18 @@ export function commandLine<const F extends Flags>(cli: CommandLine<F>): Command
 }
 
 const HELP: Flag = { kind: 'switch', help: 'print this text' };
+
+type ValueFlag = Flag & { kind: 'value' };
+
+/** `--sizes`, the test files' sizes in MiB, with the script's default list (read it with sizesMiB). */
+export function sizesFlag(defaults: string): ValueFlag {
+  return { kind: 'value', sample: defaults, help: `file sizes in MiB (default ${defaults})` };
+}
+
+/** `--runs`, measured rounds in the transfer scripts' scheme (read it with count). */
+export function roundsFlag(defaults: number): ValueFlag {
+  return { kind: 'value', sample: String(defaults), help: `measured rounds after one warm-up per contender and size (default ${defaults})` };
+}
 /** Flag texts longer than this put their help on the next line. */
 const WIDEST = 28;
 

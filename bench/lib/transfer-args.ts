@@ -1,4 +1,4 @@
-import { FlagValues, commandLine, count, nameList, numberList, sizesMiB } from './cli';
+import { FlagValues, commandLine, count, nameList, numberList, roundsFlag, sizesFlag, sizesMiB } from './cli';
 
 export interface Options {
   /** File sizes in MiB. */
@@ -21,8 +21,8 @@ export const TRANSFER_CLI = commandLine({
   about: `Upload time (curl, until the HTTP 202) and peak memory growth of router and processor,
 legacy (store-and-forward) vs stream routers vs a one-hop floor straight to the processor.`,
   flags: {
-    sizes: { kind: 'value', sample: '1,10,50', help: 'file sizes in MiB (default 1,10,50)' },
-    runs: { kind: 'value', sample: '5', help: 'measured rounds after one warm-up per contender and size (default 5)' },
+    sizes: sizesFlag('1,10,50'),
+    runs: roundsFlag(5),
     'chunk-sizes': {
       kind: 'value',
       sample: '65536,262144,1048576',

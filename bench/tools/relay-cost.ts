@@ -12,7 +12,7 @@
  * not in having a second Node process on the path.
  */
 import os from 'node:os';
-import { commandLine, commandOf, count, sizesMiB } from '../lib/cli';
+import { commandLine, commandOf, count, roundsFlag, sizesFlag, sizesMiB } from '../lib/cli';
 import { writeTestFiles } from '../lib/files';
 import { machineInfo } from '../lib/machine';
 import { nginxUnavailable } from '../lib/nginx';
@@ -27,8 +27,8 @@ const RELAY_COST_CLI = commandLine({
   script: 'bench/tools/relay-cost.ts',
   about: 'Time to the 202 and CPU per MiB of the relay: floor, a Node pass-through, nginx and a stream-mode router, side by side.',
   flags: {
-    sizes: { kind: 'value', sample: '1,10,50', help: 'file sizes in MiB (default 1,10,50)' },
-    runs: { kind: 'value', sample: '7', help: 'measured rounds after one warm-up per contender and size (default 7)' },
+    sizes: sizesFlag('1,10,50'),
+    runs: roundsFlag(7),
   },
 });
 

@@ -24,7 +24,7 @@ import { MIB, writeTestFiles } from '../lib/files';
 import { JobSample } from '../lib/job-sample';
 import { machineInfo } from '../lib/machine';
 import { runRounds, sizeGroups } from '../lib/rounds';
-import { FlagValues, commandLine, commandOf, count, numberList } from '../lib/cli';
+import { FlagValues, commandLine, commandOf, count, numberList, roundsFlag, sizesFlag } from '../lib/cli';
 import { BenchScript } from '../lib/script';
 import { REPO_ROOT } from '../lib/stack';
 import { fixed, ratio, spread } from '../lib/stats';
@@ -36,8 +36,8 @@ const S3_SWEEP_CLI = commandLine({
   script: 'bench/tools/s3-sweep.ts',
   about: 'Time to the 202 and router peak RSS growth of s3-mode routers, one per S3_PART_SIZE × S3_QUEUE_SIZE.',
   flags: {
-    sizes: { kind: 'value', sample: '10,50', help: 'file sizes in MiB (default 10,50)' },
-    runs: { kind: 'value', sample: '5', help: 'measured rounds after one warm-up per contender and size (default 5)' },
+    sizes: sizesFlag('10,50'),
+    runs: roundsFlag(5),
     'part-sizes': { kind: 'value', sample: '5242880,8388608,16777216', help: 'S3_PART_SIZE values in bytes (router minimum 5242880)' },
     'queue-sizes': { kind: 'value', sample: '1,2,4', help: 'S3_QUEUE_SIZE values (router bounds 1..16)' },
     out: { kind: 'value', sample: 'file.json', help: 'write every upload and the summary as JSON' },
