@@ -16,6 +16,9 @@ export function nginxUnavailable(): string | undefined {
   }
 }
 
+/** How long nginx gets to accept connections, and then to show its master and worker. */
+const START_TIMEOUT_MS = 10_000;
+
 /** A port nothing listens on now, on this machine's loopback. */
 function freeLocalPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -114,16 +117,16 @@ export async function startNginx(options: { dir: string; host?: Host; bind: stri
     if (child.exitCode === null && child.signalCode === null) signal('SIGKILL');
   };
   try {
-    await accepting(host, options.bind, port, 10_000);
+    await accepting(host, options.bind, port, START_TIMEOUT_MS);
   } catch (err) {
     killNow();
     throw new Error(`${(err as Error).message}\n${logLines.join('\n')}`);
   }
   // the kernel accepts on the socket before nginx has set its titles and forked its worker
-  const found = await masterAndWorker(launcherPid, 10_000);
+  const found = await masterAndWorker(launcherPid, START_TIMEOUT_MS);
   if (found === undefined) {
     killNow();
-    throw new Error(`nginx: no master with a worker process under pid ${launcherPid} after 10000 ms\n${logLines.join('\n')}`);
+    throw new Error(`nginx: no master with a worker process under pid ${launcherPid} after ${START_TIMEOUT_MS} ms\n${logLines.join('\n')}`);
   }
   const { master, worker } = found;
   const stop = async () => {

@@ -16,7 +16,14 @@ const server = http.createServer((req, res) => {
     res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
     answer.pipe(res);
   });
-  out.on('error', (err) => res.writeHead(502).end(err.message));
+  out.on('error', (err) => {
+    if (res.headersSent) res.destroy(err);
+    else res.writeHead(502).end(err.message);
+  });
+  // a client that hangs up mid-body must not leave the processor waiting for the rest
+  res.on('close', () => {
+    if (!res.writableFinished) out.destroy();
+  });
   req.pipe(out);
 });
 server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1');

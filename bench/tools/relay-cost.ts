@@ -14,7 +14,7 @@
 import os from 'node:os';
 import { commandLine, commandOf, count, roundsFlag, sizesFlag, sizesMiB } from '../lib/cli';
 import { writeTestFiles } from '../lib/files';
-import { machineInfo } from '../lib/machine';
+import { codeState, describeCode, machineInfo, machineLine } from '../lib/machine';
 import { nginxUnavailable } from '../lib/nginx';
 import { runRounds, sizeGroups } from '../lib/rounds';
 import { BenchScript } from '../lib/script';
@@ -33,6 +33,7 @@ const RELAY_COST_CLI = commandLine({
 });
 
 const SECTION = 'relay-cost';
+const loads = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(' ');
 const script = new BenchScript(SECTION);
 const { services, log, check } = script;
 
@@ -49,14 +50,7 @@ async function run(options: { sizes: number[]; runs: number }, command: string):
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
   const samples = await runRounds(stack, { section: SECTION, groups: sizeGroups(options.sizes, stack.contenders), runs: options.runs, files, settleTimeoutMs: 120_000, log, check });
   const rows = transferRows(samples, SECTION);
-  const lines = [
-    `\`${command}\``,
-    '',
-    `${meta.cpuModel}, ${meta.cpuCount} cores, Node ${meta.node}; git ${meta.gitCommit.slice(0, 12)}${meta.gitDirty ? ' (dirty)' : ''}; load average at start ${meta.loadavgAtStart.map((x) => x.toFixed(2)).join(' ')}, at end ${os
-      .loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  ];
+  const lines = [`\`${command}\``, '', `${machineLine(meta)}; ${describeCode(codeState())}; load average at start ${loads(meta.loadavgAtStart)}, at end ${loads(os.loadavg())}`];
   for (const size of options.sizes) {
     const atSize = rows.filter((x) => x.sizeMiB === size);
     const passthrough = atSize.find((r) => r.kind === 'passthrough');
