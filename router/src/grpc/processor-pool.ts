@@ -304,8 +304,8 @@ export class ProcessorPool {
 
   /** grpc.health.v1 Check on every processor (the DNS names resolved again first). */
   async health(): Promise<{ address: string; serving: boolean; error?: string }[]> {
-    await this.refresh();
-    // a round that was looking names up when the pool closed: its channels are gone
+    if (!this.closed) await this.refresh();
+    // also a round that was looking names up when the pool closed: its channels are gone
     if (this.closed) throw new Error('the processor pool is closed');
     return Promise.all(
       this.resolved.map(
