@@ -58,10 +58,12 @@ const SLOTS_REFRESH_MS = 5000;
 
 /**
  * Opens a connection to `target` with the same options either way. On a cluster the options
- * go to each node's connection (`redisOptions`), except the ones the cluster client itself
- * takes: `enableOfflineQueue` and `enableAutoPipelining` (batched per node). Reads go to
- * masters (`scaleReads: 'master'`): a record read right after its write must see it, and
- * replicas lag.
+ * go to each node's connection (`redisOptions`), except `enableOfflineQueue`, which the cluster
+ * client itself takes, and `enableAutoPipelining`, which a cluster connection drops: ioredis 6
+ * batches auto-pipelined commands per node and, when a failover moves a slot, fails a batch's
+ * commands with the MOVED reply instead of following it (redis/ioredis#2075, open); a command
+ * sent on its own is redirected. Reads go to masters (`scaleReads: 'master'`): a record read
+ * right after its write must see it, and replicas lag.
  *
  * The offline queue: one server's holds commands while it connects and fails them after
  * `maxRetriesPerRequest` reconnections. A cluster's has no such limit: with every node lost
@@ -73,11 +75,11 @@ const SLOTS_REFRESH_MS = 5000;
  */
 export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisConnection {
   if (target.kind === 'server') return new Redis(target.url, options);
-  const { enableOfflineQueue, enableAutoPipelining, ...nodeOptions } = options;
+  const { enableOfflineQueue, ...nodeOptions } = options;
+  delete nodeOptions.enableAutoPipelining;
   const clusterOptions: ClusterOptions = {
     redisOptions: nodeOptions,
     scaleReads: 'master',
-    enableAutoPipelining,
     // the slot table is otherwise read again only when a command meets a change (MOVED, a
     // closed node); ReplicaAck needs to know of replicas that joined since
     slotsRefreshInterval: SLOTS_REFRESH_MS,

@@ -16,6 +16,20 @@ const CTX = { requestId: 'pool-errors' };
 let processor: LocalProcessor;
 let png: Buffer;
 
+/** Owners whose writes fail the first `failures` times, as a Redis Cluster's can during a failover. */
+class FlakyOwners implements JobOwners {
+  readonly shared = true;
+  readonly written = new Map<string, string>();
+  constructor(private failures: number) {}
+  async get(jobId: string): Promise<string | undefined> {
+    return this.written.get(jobId);
+  }
+  async set(jobId: string, address: string): Promise<void> {
+    if (this.failures-- > 0) throw new Error('MOVED 9646 127.0.0.1:7001');
+    this.written.set(jobId, address);
+  }
+}
+
 /** Owners whose reads or writes fail, as Redis does when it is unreachable. */
 class BrokenOwners implements JobOwners {
   readonly shared = true;
@@ -34,9 +48,9 @@ async function grpcCalls(metrics: Metrics, method: string): Promise<number> {
   return values.filter((v) => v.labels.method === method).reduce((sum, v) => sum + v.value, 0);
 }
 
-function submit(pool: ProcessorPool): Promise<{ jobId: string }> {
+function submit(pool: ProcessorPool, fields: Record<string, unknown> = {}): Promise<{ jobId: string }> {
   const { call, done } = pool.openUpload(CTX);
-  call.write({ payload: { $case: 'spec', spec: specFor() } });
+  call.write({ payload: { $case: 'spec', spec: specFor(fields) } });
   call.write({ payload: { $case: 'chunk', chunk: png } });
   call.end();
   return done;
@@ -75,6 +89,28 @@ describe('ProcessorPool errors', () => {
       expect(await grpcCalls(metrics, 'CancelJob')).toBe(1);
       // cancelled, unless the small job had already finished when the cancel came
       expect([JobState.JOB_STATE_CANCELLED, JobState.JOB_STATE_COMPLETED]).toContain(orphans[0].state);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('leaves a keyed job running when its owner cannot be recorded, so that a retry with the same key gets it back and records it', async () => {
+    const metrics = createMetrics();
+    const pool = new ProcessorPool([processor.address], 10_000, metrics);
+    const owners = new FlakyOwners(1);
+    pool.shareOwners(owners);
+    const key = `pool-retry-${process.hrtime.bigint()}`;
+    try {
+      const err = await failure(submit(pool, { idempotency_key: key }));
+      expect(err.code).toBe(GrpcStatus.UNAVAILABLE);
+      expect(err.details).toMatch(/could not be recorded: MOVED/);
+      expect(await grpcCalls(metrics, 'CancelJob')).toBe(0);
+      const { jobId } = await submit(pool, { idempotency_key: key });
+      expect(owners.written.get(jobId)).toBe(processor.address);
+      const job = [...processor.processor.jobs.all()].find((j) => j.id === jobId);
+      expect(job?.spec.idempotencyKey).toBe(key);
+      expect(job?.state).not.toBe(JobState.JOB_STATE_CANCELLED);
+      expect([...processor.processor.jobs.all()].filter((j) => j.spec.idempotencyKey === key)).toHaveLength(1);
     } finally {
       pool.close();
     }

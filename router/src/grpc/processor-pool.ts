@@ -151,14 +151,17 @@ export class ProcessorPool {
 
   /**
    * Records a new job's owner before the job is answered: a job nobody can find again is not
-   * accepted (it is cancelled, and the caller gets UNAVAILABLE to retry).
+   * accepted, and the caller gets UNAVAILABLE to retry. A job without an idempotency key is
+   * cancelled (the retry makes a new one). A keyed job is left running: the retry, with the same
+   * key, gets that job back from the processor and records its owner then; cancelling it would
+   * hand the retry a cancelled job (the dispatcher's jobs are all keyed).
    */
   private async adopt(job: Job, address: string, ctx: CallContext): Promise<Job> {
     try {
       await this.owners.set(job.jobId, address);
       return job;
     } catch (err) {
-      await this.cancelAt(address, job.jobId, ctx).catch(() => undefined);
+      if (!job.idempotencyKey) await this.cancelAt(address, job.jobId, ctx).catch(() => undefined);
       throw serviceError(GrpcStatus.UNAVAILABLE, `the job's processor could not be recorded: ${(err as Error).message}`);
     }
   }
