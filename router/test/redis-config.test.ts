@@ -77,14 +77,14 @@ describe('Redis settings', () => {
     ).toBe('cluster 10.0.0.5:7000,[::1]:7001');
   });
 
-  it('opens one server with ioredis Redis, and a cluster with Cluster: the same options on each node, reads from masters', () => {
-    const server = openRedis({ kind: 'server', url: 'redis://127.0.0.1:6379' }, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  it('opens one server with ioredis Redis, and a cluster with Cluster: the same options on each node, reads from masters, never auto-pipelined (ioredis#2075)', () => {
+    const server = openRedis({ kind: 'server', url: 'redis://127.0.0.1:6379' }, { lazyConnect: true, maxRetriesPerRequest: 3, enableAutoPipelining: true });
     const cluster = openRedis({ kind: 'cluster', nodes: [{ host: '127.0.0.1', port: 7000 }] }, { lazyConnect: true, maxRetriesPerRequest: null, enableAutoPipelining: true });
     try {
       expect(server).toBeInstanceOf(Redis);
-      expect(server.options).toMatchObject({ maxRetriesPerRequest: 3, lazyConnect: true });
+      expect(server.options).toMatchObject({ maxRetriesPerRequest: 3, lazyConnect: true, enableAutoPipelining: true });
       expect(cluster).toBeInstanceOf(Cluster);
-      expect(cluster.options).toMatchObject({ scaleReads: 'master', enableAutoPipelining: true, enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null, lazyConnect: true } });
+      expect(cluster.options).toMatchObject({ scaleReads: 'master', enableAutoPipelining: false, enableOfflineQueue: true, redisOptions: { maxRetriesPerRequest: null, lazyConnect: true } });
       // BullMQ reads a cluster's worker options from redisOptions
       expect((cluster as Cluster).options.redisOptions).not.toHaveProperty('enableAutoPipelining');
     } finally {
