@@ -31,7 +31,7 @@ import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
-import { runRounds, sizeGroups } from './lib/rounds';
+import { PRIME_JOBS, runRounds, sizeGroups } from './lib/rounds';
 import { RUN_ALL_CLI, runOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
 import { commandOf } from './lib/cli';
@@ -51,8 +51,11 @@ async function stopAll(services: Service[]): Promise<void> {
   await Promise.all(services.map((s) => s.stop()));
 }
 
-/** The concurrency section's contenders. */
-const CONCURRENCY_LABELS = ['legacy', 'stream', 's3', 'direct', 'default'];
+/**
+ * The concurrency section's contenders: the modes, and the one-hop floor and nginx (where
+ * installed), which show what the clients and the processor alone cost on this machine.
+ */
+const CONCURRENCY_LABELS = ['floor', 'nginx', 'legacy', 'stream', 's3', 'direct', 'default'];
 
 /** The resume section's routers: tus resumes there; the restart goes to `stream`, a path that cannot resume. */
 const RESUME_TUS = 'tus';
@@ -107,6 +110,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('transfer', async () => {
       if (!want('transfer')) return;
       const contenders = transferContenders.map((p) => byLabel(p.label));
+      const primeJobs = o.smoke ? 1 : PRIME_JOBS;
       const samples = await runRounds(stack, {
         section: 'transfer',
         groups: sizeGroups(o.sizes, contenders),
@@ -115,8 +119,9 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
         settleTimeoutMs: 120_000,
         log,
         check,
+        primeJobs,
       });
-      record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer') };
+      record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer'), primeJobs, primeSizeMiB: Math.min(...o.sizes) };
       for (const r of record.transfer.rows)
         log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);
       for (const v of tusVerdicts(record)) log(`${v.claim}: ${v.measured}: ${v.outcome}`);
@@ -132,7 +137,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     });
     await timed('concurrency', async () => {
       if (!want('concurrency')) return;
-      const contenders = CONCURRENCY_LABELS.map(byLabel);
+      const contenders = CONCURRENCY_LABELS.filter((label) => stack.contenders.some((c) => c.label === label)).map(byLabel);
       const samples = await runConcurrency(stack, contenders, { runs: o.runs, uploads: o.concurrency.uploads, file: files.get(o.concurrency.sizeMiB)!, sizeMiB: o.concurrency.sizeMiB, log, check });
       record.concurrency = { samples, rows: concurrencyRows(samples) };
     });

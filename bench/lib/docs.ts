@@ -83,7 +83,9 @@ function transferSection(t: Template, record: RunRecord): string[] {
   const values: Record<string, Record<string, number>> = { stream: { chunkBytes: d.chunkBytes }, s3: { partBytes: d.s3PartBytes, queueSize: d.s3QueueSize } };
   const present = new Set(record.transfer.rows.map((r) => r.contender));
   const modes = MODE_ORDER.filter((mode) => present.has(mode)).map((mode) => t.fill(`mode-${mode}`, values[mode]));
-  return [t.fill('transfer', { description: record.transfer.description, modes: modes.join('\n'), tables: table(transferTable(record.transfer.rows, false)) })];
+  const { primeJobs, primeSizeMiB } = record.transfer;
+  const primed = primeJobs ? t.fill('transfer-primed', { primeJobs, primeSizeMiB: primeSizeMiB ?? Number.NaN }) : '';
+  return [t.fill('transfer', { description: record.transfer.description, modes: modes.join('\n'), primed, tables: table(transferTable(record.transfer.rows, false)) })];
 }
 
 function boundSection(t: Template, record: RunRecord): string[] {

@@ -46,6 +46,9 @@ export interface TransferRecord {
   services: ServiceInfo[];
   samples: JobSample[];
   rows: TransferRow[];
+  /** Unrecorded jobs each contender served before its warm-ups (absent in records made before priming). */
+  primeJobs?: number;
+  primeSizeMiB?: number;
 }
 
 export interface RunRecord {
