@@ -121,7 +121,16 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
         check,
         primeJobs,
       });
-      record.transfer = { topology: LOOPBACK.name, description: LOOPBACK.description, memoryMethods, services: serviceInfo, samples, rows: transferRows(samples, 'transfer'), primeJobs, primeSizeMiB: Math.min(...o.sizes) };
+      record.transfer = {
+        topology: LOOPBACK.name,
+        description: LOOPBACK.description,
+        memoryMethods,
+        services: serviceInfo,
+        samples,
+        rows: transferRows(samples, 'transfer'),
+        primeJobs,
+        primeSizeMiB: Math.min(...o.sizes),
+      };
       for (const r of record.transfer.rows)
         log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);
       for (const v of tusVerdicts(record)) log(`${v.claim}: ${v.measured}: ${v.outcome}`);

@@ -84,7 +84,9 @@ function concurrencyVerdict(rows: readonly ConcurrencyRow[] | undefined, uploads
     claim,
     measured:
       `wall time for all: ${x(vsLegacy)} legacy, ${x(vsFastest)} the fastest mode (${modes[0]?.contender ?? '?'})` +
-      (Number.isFinite(wall('floor')) ? `; with no router on the path (the clients straight to the processor, floor): ${x(wall('floor') / wall('legacy'))} legacy, a bound no router in front of this processor can beat on this machine` : ''),
+      (Number.isFinite(wall('floor'))
+        ? `; with no router on the path (the clients straight to the processor, floor): ${x(wall('floor') / wall('legacy'))} legacy, a bound no router in front of this processor can beat on this machine`
+        : ''),
     outcome: judge([vsLegacy, vsFastest], vsLegacy <= 0.6 && vsFastest <= 1.2),
     rule: 'ratios of median wall times for the whole burst',
   };

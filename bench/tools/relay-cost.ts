@@ -48,7 +48,16 @@ async function run(options: { sizes: number[]; runs: number }, command: string):
   const tempDir = script.tempDir('artorizer-relay-cost-');
   const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
-  const samples = await runRounds(stack, { section: SECTION, groups: sizeGroups(options.sizes, stack.contenders), runs: options.runs, files, settleTimeoutMs: 120_000, log, check, primeJobs: PRIME_JOBS });
+  const samples = await runRounds(stack, {
+    section: SECTION,
+    groups: sizeGroups(options.sizes, stack.contenders),
+    runs: options.runs,
+    files,
+    settleTimeoutMs: 120_000,
+    log,
+    check,
+    primeJobs: PRIME_JOBS,
+  });
   const rows = transferRows(samples, SECTION);
   const lines = [`\`${command}\``, '', `${machineLine(meta)}; ${describeCode(codeState())}; load average at start ${loads(meta.loadavgAtStart)}, at end ${loads(os.loadavg())}`];
   for (const size of options.sizes) {
