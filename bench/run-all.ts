@@ -31,7 +31,7 @@ import { teardownAll } from './lib/netns';
 import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
-import { PRIME_JOBS, runRounds, sizeGroups } from './lib/rounds';
+import { primeFor, roundsBySize, runRounds } from './lib/rounds';
 import { RUN_ALL_CLI, runOptions } from './lib/run-args';
 import { BenchScript } from './lib/script';
 import { commandOf } from './lib/cli';
@@ -110,17 +110,8 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('transfer', async () => {
       if (!want('transfer')) return;
       const contenders = transferContenders.map((p) => byLabel(p.label));
-      const primeJobs = o.smoke ? 1 : PRIME_JOBS;
-      const samples = await runRounds(stack, {
-        section: 'transfer',
-        groups: sizeGroups(o.sizes, contenders),
-        runs: o.runs,
-        files,
-        settleTimeoutMs: 120_000,
-        log,
-        check,
-        primeJobs,
-      });
+      const prime = primeFor(o.sizes, o.smoke ? 1 : undefined);
+      const samples = await roundsBySize(stack, { section: 'transfer', sizes: o.sizes, contenders, runs: o.runs, files, log, check, prime });
       record.transfer = {
         topology: LOOPBACK.name,
         description: LOOPBACK.description,
@@ -128,8 +119,8 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
         services: serviceInfo,
         samples,
         rows: transferRows(samples, 'transfer'),
-        primeJobs,
-        primeSizeMiB: Math.min(...o.sizes),
+        primeJobs: prime.jobs,
+        primeSizeMiB: prime.sizeMiB,
       };
       for (const r of record.transfer.rows)
         log(`transfer ${r.sizeMiB} MiB ${r.contender}: time to 202 median ${fixed(r.timeMs.median, 1)} ms (${fixed(r.timeMs.min, 1)}–${fixed(r.timeMs.max, 1)}, n = ${r.timeMs.n})`);

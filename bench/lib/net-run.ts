@@ -1,7 +1,7 @@
 import { writeTestFiles } from './files';
 import { JobSample } from './job-sample';
 import { createTransferLab, removeStaleNamespaces, unavailableReason } from './netns';
-import { runRounds, sizeGroups } from './rounds';
+import { roundsBySize } from './rounds';
 import { nginxUnavailable } from './nginx';
 import { Service } from './stack';
 import { TransferRow, transferRows } from './transfer-summary';
@@ -49,15 +49,7 @@ export async function runNet(o: {
     const plans = transferPlans({ nginx: !nginxUnavailable(), rgw: false });
     const stack = await startTransferStack({ topology, plans, tempDir: o.tempDir, maxBytes, services: mine, log: o.log });
     const contenders = stack.contenders;
-    const samples = await runRounds(stack, {
-      section: 'constrained',
-      groups: sizeGroups(o.sizes, contenders),
-      runs: o.runs,
-      files,
-      settleTimeoutMs: 300_000,
-      log: o.log,
-      check: o.check,
-    });
+    const samples = await roundsBySize(stack, { section: 'constrained', sizes: o.sizes, contenders, runs: o.runs, files, settleTimeoutMs: 300_000, log: o.log, check: o.check });
     return {
       rateMbit: o.rateMbit,
       description: topology.description,

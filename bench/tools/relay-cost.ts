@@ -16,7 +16,7 @@ import { commandLine, commandOf, count, roundsFlag, sizesFlag, sizesMiB } from '
 import { writeTestFiles } from '../lib/files';
 import { codeState, describeCode, machineInfo, machineLine } from '../lib/machine';
 import { nginxUnavailable } from '../lib/nginx';
-import { PRIME_JOBS, runRounds, sizeGroups } from '../lib/rounds';
+import { primeFor, roundsBySize } from '../lib/rounds';
 import { BenchScript } from '../lib/script';
 import { fixed, ratio, spread } from '../lib/stats';
 import { LOOPBACK } from '../lib/topology';
@@ -48,16 +48,7 @@ async function run(options: { sizes: number[]; runs: number }, command: string):
   const tempDir = script.tempDir('artorizer-relay-cost-');
   const { files, maxBytes } = writeTestFiles(tempDir, options.sizes);
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
-  const samples = await runRounds(stack, {
-    section: SECTION,
-    groups: sizeGroups(options.sizes, stack.contenders),
-    runs: options.runs,
-    files,
-    settleTimeoutMs: 120_000,
-    log,
-    check,
-    primeJobs: PRIME_JOBS,
-  });
+  const samples = await roundsBySize(stack, { section: SECTION, sizes: options.sizes, contenders: stack.contenders, runs: options.runs, files, log, check, prime: primeFor(options.sizes) });
   const rows = transferRows(samples, SECTION);
   const lines = [`\`${command}\``, '', `${machineLine(meta)}; ${describeCode(codeState())}; load average at start ${loads(meta.loadavgAtStart)}, at end ${loads(os.loadavg())}`];
   for (const size of options.sizes) {

@@ -23,7 +23,7 @@ import { loadConfig as loadRouterConfig } from '../../router/src/config';
 import { MIB, writeTestFiles } from '../lib/files';
 import { JobSample } from '../lib/job-sample';
 import { machineInfo } from '../lib/machine';
-import { runRounds, sizeGroups } from '../lib/rounds';
+import { roundsBySize } from '../lib/rounds';
 import { FlagValues, commandLine, commandOf, count, numberList, roundsFlag, sizesFlag } from '../lib/cli';
 import { BenchScript } from '../lib/script';
 import { REPO_ROOT } from '../lib/stack';
@@ -169,15 +169,7 @@ async function run(options: Options, command: string): Promise<void> {
   const stack = await startTransferStack({ topology: LOOPBACK, plans, tempDir, maxBytes, services, log });
   const methods = [...new Set(stack.contenders.flatMap((c) => (c.routerMethod ? [c.routerMethod] : [])))];
   const started = performance.now();
-  const samples = await runRounds(stack, {
-    section: SECTION,
-    groups: sizeGroups(options.sizes, stack.contenders),
-    runs: options.runs,
-    files,
-    settleTimeoutMs: 120_000,
-    log,
-    check,
-  });
+  const samples = await roundsBySize(stack, { section: SECTION, sizes: options.sizes, contenders: stack.contenders, runs: options.runs, files, log, check });
   const seconds = (performance.now() - started) / 1000;
   const rows = summary(samples, plans, defaultPlan?.label ?? '');
   meta.loadavgAtEnd = os.loadavg();
