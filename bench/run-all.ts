@@ -89,13 +89,15 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   log(`writing test files (${[...sizes].join(', ')} MiB)`);
   const { files, maxBytes } = writeTestFiles(dir, sizes);
   const services = script.group();
+  const prime = primeFor(o.sizes, o.smoke ? 1 : undefined);
   let rgw: RgwStore | undefined;
   try {
     if (plans.some((p) => p.store === 'rgw')) {
       log('starting Ceph RGW');
       // Every RGW contender's upload stays in the store (its job fails as undecodable and nothing
-      // deletes it), so the in-RAM OSD must hold all of them, or it fills and writes block.
-      const rgwBytes = o.sizes.reduce((sum, size) => sum + size * MIB, 0) * 2 * (o.runs + 1);
+      // deletes it), so the in-RAM OSD must hold all of them, priming included, or it fills and
+      // writes block (a 50 MiB-only run primed 2 GiB into it and hung).
+      const rgwBytes = (o.sizes.reduce((sum, size) => sum + size * MIB, 0) * (o.runs + 1) + prime.jobs * prime.sizeMiB * MIB) * 2;
       rgw = await startRgw(BUCKET, { memstoreBytes: Math.max(2 * 1024 * MIB, Math.ceil(rgwBytes * 1.25)) });
       script.afterServices(() => rgw!.stop());
     }
@@ -110,7 +112,6 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('transfer', async () => {
       if (!want('transfer')) return;
       const contenders = transferContenders.map((p) => byLabel(p.label));
-      const prime = primeFor(o.sizes, o.smoke ? 1 : undefined);
       const samples = await roundsBySize(stack, { section: 'transfer', sizes: o.sizes, contenders, runs: o.runs, files, log, check, prime });
       record.transfer = {
         topology: LOOPBACK.name,
