@@ -6,6 +6,10 @@ MAKEFLAGS += --no-builtin-rules
 
 BIN := node_modules/.bin
 TSX := $(BIN)/tsx
+# The node flags the services run with (scripts/node-flags; NODE_FLAGS= for none): see
+# docs/deployment.md, "Node flags".
+NODE_FLAGS ?= $(shell cat scripts/node-flags)
+SERVICE := $(TSX) $(NODE_FLAGS)
 BUF := $(BIN)/buf
 
 .PHONY: help install generate config-docs check-generated lint format breaking test test-contract up processor router router-cluster dispatcher api-key store bench bench-smoke bench-net clean
@@ -50,25 +54,25 @@ test-contract: install ## run the contract suite; CONTRACT_PROCESSOR_ADDR=host:p
 	$(BIN)/jest reference-processor/test/contract
 
 processor: install ## run the reference processor in the foreground (GRPC_PORT 50051, HTTP_PORT 8000)
-	$(TSX) reference-processor/src/main.ts
+	$(SERVICE) reference-processor/src/main.ts
 
 up: install ## run the whole stack on embedded defaults: processor and router (router on :7000)
 	@scripts/up.sh
 
 store: install ## run the embedded S3-compatible store (s3rver) alone: port 9000, bucket artorizer, data under ./data/s3
-	$(TSX) scripts/store/main.ts
+	$(SERVICE) scripts/store/main.ts
 
 router-cluster: install ## run one router per core on the same PORT (node cluster)
-	$(TSX) router/src/cluster-main.ts
+	$(SERVICE) router/src/cluster-main.ts
 
 api-key: install ## add an API key to API_KEYS_FILE (default ./api-keys) and print its secret once: make api-key NAME=alice [MAX_PRIORITY=10]
 	@$(TSX) router/src/keys-main.ts
 
 dispatcher: install ## run the queue dispatcher as its own process (REDIS_URL or REDIS_CLUSTER_NODES; routers with DISPATCHER=off)
-	$(TSX) router/src/dispatcher-main.ts
+	$(SERVICE) router/src/dispatcher-main.ts
 
 router: install ## run the router alone in the foreground (PORT 7000, PROCESSOR_ADDR 127.0.0.1:50051)
-	$(TSX) router/src/main.ts
+	$(SERVICE) router/src/main.ts
 
 bench: install ## the benchmark suite on loopback: writes bench/results/latest.json and docs/benchmarks.md
 	scripts/nginx/install.sh

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { Host, LOCAL, wrapped } from './host';
@@ -6,6 +7,15 @@ import { commandLine, descendantsOf } from './memory';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PROBE = path.join(__dirname, 'listen-probe.cjs');
+
+/**
+ * The node flags every service is launched with, as `make up` launches them: NODE_FLAGS in
+ * the service's environment when set (empty for none), else scripts/node-flags.
+ */
+function nodeFlags(env: Record<string, string | undefined>): string[] {
+  const flags = env.NODE_FLAGS ?? fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'node-flags'), 'utf8');
+  return flags.split(/\s+/).filter(Boolean);
+}
 
 /** A TCP server that started listening, as reported by the preloaded probe. */
 interface Listen {
@@ -159,16 +169,17 @@ function launch(options: Launch): Promise<Service> {
 }
 
 /**
- * Starts `node --import tsx <script>` (one process: the node that serves) with the listen
+ * Starts `node <NODE_FLAGS> --import tsx <script>` (one process: the node that serves) with the listen
  * probe preloaded, and resolves when the probe's JSON lines say it listens.
  */
 export function startService(options: StartOptions): Promise<Service> {
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--require ${PROBE}`].join(' ').trim();
   const listens: Listen[] = [];
+  const env = { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions };
   return launch({
     label: options.label,
-    argv: [process.execPath, '--import', 'tsx', options.script],
-    env: { ...process.env, ...options.env, NODE_OPTIONS: nodeOptions },
+    argv: [process.execPath, ...nodeFlags(env), '--import', 'tsx', options.script],
+    env,
     host: options.host,
     timeoutMs: options.timeoutMs,
     checkDescendant: true,

@@ -6,10 +6,12 @@
  *   node_modules/.bin/tsx bench/tools/ab.ts --sizes 10,50 --runs 7 [--gap-ms 300] [--out rows.json] \
  *     --contender '{"label":"legacy","router":{"TRANSFER_MODE":"legacy"}}' \
  *     --contender '{"label":"before","root":"/tmp/before"}' \
- *     --contender '{"label":"stream-1m","router":{"UPLOAD_CHUNK_SIZE":"1048576"}}'
+ *     --contender '{"label":"stream-1m","router":{"UPLOAD_CHUNK_SIZE":"1048576"}}' \
+ *     --contender '{"label":"parallel-gc","router":{"NODE_FLAGS":""},"processor":{"NODE_FLAGS":""}}'
  *
  * Contenders with the same root and processor env share one processor; routers default to
- * TRANSFER_MODE=stream. Order rotates per round (balanced Latin square rows); one warm-up
+ * TRANSFER_MODE=stream; NODE_FLAGS in either env replaces scripts/node-flags for that process
+ * (bench/lib/stack.ts). Order rotates per round (balanced Latin square rows); one warm-up
  * per contender and size; --gap-ms idles before each upload (routers then behave as after
  * idle time, see the GC notes in the report). Per upload it logs time to 202, router /
  * processor CPU (sys), minor faults, CPU of the main thread vs other threads, router bytes
