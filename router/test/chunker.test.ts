@@ -92,3 +92,41 @@ describe('imageChunks', () => {
     expect(Buffer.concat(rest).length).toBeGreaterThanOrEqual(50);
   });
 });
+
+describe('ChunkPool', () => {
+  it('serves the next upload from a buffer the last one gave back', async () => {
+    const pool = new ChunkPool(1000, 2);
+    const upload = async (fill: number) => {
+      const source = new PassThrough();
+      source.end(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(100, fill)]));
+      const chunks: Buffer[] = [];
+      for await (const chunk of imageChunks(source, 1000, { pool })) chunks.push(chunk);
+      return chunks;
+    };
+    const [first] = await upload(1);
+    pool.give(first);
+    const [second] = await upload(2);
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.subarray(PNG_SIGNATURE.length).every((b) => b === 2)).toBe(true);
+  });
+
+  it('takes a chunk back once however often it is given, so two takers never share a buffer', () => {
+    const pool = new ChunkPool(1000, 4);
+    const chunk = pool.take();
+    pool.give(chunk);
+    pool.give(chunk);
+    const a = pool.take();
+    const b = pool.take();
+    expect(a.buffer).toBe(chunk.buffer);
+    expect(b.buffer).not.toBe(chunk.buffer);
+  });
+
+  it('keeps no buffer it did not hand out, and at most `keep` spares', () => {
+    const pool = new ChunkPool(1000, 1);
+    pool.give(Buffer.alloc(1000));
+    const taken = [pool.take(), pool.take()];
+    for (const chunk of taken) pool.give(chunk);
+    expect(pool.take().buffer).toBe(taken[0].buffer);
+    expect(taken.map((c) => c.buffer)).not.toContain(pool.take().buffer);
+  });
+});

@@ -170,6 +170,22 @@ describe('multipart uploads', () => {
   });
 });
 
+describe('concurrent uploads', () => {
+  it('keeps every upload its own bytes while they share the chunk buffers of the router', async () => {
+    const pngs = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => makePng(400, 300, seed)));
+    // several chunk messages each (UPLOAD_CHUNK_SIZE is 16 KiB here), so buffers go back and forth
+    for (const p of pngs) expect(p.length).toBeGreaterThan(4 * 16384);
+    const answers = await Promise.all(pngs.map((p, i) => protect(form({ ...meta, artwork_title: `concurrent ${i}` }, p))));
+    expect(answers.map((a) => a.status)).toEqual(pngs.map(() => 202));
+    for (const [i, answer] of answers.entries()) {
+      const jobId = answer.json.job_id as string;
+      await waitForJob(router.url, jobId);
+      const original = await fetch(`${router.url}/jobs/${jobId}/download/original`);
+      expect(sha256(Buffer.from(await original.arrayBuffer()))).toBe(sha256(pngs[i]));
+    }
+  });
+});
+
 describe('JSON image_url', () => {
   it('forwards an allowed URL as a reference and the job completes', async () => {
     const res = await protect(JSON.stringify({ ...meta, image_url: fixture.url('art.png') }), { 'Content-Type': 'application/json' });

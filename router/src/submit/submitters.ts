@@ -16,6 +16,7 @@ import { StoredPath } from './stored-path';
 import { StreamPath } from './stream-path';
 import { SubmittedObjects } from './submitted-objects';
 import { UploadClaims } from './upload-claims';
+import { relayBuffers } from '../upload/stream-relay';
 
 /** The paths of POST /protect, each chosen once when the router is assembled. */
 export interface Submitters {
@@ -46,7 +47,7 @@ export function createSubmitters(config: RouterConfig, parts: SubmitParts): Subm
   const relayLimits = { metrics, maxFileBytes: config.maxFileBytes, chunkBytes: config.chunkBytes };
   const references = { s3Reference: config.s3Reference, presignExpirySeconds: config.presignExpirySeconds };
   const objects = store && (queueing ? new QueuedObjects(store, queueing.queue) : new SubmittedObjects(store, pool, parts.uploadsByJob, references, config.maxFileBytes));
-  const stream = new StreamPath({ ...relayLimits, pool, spoolDir: parts.spoolDir }, breaker);
+  const stream = new StreamPath({ ...relayLimits, pool, spoolDir: parts.spoolDir, buffers: relayBuffers(config.chunkBytes) }, breaker);
   const stored = objects && new StoredPath({ ...relayLimits, store: objects.store }, objects);
   const storedFor = (mode: string): MultipartPath => {
     if (!stored) throw new Error(`TRANSFER_MODE=${mode} needs an object store`);

@@ -98,13 +98,16 @@ async function nextPiece(stream: Readable, downstream: Downstream | undefined): 
 }
 
 /**
- * Chunk buffers of one upload, for a consumer that is done with each chunk soon after it was
- * handed out (it was serialized into a message): reusing them spares allocating, and later
- * garbage-collecting, a fresh buffer per chunk.
+ * Chunk buffers for consumers that are done with each chunk soon after it was handed out (it
+ * was serialized into a message): reusing them spares allocating, and later
+ * garbage-collecting, a fresh buffer per chunk. One pool may serve many uploads, so a buffer
+ * is taken back only once per time it was handed out: a second `give` of the same chunk
+ * would let two uploads cut into one buffer.
  */
 export class ChunkPool {
   private readonly spare: Buffer[] = [];
-  private readonly own = new WeakSet<ArrayBufferLike>();
+  /** The buffers handed out and not given back (weak: a chunk never given back is simply collected). */
+  private readonly out = new WeakSet<ArrayBufferLike>();
 
   constructor(
     readonly size: number,
@@ -112,17 +115,17 @@ export class ChunkPool {
   ) {}
 
   take(): Buffer {
-    const reused = this.spare.pop();
-    if (reused) return reused;
     // with room for the gRPC message header in front, so the chunk is sent without a copy
-    const fresh = allocChunkBuffer(this.size);
-    this.own.add(fresh.buffer);
-    return fresh;
+    const chunk = this.spare.pop() ?? allocChunkBuffer(this.size);
+    this.out.add(chunk.buffer);
+    return chunk;
   }
 
-  /** Hands a chunk back: a buffer of this pool, or a short chunk cut from the start of one. */
+  /** Hands a chunk back: a buffer this pool handed out, or a short chunk cut from the start of one. */
   give(chunk: Buffer): void {
-    if (this.own.has(chunk.buffer) && isChunkBuffer(chunk) && this.spare.length < this.keep) this.spare.push(Buffer.from(chunk.buffer, chunk.byteOffset, this.size));
+    if (!this.out.has(chunk.buffer) || !isChunkBuffer(chunk)) return;
+    this.out.delete(chunk.buffer);
+    if (this.spare.length < this.keep) this.spare.push(Buffer.from(chunk.buffer, chunk.byteOffset, this.size));
   }
 }
 

@@ -51,6 +51,21 @@ export interface StreamRelayDeps {
   maxFileBytes: number;
   chunkBytes: number;
   spoolDir: string;
+  /** The chunk buffers every upload of this process cuts into (`relayBuffers`). */
+  buffers: ChunkPool;
+}
+
+/**
+ * Spare chunk buffers kept between uploads (each `payloadBytes(chunkBytes)`, 1 MiB by default).
+ * A buffer per upload was 1 MiB of fresh off-heap memory for every request, a 10 KiB one
+ * included, and V8 answers that much external memory with full collections: they were most
+ * of a warm router's CPU for small uploads. An upload holds at most MESSAGES_IN_FLIGHT + 1.
+ */
+const SPARE_CHUNK_BUFFERS = 8;
+
+/** The one chunk pool of a process's stream relays. */
+export function relayBuffers(chunkBytes: number): ChunkPool {
+  return new ChunkPool(payloadBytes(chunkBytes), SPARE_CHUNK_BUFFERS);
 }
 
 /** What a multipart request turned out to be: an accepted upload, or fields only (image_url). */
@@ -142,8 +157,8 @@ class StreamRelay implements FormSink<void> {
     }
     this.upload = this.deps.pool.openUpload(this.ctx);
     this.upload.done.catch(() => undefined);
-    // chunk buffers are reused once grpc-js has serialized them (their write callback)
-    const buffers = new ChunkPool(payloadBytes(this.deps.chunkBytes), MESSAGES_IN_FLIGHT + 1);
+    // chunk buffers are reused, by this upload or another, once grpc-js is done with them (their write callback)
+    const buffers = this.deps.buffers;
     const sending = new InFlight();
     await this.send(withImage(spec, part), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
   }
