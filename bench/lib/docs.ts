@@ -69,12 +69,22 @@ function head(t: Template, record: RunRecord): string[] {
       loadEnd: loads(m.loadavgAtEnd ?? []),
       redis: m.redisVersion ?? 'not used',
       code,
+      nodeFlags: nodeFlagsOf(record),
       sections: Object.entries(record.sectionSeconds)
         .map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`)
         .join(', '),
     }),
     t.fill('how', { redisUrl: record.options.api.redisUrl, runs: record.options.runs }),
   ];
+}
+
+/** The flags between node and its script in the processor's command line (scripts/node-flags when the run was made). */
+function nodeFlagsOf(record: RunRecord): string {
+  const command = record.transfer?.services.find((s) => s.label === 'processor')?.command;
+  if (!command) return 'not recorded';
+  const words = command.split(' ');
+  const flags = words.slice(1, words.indexOf('--import'));
+  return flags.length ? `\`${flags.join(' ')}\` (scripts/node-flags, as \`make up\` runs them)` : 'none';
 }
 
 function transferSection(t: Template, record: RunRecord): string[] {
