@@ -123,8 +123,12 @@ describe('ChunkPool', () => {
 
   it('keeps no buffer it did not hand out, and at most `keep` spares', () => {
     const pool = new ChunkPool(1000, 1);
+    // a plain buffer, and a chunk buffer of the right size handed out by another pool
+    const foreign = new ChunkPool(1000, 1).take();
     pool.give(Buffer.alloc(1000));
+    pool.give(foreign);
     const taken = [pool.take(), pool.take()];
+    expect(taken.map((c) => c.buffer)).not.toContain(foreign.buffer);
     for (const chunk of taken) pool.give(chunk);
     expect(pool.take().buffer).toBe(taken[0].buffer);
     expect(taken.map((c) => c.buffer)).not.toContain(pool.take().buffer);
