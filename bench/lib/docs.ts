@@ -83,7 +83,9 @@ function nodeFlagsOf(record: RunRecord): string {
   const command = record.transfer?.services.find((s) => s.label === 'processor')?.command;
   if (!command) return 'not recorded';
   const words = command.split(' ');
-  const flags = words.slice(1, words.indexOf('--import'));
+  const script = words.indexOf('--import');
+  if (script < 0) return 'not recorded';
+  const flags = words.slice(1, script);
   return flags.length ? `\`${flags.join(' ')}\` (scripts/node-flags, as \`make up\` runs them)` : 'none';
 }
 

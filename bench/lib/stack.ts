@@ -8,13 +8,12 @@ import { commandLine, descendantsOf } from './memory';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const PROBE = path.join(__dirname, 'listen-probe.cjs');
 
-/**
- * The node flags every service is launched with, as `make up` launches them: NODE_FLAGS in
- * the service's environment when set (empty for none), else scripts/node-flags.
- */
+/** The node flags `make up` launches the services with (scripts/node-flags), read once. */
+const SERVICE_NODE_FLAGS = fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'node-flags'), 'utf8');
+
+/** The flags a service is launched with: NODE_FLAGS in its environment when set (empty for none), else SERVICE_NODE_FLAGS. */
 function nodeFlags(env: Record<string, string | undefined>): string[] {
-  const flags = env.NODE_FLAGS ?? fs.readFileSync(path.join(REPO_ROOT, 'scripts', 'node-flags'), 'utf8');
-  return flags.split(/\s+/).filter(Boolean);
+  return (env.NODE_FLAGS ?? SERVICE_NODE_FLAGS).split(/\s+/).filter(Boolean);
 }
 
 /** A TCP server that started listening, as reported by the preloaded probe. */
