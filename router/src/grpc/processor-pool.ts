@@ -16,6 +16,7 @@ import { Metrics } from '../metrics';
 import { JobOwners, MemoryJobOwners } from './job-owners';
 import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processor-targets';
 import { CallContext } from '../core/call-context';
+import { onFirstMessage } from './first-message';
 
 interface Endpoint {
   address: string;
@@ -185,7 +186,9 @@ export class ProcessorPool {
     const balancer = this.pick();
     let call!: ClientWritableStream<SubmitJobRequest>;
     const answered = new Promise<Job>((resolve, reject) => {
-      call = balancer.client.submitJob(this.metadata(ctx), this.streamDeadline(), (err: ServiceError | null, res?: SubmitJobResponse) => {
+      // settled by the answer's message, without waiting for the trailers; the status is still recorded
+      const early = onFirstMessage<SubmitJobResponse>((res) => resolve(res.job!));
+      call = balancer.client.submitJob(this.metadata(ctx), { ...this.streamDeadline(), interceptors: [early] }, (err: ServiceError | null, res?: SubmitJobResponse) => {
         this.record('SubmitJob', err);
         if (err) reject(err);
         else resolve(res!.job!);
