@@ -1,0 +1,130 @@
+/**
+ * Time to the 202 of one upload, from a client inside this process, against services already
+ * running (started by hand, e.g. `make processor` and `make router`, or a second checkout on
+ * other ports). Each upload opens a new connection, as curl does, but no process is spawned
+ * per upload, so differences of half a millisecond between two routers show; the targets take
+ * turns (the order reverses every round) and idle `--gap-ms` before each upload:
+ *
+ *   node_modules/.bin/tsx bench/tools/latency.ts --sizes 0.01,1 --rounds 200 \
+ *     --targets http://127.0.0.1:7001/protect,http://127.0.0.1:7000/protect,http://127.0.0.1:8000/v1/jobs#file
+ *
+ * A target is a URL that answers a multipart POST with 202; `#name` names its file field
+ * (default `image`; the processor's own POST /v1/jobs takes `file`). Fields go before the file,
+ * and bodies over 1 MiB wait for `100 Continue` as curl's do.
+ */
+import http from 'node:http';
+import fs from 'node:fs';
+import { commandLine, count, nameList, positive, sizesFlag, sizesMiB } from '../lib/cli';
+import { writeTestFile } from '../lib/files';
+import { BenchScript } from '../lib/script';
+import { fixed, median, ratio } from '../lib/stats';
+
+const LATENCY_CLI = commandLine({
+  script: 'bench/tools/latency.ts',
+  about: 'Time to the 202 from an in-process client (a new connection per upload, no process spawned), targets taking turns.',
+  flags: {
+    targets: { kind: 'value', sample: 'url[#field],...', help: 'upload URLs, the first is the reference of the ratios;\n#field names the file field (default image)' },
+    sizes: sizesFlag('0.01,1'),
+    rounds: { kind: 'value', sample: '200', help: 'measured uploads per target and size, after 2 warm-up rounds (default 200)' },
+    'gap-ms': { kind: 'value', sample: '20', help: 'idle time before each upload (default 20)' },
+  },
+});
+
+const BOUNDARY = '------------------------artorizerlatency';
+/** curl waits for `100 Continue` above this body size. */
+const EXPECT_ABOVE = 1024 * 1024;
+const WARM_UP_ROUNDS = 2;
+
+interface Target {
+  url: string;
+  field: string;
+}
+
+function parseTarget(raw: string): Target {
+  const [url, field = 'image'] = raw.split('#');
+  if (!/^https?:\/\//.test(url)) throw new Error(`--targets: not an http URL: "${raw}"`);
+  return { url, field };
+}
+
+function multipart(file: Buffer, field: string): Buffer[] {
+  const part = (name: string, value: string) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const head = `${part('artist_name', 'Bench')}${part('artwork_title', 'Run')}--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="bench.png"\r\nContent-Type: image/png\r\n\r\n`;
+  return [Buffer.from(head), file, Buffer.from(`\r\n--${BOUNDARY}--\r\n`)];
+}
+
+/** One upload on a new connection: milliseconds from the request to the end of a 202. */
+function upload(target: Target, file: Buffer): Promise<number> {
+  const parts = multipart(file, target.field);
+  const length = parts.reduce((sum, p) => sum + p.length, 0);
+  const expect = length > EXPECT_ABOVE;
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = http.request(target.url, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': length, ...(expect ? { expect: '100-continue' } : {}) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => {
+        if (res.statusCode === 202) resolve(Number(process.hrtime.bigint() - started) / 1e6);
+        else reject(new Error(`${target.url} answered ${res.statusCode}`));
+      });
+    });
+    req.on('error', reject);
+    const send = () => {
+      for (const p of parts) req.write(p);
+      req.end();
+    };
+    if (expect) req.on('continue', send);
+    else send();
+  });
+}
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
+}
+
+const script = new BenchScript('latency');
+
+async function run(options: { targets: Target[]; sizes: number[]; rounds: number; gapMs: number }): Promise<void> {
+  const dir = script.tempDir('artorizer-latency-');
+  const lines: string[] = [];
+  for (const size of options.sizes) {
+    const file = fs.readFileSync(writeTestFile(dir, size));
+    const times = options.targets.map((): number[] => []);
+    for (let round = 0; round < options.rounds + WARM_UP_ROUNDS; round++) {
+      script.check();
+      const order = options.targets.map((_, i) => i);
+      if (round % 2 === 1) order.reverse();
+      for (const i of order) {
+        await new Promise((resolve) => setTimeout(resolve, options.gapMs));
+        const ms = await upload(options.targets[i], file);
+        if (round >= WARM_UP_ROUNDS) times[i].push(ms);
+      }
+    }
+    const reference = median(times[0]);
+    lines.push('', `### ${size} MiB, ${options.rounds} uploads per target`, '', '| target | median ms | p25 | p75 | × first |', '|---|---|---|---|---|');
+    options.targets.forEach((t, i) => {
+      const m = median(times[i]);
+      lines.push(`| ${t.url}${t.field === 'image' ? '' : `#${t.field}`} | ${fixed(m, 2)} | ${fixed(quantile(times[i], 0.25), 2)} | ${fixed(quantile(times[i], 0.75), 2)} | ${ratio(m, reference)} |`);
+    });
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+script.main(
+  LATENCY_CLI,
+  (flags) => {
+    const targets = nameList(flags.targets ?? '').map(parseTarget);
+    if (targets.length === 0) throw new Error('--targets: at least one URL');
+    return {
+      targets,
+      sizes: sizesMiB(flags.sizes ?? '0.01,1', 'sizes'),
+      rounds: count(flags.rounds, 200, 'rounds'),
+      gapMs: positive(flags['gap-ms'], 20, 'gap-ms'),
+    };
+  },
+  run,
+);
