@@ -142,15 +142,15 @@ function pairedRatio(a: ApiSample[], b: ApiSample[], figure: (s: ApiSample) => n
 
 export const json = (body: unknown): LoadRequest['bodyBase64'] => Buffer.from(JSON.stringify(body)).toString('base64');
 
-/** A multipart body as curl -F sends it: fields first, then the image. */
-export function multipartBody(file: string): { body: Buffer; contentType: string } {
+/** A multipart body as curl -F sends it: fields first, then the image (in `fileField`: the processor's own POST /v1/jobs takes `file`). */
+export function multipartBody(file: string, fileField = 'image'): { body: Buffer; contentType: string } {
   const boundary = '------------------------benchboundary7d1a';
   const part = (headers: string, content: Buffer | string) =>
     Buffer.concat([Buffer.from(`--${boundary}\r\n${headers}\r\n\r\n`), Buffer.isBuffer(content) ? content : Buffer.from(content), Buffer.from('\r\n')]);
   const body = Buffer.concat([
     part('Content-Disposition: form-data; name="artist_name"', 'Bench'),
     part('Content-Disposition: form-data; name="artwork_title"', 'Run'),
-    part('Content-Disposition: form-data; name="image"; filename="bench.png"\r\nContent-Type: image/png', fs.readFileSync(file)),
+    part(`Content-Disposition: form-data; name="${fileField}"; filename="bench.png"\r\nContent-Type: image/png`, fs.readFileSync(file)),
     Buffer.from(`--${boundary}--\r\n`),
   ]);
   return { body, contentType: `multipart/form-data; boundary=${boundary}` };

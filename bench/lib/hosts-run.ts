@@ -15,7 +15,7 @@ import { unavailableReason } from './netns';
 import { writePhoto } from './photo';
 import { CLIENT_FIELDS } from './serialization';
 import { Service } from './stack';
-import { Summary, roundOrder, summarize } from './stats';
+import { Summary, percentile, roundOrder, summarize } from './stats';
 
 /**
  * Throughput per host (`make bench`, section `hosts`): the same work with one router host and
@@ -146,12 +146,6 @@ const SUBMIT_PREFIX = 'hosts-submit';
 /** First group of the submits' upload ids (see sequenceId). */
 const SUBMIT_SEQUENCE = 'a0570000';
 const TERMINAL = ['completed', 'failed', 'cancelled'];
-
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
 
 /** Runs `count` tasks, `concurrency` at a time. */
 async function pool<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {

@@ -13,11 +13,11 @@
  * and bodies over 1 MiB wait for `100 Continue` as curl's do.
  */
 import http from 'node:http';
-import fs from 'node:fs';
+import { multipartBody } from '../lib/api';
 import { commandLine, count, nameList, positive, sizesFlag, sizesMiB } from '../lib/cli';
 import { writeTestFile } from '../lib/files';
 import { BenchScript } from '../lib/script';
-import { fixed, median, ratio } from '../lib/stats';
+import { fixed, median, percentile, ratio } from '../lib/stats';
 
 const LATENCY_CLI = commandLine({
   script: 'bench/tools/latency.ts',
@@ -30,7 +30,6 @@ const LATENCY_CLI = commandLine({
   },
 });
 
-const BOUNDARY = '------------------------artorizerlatency';
 /** curl waits for `100 Continue` above this body size. */
 const EXPECT_ABOVE = 1024 * 1024;
 const WARM_UP_ROUNDS = 2;
@@ -40,50 +39,36 @@ interface Target {
   field: string;
 }
 
+type Body = ReturnType<typeof multipartBody>;
+
 function parseTarget(raw: string): Target {
   const [url, field = 'image'] = raw.split('#');
   if (!/^https?:\/\//.test(url)) throw new Error(`--targets: not an http URL: "${raw}"`);
   return { url, field };
 }
 
-function multipart(file: Buffer, field: string): Buffer[] {
-  const part = (name: string, value: string) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-  const head = `${part('artist_name', 'Bench')}${part('artwork_title', 'Run')}--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="bench.png"\r\nContent-Type: image/png\r\n\r\n`;
-  return [Buffer.from(head), file, Buffer.from(`\r\n--${BOUNDARY}--\r\n`)];
-}
-
 /** One upload on a new connection: milliseconds from the request to the end of a 202. */
-function upload(target: Target, file: Buffer): Promise<number> {
-  const parts = multipart(file, target.field);
-  const length = parts.reduce((sum, p) => sum + p.length, 0);
-  const expect = length > EXPECT_ABOVE;
+function upload(url: string, { body, contentType }: Body): Promise<number> {
+  const expect = body.length > EXPECT_ABOVE;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const req = http.request(target.url, {
+    const req = http.request(url, {
       method: 'POST',
       agent: false,
-      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': length, ...(expect ? { expect: '100-continue' } : {}) },
+      headers: { 'content-type': contentType, 'content-length': body.length, ...(expect ? { expect: '100-continue' } : {}) },
     });
     req.on('response', (res) => {
-      res.resume();
+      const answer: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => answer.push(chunk));
       res.on('end', () => {
         if (res.statusCode === 202) resolve(Number(process.hrtime.bigint() - started) / 1e6);
-        else reject(new Error(`${target.url} answered ${res.statusCode}`));
+        else reject(new Error(`${url} answered ${res.statusCode}: ${Buffer.concat(answer).toString().slice(0, 300)}`));
       });
     });
     req.on('error', reject);
-    const send = () => {
-      for (const p of parts) req.write(p);
-      req.end();
-    };
-    if (expect) req.on('continue', send);
-    else send();
+    if (expect) req.on('continue', () => req.end(body));
+    else req.end(body);
   });
-}
-
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 }
 
 const script = new BenchScript('latency');
@@ -92,7 +77,8 @@ async function run(options: { targets: Target[]; sizes: number[]; rounds: number
   const dir = script.tempDir('artorizer-latency-');
   const lines: string[] = [];
   for (const size of options.sizes) {
-    const file = fs.readFileSync(writeTestFile(dir, size));
+    const file = writeTestFile(dir, size);
+    const bodies = options.targets.map((t) => multipartBody(file, t.field));
     const times = options.targets.map((): number[] => []);
     for (let round = 0; round < options.rounds + WARM_UP_ROUNDS; round++) {
       script.check();
@@ -100,7 +86,7 @@ async function run(options: { targets: Target[]; sizes: number[]; rounds: number
       if (round % 2 === 1) order.reverse();
       for (const i of order) {
         await new Promise((resolve) => setTimeout(resolve, options.gapMs));
-        const ms = await upload(options.targets[i], file);
+        const ms = await upload(options.targets[i].url, bodies[i]);
         if (round >= WARM_UP_ROUNDS) times[i].push(ms);
       }
     }
@@ -108,7 +94,7 @@ async function run(options: { targets: Target[]; sizes: number[]; rounds: number
     lines.push('', `### ${size} MiB, ${options.rounds} uploads per target`, '', '| target | median ms | p25 | p75 | × first |', '|---|---|---|---|---|');
     options.targets.forEach((t, i) => {
       const m = median(times[i]);
-      lines.push(`| ${t.url}${t.field === 'image' ? '' : `#${t.field}`} | ${fixed(m, 2)} | ${fixed(quantile(times[i], 0.25), 2)} | ${fixed(quantile(times[i], 0.75), 2)} | ${ratio(m, reference)} |`);
+      lines.push(`| ${t.url}${t.field === 'image' ? '' : `#${t.field}`} | ${fixed(m, 2)} | ${fixed(percentile(times[i], 25), 2)} | ${fixed(percentile(times[i], 75), 2)} | ${ratio(m, reference)} |`);
     });
   }
   process.stdout.write(lines.join('\n') + '\n');
