@@ -90,6 +90,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const { files, maxBytes } = writeTestFiles(dir, sizes);
   const services = script.group();
   const prime = primeFor(o.sizes, o.smoke ? 1 : undefined);
+  const loopbackRuns = o.loopbackRuns ?? o.runs;
   let rgw: RgwStore | undefined;
   try {
     if (plans.some((p) => p.store === 'rgw')) {
@@ -97,7 +98,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
       // Every RGW contender's upload stays in the store (its job fails as undecodable and nothing
       // deletes it), so the in-RAM OSD must hold all of them, priming included, or it fills and
       // writes block (a 50 MiB-only run primed 2 GiB into it and hung).
-      const rgwBytes = (o.sizes.reduce((sum, size) => sum + size * MIB, 0) * (o.runs + 1) + prime.jobs * prime.sizeMiB * MIB) * 2;
+      const rgwBytes = (o.sizes.reduce((sum, size) => sum + size * MIB, 0) * (loopbackRuns + 1) + prime.jobs * prime.sizeMiB * MIB) * 2;
       rgw = await startRgw(BUCKET, { memstoreBytes: Math.max(2 * 1024 * MIB, Math.ceil(rgwBytes * 1.25)) });
       script.afterServices(() => rgw!.stop());
     }
@@ -112,7 +113,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('transfer', async () => {
       if (!want('transfer')) return;
       const contenders = transferContenders.map((p) => byLabel(p.label));
-      const samples = await roundsBySize(stack, { section: 'transfer', sizes: o.sizes, contenders, runs: o.runs, files, log, check, prime });
+      const samples = await roundsBySize(stack, { section: 'transfer', sizes: o.sizes, contenders, runs: loopbackRuns, files, log, check, prime });
       record.transfer = {
         topology: LOOPBACK.name,
         description: LOOPBACK.description,
@@ -139,7 +140,14 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
     await timed('concurrency', async () => {
       if (!want('concurrency')) return;
       const contenders = CONCURRENCY_LABELS.filter((label) => stack.contenders.some((c) => c.label === label)).map(byLabel);
-      const samples = await runConcurrency(stack, contenders, { runs: o.runs, uploads: o.concurrency.uploads, file: files.get(o.concurrency.sizeMiB)!, sizeMiB: o.concurrency.sizeMiB, log, check });
+      const samples = await runConcurrency(stack, contenders, {
+        runs: loopbackRuns,
+        uploads: o.concurrency.uploads,
+        file: files.get(o.concurrency.sizeMiB)!,
+        sizeMiB: o.concurrency.sizeMiB,
+        log,
+        check,
+      });
       record.concurrency = { samples, rows: concurrencyRows(samples) };
     });
     await timed('resume', async () => {

@@ -74,7 +74,7 @@ function head(t: Template, record: RunRecord): string[] {
         .map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`)
         .join(', '),
     }),
-    t.fill('how', { redisUrl: record.options.api.redisUrl, runs: record.options.runs }),
+    t.fill('how', { redisUrl: record.options.api.redisUrl, runs: record.options.runs, loopbackRuns: record.options.loopbackRuns ?? record.options.runs }),
   ];
 }
 

@@ -15,6 +15,11 @@ export interface RunOptions {
   updateLatest?: boolean;
   sizes: number[];
   runs: number;
+  /**
+   * Measured runs in the loopback transfer and concurrency sections, whose verdicts compare
+   * routers that differ by less than one run's noise (absent in records made before it: `runs`).
+   */
+  loopbackRuns?: number;
   sections: Section[];
   boundSizes: [number, number];
   concurrency: { uploads: number; sizeMiB: number };

@@ -1,6 +1,13 @@
 import { FlagValues, commandLine, count, nameList, positive, sizesMiB } from './cli';
 import { RunOptions, SECTIONS, Section } from './record';
 
+/**
+ * Runs per contender in the loopback transfer and concurrency sections. Their verdicts compare
+ * routers on one path (make up's router and the stream router relay alike) whose medians of 5
+ * runs differed by up to 1.38× from run to run; these runs are short, so more of them is cheap.
+ */
+const LOOPBACK_RUNS = 11;
+
 /** The sections --smoke runs when --sections is not given. */
 const SMOKE_SECTIONS: Section[] = ['serialization', 'transfer', 'resume', 'api', 'photo', 'hosts'];
 
@@ -20,6 +27,12 @@ per hosts run (no warm-up); exits non-zero if any mode does not get
 its 202`,
     },
     runs: { kind: 'value', sample: 'N', help: 'measured runs per contender (default 5; smoke 1)' },
+    'loopback-runs': {
+      kind: 'value',
+      sample: 'N',
+      help: `measured runs per contender in the loopback transfer and
+concurrency sections (default 11; smoke 1)`,
+    },
     sizes: { kind: 'value', sample: '1,10,50,200', help: 'transfer sizes in MiB (smoke 1)' },
     sections: { kind: 'value', sample: 'a,b', help: `any of ${SECTIONS.join(', ')} (default all; smoke: ${SMOKE_SECTIONS.join(', ')})` },
     'api-seconds': { kind: 'value', sample: '10', help: 'length of each max-rate run (smoke 1)' },
@@ -43,12 +56,14 @@ export function runOptions(flags: FlagValues<typeof RUN_ALL_CLI.flags>): RunOpti
   if (sections.length === 0) throw new Error('--sections: at least one');
   for (const s of sections) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--sections: unknown "${s}"; known: ${SECTIONS.join(', ')}`);
   const runs = count(flags.runs, smoke ? 1 : 5, 'runs');
+  const loopbackRuns = count(flags['loopback-runs'], smoke ? 1 : LOOPBACK_RUNS, 'loopback-runs');
   if (flags['update-latest'] && (smoke || flags.sections === undefined)) throw new Error('--update-latest: with --sections, not with --smoke');
   return {
     smoke,
     updateLatest: flags['update-latest'],
     sizes: sizesMiB(flags.sizes ?? (smoke ? '1' : '1,10,50,200'), 'sizes'),
     runs,
+    loopbackRuns,
     sections: sections as Section[],
     boundSizes: [20, 200],
     concurrency: { uploads: 16, sizeMiB: 10 },
