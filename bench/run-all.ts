@@ -52,10 +52,11 @@ async function stopAll(services: Service[]): Promise<void> {
 }
 
 /**
- * The concurrency section's contenders: the modes, and the one-hop floor and nginx (where
- * installed), which show what the clients and the processor alone cost on this machine.
+ * The concurrency section's contenders: the modes, and the one-hop floor, nginx (where
+ * installed) and the Node pass-through, which show what the clients and the processor alone,
+ * and the cheapest hop of each kind, cost on this machine.
  */
-const CONCURRENCY_LABELS = ['floor', 'nginx', 'legacy', 'stream', 's3', 'direct', 'default'];
+const CONCURRENCY_LABELS = ['floor', 'nginx', 'passthrough', 'legacy', 'stream', 's3', 'direct', 'default'];
 
 /** The resume section's routers: tus resumes there; the restart goes to `stream`, a path that cannot resume. */
 const RESUME_TUS = 'tus';
@@ -70,7 +71,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const rgwMissing = want('transfer') ? await rgwUnavailable() : 'not needed';
   if (nginxMissing) log(`no nginx contender: ${nginxMissing}`);
   if (want('transfer') && rgwMissing) log(`no Ceph RGW contenders: ${rgwMissing}`);
-  const transferContenders = transferPlans({ nginx: !nginxMissing, rgw: !rgwMissing });
+  const transferContenders = transferPlans({ nginx: !nginxMissing, rgw: !rgwMissing, passthrough: true });
   const plans: ContenderPlan[] = [
     ...transferContenders.filter((p) => want('transfer') || (want('concurrency') && CONCURRENCY_LABELS.includes(p.label)) || (want('resume') && [RESUME_TUS, RESUME_RESTART].includes(p.label))),
     ...(want('bound')

@@ -17,7 +17,7 @@ import { designVerdicts, photoVerdicts, targetVerdicts, tusVerdicts } from './ve
 const TEMPLATE_FILE = path.join(__dirname, '..', 'benchmarks.md.tmpl');
 
 /** Transfer modes in the order section 1 describes them (each has a `mode-<label>` block). */
-const MODE_ORDER = ['floor', 'legacy', 'stream', 's3', 'direct', 'tus', 'default', 'nginx', 's3-rgw', 'direct-rgw'];
+const MODE_ORDER = ['floor', 'legacy', 'stream', 's3', 'direct', 'tus', 'default', 'nginx', 'passthrough', 's3-rgw', 'direct-rgw'];
 
 /** A table's lines as one placeholder value: the template puts the blank line after it. */
 function table(lines: readonly string[]): string {

@@ -1,5 +1,5 @@
 /**
- * Not a product path: the cheapest relay Node can be, for bench/tools/relay-cost.ts. It pipes
+ * Not a product path: the cheapest relay Node can be, for `make bench` (section 1) and bench/tools/relay-cost.ts. It pipes
  * each request's body, unparsed, to UPSTREAM (the processor's original HTTP API, POST
  * /v1/jobs) on keep-alive connections and pipes the answer back, as nginx with
  * `proxy_request_buffering off` does. PORT and HOST from the environment.

@@ -13,7 +13,7 @@ const HTTP_RELAY_KINDS: readonly ContenderKind[] = ['nginx', 'passthrough'];
 /**
  * What to start: `floor` needs no router, `nginx` is nginx in front of the processor's HTTP
  * API, `passthrough` a Node process that pipes the body unparsed to that API
- * (bench/lib/passthrough-relay.ts, used by bench/tools/relay-cost.ts), `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
+ * (bench/lib/passthrough-relay.ts), `default` is a router as `make up` starts it (no TRANSFER_MODE, the embedded store),
  * `tus` a router with a store whose client uploads through tus at /files (TRANSFER_MODE of
  * TUS_STORE_MODE: tus is served in every store mode), the others one router each with
  * TRANSFER_MODE = kind.
@@ -29,12 +29,14 @@ export interface ContenderPlan {
 
 /**
  * The transfer table's contenders (`make bench`'s section 1 and the constrained-links section):
- * nginx where this machine has it, the Ceph RGW ones where it has RGW and they are wanted.
+ * nginx where this machine has it, the Node pass-through and the Ceph RGW ones where they are
+ * wanted (and RGW is here).
  */
-export function transferPlans(has: { nginx: boolean; rgw: boolean }): ContenderPlan[] {
+export function transferPlans(has: { nginx: boolean; rgw: boolean; passthrough?: boolean }): ContenderPlan[] {
   return [
     { label: 'floor', kind: 'floor' },
     ...(has.nginx ? [{ label: 'nginx', kind: 'nginx' as const }] : []),
+    ...(has.passthrough ? [{ label: 'passthrough', kind: 'passthrough' as const }] : []),
     { label: 'legacy', kind: 'legacy' },
     { label: 'stream', kind: 'stream' },
     { label: 's3', kind: 's3' },
