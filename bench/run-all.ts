@@ -28,7 +28,7 @@ import { runNet } from './lib/net-run';
 import { runPhoto } from './lib/photo-run';
 import { runResume } from './lib/resume-run';
 import { teardownAll } from './lib/netns';
-import { RunOptions, RunRecord, SECTIONS, Section } from './lib/record';
+import { RunOptions, RunRecord, SECTIONS, Section, loopbackRunsOf } from './lib/record';
 import { serverInfo } from './lib/redis-keys';
 import { fixed } from './lib/stats';
 import { primeFor, roundsBySize, runRounds } from './lib/rounds';
@@ -91,7 +91,7 @@ async function runTransferSections(record: RunRecord, o: RunOptions, dir: string
   const { files, maxBytes } = writeTestFiles(dir, sizes);
   const services = script.group();
   const prime = primeFor(o.sizes, o.smoke ? 1 : undefined);
-  const loopbackRuns = o.loopbackRuns ?? o.runs;
+  const loopbackRuns = loopbackRunsOf(o);
   let rgw: RgwStore | undefined;
   try {
     if (plans.some((p) => p.store === 'rgw')) {

@@ -51,11 +51,16 @@ function fastestMode(rows: readonly TransferRow[], sizeMiB: number): TransferRow
   return rows.filter((r) => r.sizeMiB === sizeMiB && MODES.includes(r.contender)).sort((a, b) => a.timeMs.median - b.timeMs.median)[0];
 }
 
-/** What no router (the floor) and the cheapest Node hop (the pass-through, where measured) reach against legacy. */
-function bounds(c: { floorVsLegacy: number; passthroughVsLegacy: number }): string {
-  const floor = `the floor, with no router: ${x(c.floorVsLegacy)}`;
-  return Number.isFinite(c.passthroughVsLegacy) ? `${floor}; a Node process that only pipes the body: ${x(c.passthroughVsLegacy)}` : floor;
+/** What the cheapest Node hop (the `passthrough` contender) reached, as a phrase; empty where it was not measured. */
+function passthrough(ratio: number, unit = ''): string {
+  return Number.isFinite(ratio) ? `a Node process that only pipes the body: ${x(ratio)}${unit}` : '';
 }
+
+/** The phrases that are not empty, separated by semicolons. */
+const phrases = (...parts: string[]) => parts.filter(Boolean).join('; ');
+
+/** A phrase in parentheses after a figure; nothing for an empty one. */
+const aside = (phrase: string) => (phrase ? ` (${phrase})` : '');
 
 function defaultVsModes(where: string, rows: readonly TransferRow[] | undefined): Verdict {
   const claim = `make up's router (default) at most 0.6× legacy and within 1.2× of the fastest mode: ${where}`;
@@ -77,7 +82,12 @@ function defaultVsModes(where: string, rows: readonly TransferRow[] | undefined)
   const held = cells.filter((c) => c.vsLegacy <= 0.6 && c.vsFastest <= 1.2);
   return {
     claim,
-    measured: cells.map((c) => `${c.sizeMiB} MiB: ${x(c.vsLegacy)} legacy (${bounds(c)}), ${x(c.vsFastest)} the fastest mode (${c.fastest})`).join('; '),
+    measured: cells
+      .map(
+        (c) =>
+          `${c.sizeMiB} MiB: ${x(c.vsLegacy)} legacy (${phrases(`the floor, with no router: ${x(c.floorVsLegacy)}`, passthrough(c.passthroughVsLegacy))}), ${x(c.vsFastest)} the fastest mode (${c.fastest})`,
+      )
+      .join('; '),
     outcome: judge(
       cells.flatMap((c) => [c.vsLegacy, c.vsFastest]),
       held.length === cells.length,
@@ -95,12 +105,13 @@ function concurrencyVerdict(rows: readonly ConcurrencyRow[] | undefined, uploads
   const vsFastest = def / (modes[0]?.wallMs.median ?? Number.NaN);
   return {
     claim,
-    measured:
-      `wall time for all: ${x(vsLegacy)} legacy, ${x(vsFastest)} the fastest mode (${modes[0]?.contender ?? '?'})` +
-      (Number.isFinite(wall('floor'))
-        ? `; with no router on the path (the clients straight to the processor, floor): ${x(wall('floor') / wall('legacy'))} legacy, a bound no router in front of this processor can beat on this machine`
-        : '') +
-      (Number.isFinite(wall('passthrough')) ? `; a Node process that only pipes the bodies: ${x(wall('passthrough') / wall('legacy'))} legacy` : ''),
+    measured: phrases(
+      `wall time for all: ${x(vsLegacy)} legacy, ${x(vsFastest)} the fastest mode (${modes[0]?.contender ?? '?'})`,
+      Number.isFinite(wall('floor'))
+        ? `with no router on the path (the clients straight to the processor, floor): ${x(wall('floor') / wall('legacy'))} legacy, a bound no router in front of this processor can beat on this machine`
+        : '',
+      passthrough(wall('passthrough') / wall('legacy'), ' legacy'),
+    ),
     outcome: judge([vsLegacy, vsFastest], vsLegacy <= 0.6 && vsFastest <= 1.2),
     rule: 'ratios of median wall times for the whole burst',
   };
@@ -125,12 +136,7 @@ function streamVsBaselines(rows: readonly TransferRow[] | undefined): Verdict[] 
   return [
     {
       claim: 'stream path at most 1.4× the one-hop floor (loopback)',
-      measured: cells
-        .map(
-          (c) =>
-            `${c.sizeMiB} MiB ${x(c.vsFloor)} (router CPU ${fixed(c.cpuPerMiB, 1)} ms per MiB${Number.isFinite(c.passthroughVsFloor) ? `; a Node process that only pipes the body: ${x(c.passthroughVsFloor)}` : ''})`,
-        )
-        .join('; '),
+      measured: cells.map((c) => `${c.sizeMiB} MiB ${x(c.vsFloor)} (${phrases(`router CPU ${fixed(c.cpuPerMiB, 1)} ms per MiB`, passthrough(c.passthroughVsFloor))})`).join('; '),
       outcome: judge(
         cells.map((c) => c.vsFloor),
         floorHeld === cells.length,
@@ -139,7 +145,7 @@ function streamVsBaselines(rows: readonly TransferRow[] | undefined): Verdict[] 
     },
     {
       claim: 'stream path no slower than nginx in front of the processor (loopback)',
-      measured: cells.map((c) => `${c.sizeMiB} MiB ${x(c.vsNginx)}${Number.isFinite(c.passthroughVsNginx) ? ` (a Node process that only pipes the body: ${x(c.passthroughVsNginx)})` : ''}`).join('; '),
+      measured: cells.map((c) => `${c.sizeMiB} MiB ${x(c.vsNginx)}${aside(passthrough(c.passthroughVsNginx))}`).join('; '),
       outcome: judge(
         cells.map((c) => c.vsNginx),
         nginxHeld === cells.length,

@@ -3,7 +3,7 @@ import { ApiSection, LIGHT_RATE } from './api';
 import { defaultPathVerdicts } from './default-path';
 import { MIB_BYTES, apiTable, autoChoiceTable, boundTable, concurrencyTable, hostsTables, photoTable, ratio, serializationTables, times, transferTable, verdictTable } from './docs-tables';
 import { describeCode, machineLine } from './machine';
-import { RunRecord } from './record';
+import { RunRecord, loopbackRunsOf } from './record';
 import { Summary, fixed, spread } from './stats';
 import { Template } from './template';
 import { designVerdicts, photoVerdicts, targetVerdicts, tusVerdicts } from './verdicts';
@@ -74,7 +74,7 @@ function head(t: Template, record: RunRecord): string[] {
         .map(([k, v]) => `${k} ${fixed(v ?? Number.NaN, 0)} s`)
         .join(', '),
     }),
-    t.fill('how', { redisUrl: record.options.api.redisUrl, runs: record.options.runs, loopbackRuns: record.options.loopbackRuns ?? record.options.runs }),
+    t.fill('how', { redisUrl: record.options.api.redisUrl, runs: record.options.runs, loopbackRuns: loopbackRunsOf(record.options) }),
   ];
 }
 

@@ -15,10 +15,7 @@ export interface RunOptions {
   updateLatest?: boolean;
   sizes: number[];
   runs: number;
-  /**
-   * Measured runs in the loopback transfer and concurrency sections, whose verdicts compare
-   * routers that differ by less than one run's noise (absent in records made before it: `runs`).
-   */
+  /** Read it with `loopbackRunsOf`: records made before the flag lack it. */
   loopbackRuns?: number;
   sections: Section[];
   boundSizes: [number, number];
@@ -32,6 +29,14 @@ export interface RunOptions {
   photo: { width: number; height: number };
   /** Throughput per host (section `hosts`). */
   hosts: HostsOptions;
+}
+
+/**
+ * Measured runs in the loopback transfer and concurrency sections, whose verdicts compare
+ * routers that differ by less than one run's noise; `runs` in records made before that count.
+ */
+export function loopbackRunsOf(options: RunOptions): number {
+  return options.loopbackRuns ?? options.runs;
 }
 
 export const SECTIONS = ['serialization', 'transfer', 'bound', 'concurrency', 'resume', 'api', 'net', 'photo', 'hosts'] as const;
