@@ -83,7 +83,8 @@ export async function startNginx(options: { dir: string; host?: Host; bind: stri
       '  access_log off;',
       `  client_body_temp_path ${prefix}/body;`,
       `  proxy_temp_path ${prefix}/proxy;`,
-      `  upstream processor { server ${options.upstream}; keepalive 32; }`,
+      // idle upstream connections closed before the processor closes them (Node: 5 s), so none is reused as it closes
+      `  upstream processor { server ${options.upstream}; keepalive 32; keepalive_timeout 4s; }`,
       '  server {',
       `    listen ${options.bind}:${port};`,
       '    client_max_body_size 0;',
