@@ -56,6 +56,11 @@ function passthrough(ratio: number, unit = ''): string {
   return Number.isFinite(ratio) ? `a Node process that only pipes the body: ${x(ratio)}${unit}` : '';
 }
 
+/** What nginx in front of the processor (the `nginx` contender) reached, as a phrase; empty where it was not measured. */
+function nginx(ratio: number, unit = ''): string {
+  return Number.isFinite(ratio) ? `nginx in front of the processor: ${x(ratio)}${unit}` : '';
+}
+
 /** The phrases that are not empty, separated by semicolons. */
 const phrases = (...parts: string[]) => parts.filter(Boolean).join('; ');
 
@@ -74,6 +79,7 @@ function defaultVsModes(where: string, rows: readonly TransferRow[] | undefined)
       vsLegacy: def / legacy,
       floorVsLegacy: median(rows!, sizeMiB, 'floor') / legacy,
       passthroughVsLegacy: median(rows!, sizeMiB, 'passthrough') / legacy,
+      nginxVsLegacy: median(rows!, sizeMiB, 'nginx') / legacy,
       vsFastest: def / (fastest?.timeMs.median ?? Number.NaN),
       fastest: fastest?.contender ?? '?',
     };
@@ -85,7 +91,7 @@ function defaultVsModes(where: string, rows: readonly TransferRow[] | undefined)
     measured: cells
       .map(
         (c) =>
-          `${c.sizeMiB} MiB: ${x(c.vsLegacy)} legacy (${phrases(`the floor, with no router: ${x(c.floorVsLegacy)}`, passthrough(c.passthroughVsLegacy))}), ${x(c.vsFastest)} the fastest mode (${c.fastest})`,
+          `${c.sizeMiB} MiB: ${x(c.vsLegacy)} legacy (${phrases(`the floor, with no router: ${x(c.floorVsLegacy)}`, nginx(c.nginxVsLegacy), passthrough(c.passthroughVsLegacy))}), ${x(c.vsFastest)} the fastest mode (${c.fastest})`,
       )
       .join('; '),
     outcome: judge(
@@ -110,6 +116,7 @@ function concurrencyVerdict(rows: readonly ConcurrencyRow[] | undefined, uploads
       Number.isFinite(wall('floor'))
         ? `with no router on the path (the clients straight to the processor, floor): ${x(wall('floor') / wall('legacy'))} legacy, a bound no router in front of this processor can beat on this machine`
         : '',
+      nginx(wall('nginx') / wall('legacy'), ' legacy'),
       passthrough(wall('passthrough') / wall('legacy'), ' legacy'),
     ),
     outcome: judge([vsLegacy, vsFastest], vsLegacy <= 0.6 && vsFastest <= 1.2),
