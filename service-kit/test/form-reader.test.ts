@@ -9,11 +9,16 @@ const BOUNDARY = 'form-reader-boundary';
 const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
 const MAX = 64 * 1024;
 
-type Part = { name: string; value: string } | { name: string; filename: string; type: string; data: Buffer };
+/** A field, a file, or a part that is neither (not form data: busboy skips it, but counts it as a part). */
+type Part = { name: string; value: string } | { name: string; filename: string; type: string; data: Buffer } | { notFormData: string };
 
 function multipart(parts: Part[], close = true): Buffer {
   const out: Buffer[] = [];
   for (const part of parts) {
+    if ('notFormData' in part) {
+      out.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: attachment\r\n\r\n${part.notFormData}\r\n`));
+      continue;
+    }
     if ('value' in part) {
       out.push(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`));
       continue;
@@ -184,6 +189,25 @@ describe('the limits', () => {
     post(multipart(Array.from({ length: FORM_LIMITS.fields + 1 }, (_, i) => ({ name: `f${i}`, value: 'x' }))));
     await expect(form).rejects.toMatchObject(refusal('too_many_fields', 400, 'too many fields (limit 100)'));
     expect(sink.aborted).toBeInstanceOf(FormError);
+  });
+
+  it('takes a form of exactly the parts limit, counting parts that are neither fields nor files', async () => {
+    const sink = new Recorder();
+    const form = nextForm(sink);
+    const skipped = Array.from({ length: FORM_LIMITS.parts - 2 }, (): Part => ({ notFormData: 'x' }));
+    post(multipart([{ name: 'artist_name', value: 'Jane' }, ...skipped, image(100)]));
+    const { fields, file } = await form;
+    expect(fields).toEqual({ artist_name: 'Jane' });
+    expect(file?.result.length).toBe(100);
+  });
+
+  it('refuses one part more than the limit, before the file it would have reached', async () => {
+    const sink = new Recorder();
+    const form = nextForm(sink);
+    const skipped = Array.from({ length: FORM_LIMITS.parts }, (): Part => ({ notFormData: 'x' }));
+    post(multipart([{ name: 'artist_name', value: 'Jane' }, ...skipped, image(100)]));
+    await expect(form).rejects.toMatchObject(refusal('too_many_parts', 400, `too many parts (limit ${FORM_LIMITS.parts})`));
+    expect(sink.events).not.toContain('open');
   });
 
   it('takes one file: a second refuses the form, and the sink is aborted', async () => {

@@ -85,8 +85,9 @@ export interface Form<T> {
 export function readForm<T>(req: IncomingMessage, options: FormOptions, sink: FormSink<T>): Promise<Form<T>> {
   let parser: busboy.Busboy;
   try {
-    // one byte over the limit, so that busboy's `truncated` means over it (it is set on reaching the limit)
-    parser = busboy({ headers: req.headers, limits: { ...FORM_LIMITS, fileSize: options.maxFileBytes + 1 } });
+    // one over the limit, so that busboy's signals mean over it: it sets `truncated` on reaching the
+    // file size, and emits 'partsLimit' as the limit-th part ends (unlike fields and files, refused from the one after)
+    parser = busboy({ headers: req.headers, limits: { ...FORM_LIMITS, parts: FORM_LIMITS.parts + 1, fileSize: options.maxFileBytes + 1 } });
   } catch {
     return Promise.reject(refusals.noBoundary());
   }
