@@ -51,15 +51,15 @@ function fastestMode(rows: readonly TransferRow[], sizeMiB: number): TransferRow
   return rows.filter((r) => r.sizeMiB === sizeMiB && MODES.includes(r.contender)).sort((a, b) => a.timeMs.median - b.timeMs.median)[0];
 }
 
-/** What the cheapest Node hop (the `passthrough` contender) reached, as a phrase; empty where it was not measured. */
-function passthrough(ratio: number, unit = ''): string {
-  return Number.isFinite(ratio) ? `a Node process that only pipes the body: ${x(ratio)}${unit}` : '';
-}
+/** A baseline contender's ratio as a phrase; empty where that contender was not measured. */
+const baseline =
+  (name: string) =>
+  (ratio: number, unit = ''): string =>
+    Number.isFinite(ratio) ? `${name}: ${x(ratio)}${unit}` : '';
 
-/** What nginx in front of the processor (the `nginx` contender) reached, as a phrase; empty where it was not measured. */
-function nginx(ratio: number, unit = ''): string {
-  return Number.isFinite(ratio) ? `nginx in front of the processor: ${x(ratio)}${unit}` : '';
-}
+/** The cheapest Node hop (the `passthrough` contender) and a standard engine (the `nginx` contender). */
+const passthrough = baseline('a Node process that only pipes the body');
+const nginx = baseline('nginx in front of the processor');
 
 /** The phrases that are not empty, separated by semicolons. */
 const phrases = (...parts: string[]) => parts.filter(Boolean).join('; ');

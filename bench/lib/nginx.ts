@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Host, LOCAL, run, wrapped } from './host';
 import { childrenOf, commandLine } from './memory';
 import { Service } from './stack';
+import { UPSTREAM_IDLE_MS } from './upstream-idle';
 
 /** Why nginx cannot be a contender here, or undefined when it can (scripts/nginx/install.sh installs it). */
 export function nginxUnavailable(): string | undefined {
@@ -83,8 +84,7 @@ export async function startNginx(options: { dir: string; host?: Host; bind: stri
       '  access_log off;',
       `  client_body_temp_path ${prefix}/body;`,
       `  proxy_temp_path ${prefix}/proxy;`,
-      // idle upstream connections closed before the processor closes them (Node: 5 s), so none is reused as it closes
-      `  upstream processor { server ${options.upstream}; keepalive 32; keepalive_timeout 4s; }`,
+      `  upstream processor { server ${options.upstream}; keepalive 32; keepalive_timeout ${UPSTREAM_IDLE_MS}ms; }`,
       '  server {',
       `    listen ${options.bind}:${port};`,
       '    client_max_body_size 0;',

@@ -5,16 +5,11 @@
  * `proxy_request_buffering off` does. PORT and HOST from the environment.
  */
 import http from 'node:http';
+import { UPSTREAM_IDLE_MS } from './upstream-idle';
 
 const upstream = new URL(process.env.UPSTREAM ?? 'http://127.0.0.1:8000');
-/**
- * Idle upstream connections are closed after 4 s, before the processor's HTTP server closes them
- * (Node's keepAliveTimeout, 5 s): reusing a connection the server is closing at that moment
- * fails the upload with "socket hang up" (it did in one burst of `make bench`, rounds about 5 s
- * apart). Node's agent shortens its idle timeout to the server's `Keep-Alive: timeout` hint
- * minus a second only when it has a timeout of its own.
- */
-const agent = new http.Agent({ keepAlive: true, timeout: 4_000 });
+// Node's agent follows the server's `Keep-Alive: timeout` hint only when it has a timeout of its own
+const agent = new http.Agent({ keepAlive: true, timeout: UPSTREAM_IDLE_MS });
 
 const server = http.createServer((req, res) => {
   const headers: http.OutgoingHttpHeaders = { 'content-type': req.headers['content-type'] };
