@@ -73,6 +73,26 @@ describe('imageChunks', () => {
     expect(((await pending).value as Buffer).length).toBe(316);
   });
 
+  it('takes an idle downstream as a reason to flush only while it waits with a partial chunk, not in a later wait', async () => {
+    const source = new PassThrough();
+    const busy = downstream(false);
+    const chunks = imageChunks(source, 1000, { downstream: busy });
+    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    const pending = chunks.next();
+    // the reader now waits for more, with the downstream's whenIdle pending (microtasks run before setImmediate)
+    await new Promise((resolve) => setImmediate(resolve));
+    // the rest of the chunk arrives while the downstream is still busy: a full chunk, nothing held
+    source.write(Buffer.alloc(684, 2));
+    expect(((await pending).value as Buffer).length).toBe(1000);
+    const next = chunks.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    // now the reader waits again, with nothing held: an idle downstream is no reason to hand anything out
+    busy.setIdle(true);
+    expect(await Promise.race([next, new Promise((resolve) => setTimeout(resolve, 100, 'stuck'))])).toBe('stuck');
+    source.end(Buffer.alloc(10, 3));
+    expect(((await next).value as Buffer).length).toBe(10);
+  });
+
   it('without a downstream holds a partly filled chunk until it is full or the stream ends', async () => {
     const source = new PassThrough();
     const chunks = imageChunks(source, 1000);

@@ -36,26 +36,31 @@ export interface ChunkOptions {
  */
 export async function* imageChunks(source: Readable, size: number, options: ChunkOptions = {}): AsyncGenerator<Buffer> {
   const cutter = new Cutter(size, options.pool);
+  const pieces = new PieceReader(source);
   let head: Buffer[] = [];
   let headBytes = 0;
-  for (;;) {
-    const piece = await nextPiece(source, cutter.holding ? options.downstream : undefined);
-    if (piece === FLUSH) {
-      yield cutter.rest()!;
-      continue;
+  try {
+    for (;;) {
+      const piece = await pieces.next(cutter.holding ? options.downstream : undefined);
+      if (piece === FLUSH) {
+        yield cutter.rest()!;
+        continue;
+      }
+      if (piece === null) break;
+      if (head.length === 0 && headBytes > 0) {
+        yield* cutter.push(piece);
+        continue;
+      }
+      // the first SNIFF_BYTES decide whether anything is relayed at all
+      head.push(piece);
+      headBytes += piece.length;
+      if (headBytes < SNIFF_BYTES) continue;
+      checkImage(head.length === 1 ? head[0] : Buffer.concat(head));
+      for (const early of head) yield* cutter.push(early);
+      head = [];
     }
-    if (piece === null) break;
-    if (head.length === 0 && headBytes > 0) {
-      yield* cutter.push(piece);
-      continue;
-    }
-    // the first SNIFF_BYTES decide whether anything is relayed at all
-    head.push(piece);
-    headBytes += piece.length;
-    if (headBytes < SNIFF_BYTES) continue;
-    checkImage(head.length === 1 ? head[0] : Buffer.concat(head));
-    for (const early of head) yield* cutter.push(early);
-    head = [];
+  } finally {
+    pieces.stop();
   }
   if (head.length > 0 || headBytes === 0) checkImage(Buffer.concat(head));
   for (const early of head) yield* cutter.push(early);
@@ -66,34 +71,57 @@ export async function* imageChunks(source: Readable, size: number, options: Chun
 const FLUSH = Symbol('flush');
 
 /**
- * What the stream has buffered, or the next bytes to arrive; null at the end; FLUSH when the
- * stream has nothing for now and `downstream` (given while part of a chunk is held) is idle.
- * Nothing is left listening or reading once it returns, so the caller may stop at any point
- * and leave the stream to someone else (e.g. to drain it).
+ * Reads a stream piece by piece for one consumer. Its listeners are attached once, for as long
+ * as it reads (attaching and removing them around every wait cost a closure per piece and a
+ * tick per removal, a good part of the router's CPU per MiB); `stop` removes them, so the
+ * caller may leave the stream to someone else (e.g. to drain it).
  */
-async function nextPiece(stream: Readable, downstream: Downstream | undefined): Promise<Buffer | null | typeof FLUSH> {
-  for (;;) {
-    const piece = stream.read() as Buffer | null;
-    if (piece !== null) return piece;
-    if (stream.errored) throw stream.errored;
-    if (stream.readableEnded) return null;
-    // destroyed before its end (the client went away): the file is incomplete, never a whole one
-    if (stream.destroyed) throw Object.assign(new Error('the file stream closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
-    if (downstream?.idle) return FLUSH;
-    const woke = await new Promise<'more' | typeof FLUSH>((resolve, reject) => {
-      let settled = false;
-      const more = () => settle(() => resolve('more'));
-      const fail = (err: Error) => settle(() => reject(err));
-      const settle = (then: () => void) => {
-        if (settled) return;
-        settled = true;
-        stream.off('readable', more).off('end', more).off('close', more).off('error', fail);
-        then();
-      };
-      stream.on('readable', more).on('end', more).on('close', more).on('error', fail);
-      void downstream?.whenIdle().then(() => settle(() => resolve(FLUSH)));
-    });
-    if (woke === FLUSH) return FLUSH;
+class PieceReader {
+  private wake?: (why: 'more' | typeof FLUSH) => void;
+  private fail?: (err: Error) => void;
+  private readonly more = () => this.settle('more');
+  private readonly failed = (err: Error) => {
+    const fail = this.fail;
+    this.wake = this.fail = undefined;
+    fail?.(err);
+  };
+
+  constructor(private readonly stream: Readable) {
+    stream.on('readable', this.more).on('end', this.more).on('close', this.more).on('error', this.failed);
+  }
+
+  stop(): void {
+    this.stream.off('readable', this.more).off('end', this.more).off('close', this.more).off('error', this.failed);
+  }
+
+  /**
+   * What the stream has buffered, or the next bytes to arrive; null at the end; FLUSH when the
+   * stream has nothing for now and `downstream` (given while part of a chunk is held) is idle.
+   */
+  async next(downstream: Downstream | undefined): Promise<Buffer | null | typeof FLUSH> {
+    const { stream } = this;
+    for (;;) {
+      const piece = stream.read() as Buffer | null;
+      if (piece !== null) return piece;
+      if (stream.errored) throw stream.errored;
+      if (stream.readableEnded) return null;
+      // destroyed before its end (the client went away): the file is incomplete, never a whole one
+      if (stream.destroyed) throw Object.assign(new Error('the file stream closed before its end'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      if (downstream?.idle) return FLUSH;
+      const woke = await new Promise<'more' | typeof FLUSH>((resolve, reject) => {
+        this.wake = resolve;
+        this.fail = reject;
+        // only this wait: an earlier wait's idle downstream must not flush a later one
+        if (downstream) void downstream.whenIdle().then(() => this.wake === resolve && this.settle(FLUSH));
+      });
+      if (woke === FLUSH) return FLUSH;
+    }
+  }
+
+  private settle(why: 'more' | typeof FLUSH): void {
+    const wake = this.wake;
+    this.wake = this.fail = undefined;
+    wake?.(why);
   }
 }
 
