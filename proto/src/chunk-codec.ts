@@ -80,6 +80,28 @@ export function encodeSubmitJobRequest(message: SubmitJobRequest): Buffer {
   return framed;
 }
 
+/** gRPC's length prefix: a compressed flag (0) and the message's length, big-endian. */
+export const GRPC_FRAME_HEADER_BYTES = 5;
+
+/**
+ * A SubmitJobRequest as gRPC sends it on the wire: the length prefix, then the encoded message.
+ * A chunk held in a buffer from `allocChunkBuffer` is framed in the room in front of it (no copy);
+ * any other message is copied once behind a fresh prefix.
+ */
+export function frameSubmitJobRequest(message: SubmitJobRequest): Buffer {
+  const encoded = encodeSubmitJobRequest(message) as Buffer & { [FRAME_HEADER_ROOM]?: boolean };
+  let framed: Buffer;
+  if (encoded[FRAME_HEADER_ROOM] === true && encoded.byteOffset >= GRPC_FRAME_HEADER_BYTES) {
+    framed = Buffer.from(encoded.buffer, encoded.byteOffset - GRPC_FRAME_HEADER_BYTES, encoded.length + GRPC_FRAME_HEADER_BYTES);
+  } else {
+    framed = Buffer.allocUnsafe(encoded.length + GRPC_FRAME_HEADER_BYTES);
+    framed.set(encoded, GRPC_FRAME_HEADER_BYTES);
+  }
+  framed[0] = 0;
+  framed.writeUInt32BE(encoded.length, 1);
+  return framed;
+}
+
 export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
   if (message.length > 1 && message[0] === CHUNK_TAG) {
     let length = 0;

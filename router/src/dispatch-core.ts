@@ -3,7 +3,6 @@ import { RouterConfig } from './config';
 import { HealthBreaker } from './grpc/health-breaker';
 import { RedisJobOwners } from './grpc/job-owners';
 import { ProcessorPool } from './grpc/processor-pool';
-import { channelCredentials } from './grpc/tls';
 import { Logger } from './logger';
 import { Metrics } from './metrics';
 import { Dispatcher, dispatcherOptions } from './queue/dispatcher';
@@ -19,7 +18,7 @@ import { ObjectStore } from './storage/object-store';
  */
 
 export function openProcessorPool(config: RouterConfig, metrics: Metrics): ProcessorPool {
-  return new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs, channelCredentials(config.grpcTls));
+  return new ProcessorPool(config.processorAddrs, config.grpcDeadlineMs, metrics, config.grpcStreamDeadlineMs, config.grpcTls);
 }
 
 export function openObjectStore(config: RouterConfig): ObjectStore | undefined {

@@ -1,27 +1,22 @@
-import { ChannelCredentials, ClientReadableStream, ClientWritableStream, Metadata, ServiceError, credentials, makeGenericClientConstructor, status as GrpcStatus } from '@grpc/grpc-js';
+import { ChannelCredentials, ClientReadableStream, Metadata, ServiceError, makeGenericClientConstructor, status as GrpcStatus } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
-import {
-  DownloadArtifactResponse,
-  GetJobResultResponse,
-  ImageReference,
-  Job,
-  JobSpec,
-  ProcessorServiceClient,
-  SubmitJobRequest,
-  createProcessorClient,
-  SubmitJobResponse,
-  WatchJobResponse,
-} from '@artorizer/contract';
+import { DownloadArtifactResponse, GetJobResultResponse, ImageReference, Job, JobSpec, ProcessorServiceClient, createProcessorClient, SubmitJobResponse, WatchJobResponse } from '@artorizer/contract';
 import { Metrics } from '../metrics';
 import { JobOwners, MemoryJobOwners } from './job-owners';
 import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processor-targets';
 import { CallContext } from '../core/call-context';
 import { onFirstMessage } from './first-message';
+import { GrpcTls } from '@artorizer/service-kit';
+import { SubmitJobChannel, UploadCall } from './submit-job-channel';
+import { channelCredentials } from './tls';
+import { serviceError } from './service-error';
 
 interface Endpoint {
   address: string;
   client: ProcessorServiceClient;
   health: HealthClient;
+  /** SubmitJob without grpc-js (submit-job-channel.ts); every other call goes through `client`. */
+  uploads: SubmitJobChannel;
 }
 
 /**
@@ -56,10 +51,6 @@ const BALANCED_OPTIONS = { ...CHANNEL_OPTIONS, 'grpc.service_config': JSON.strin
 
 const HealthClientCtor = makeGenericClientConstructor(healthService, 'Health');
 
-function serviceError(code: GrpcStatus, details: string): ServiceError {
-  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
-}
-
 function notFound(jobId: string): ServiceError {
   return serviceError(GrpcStatus.NOT_FOUND, `job ${JSON.stringify(jobId)} not found`);
 }
@@ -80,6 +71,7 @@ export class ProcessorPool {
   private lookedUpAt = -Infinity;
   private nextIndex = 0;
   private owners: JobOwners = new MemoryJobOwners();
+  private readonly channelCredentials: ChannelCredentials;
 
   constructor(
     entries: string[],
@@ -87,12 +79,13 @@ export class ProcessorPool {
     private readonly metrics: Metrics,
     /** Deadline of the streaming calls: an upload, a download, a watch (`GRPC_STREAM_DEADLINE_MS`). */
     private readonly streamDeadlineMs = 30 * 60 * 1000,
-    /** Of every channel, the health checks' included: `channelCredentials(config.grpcTls)` (grpc/tls.ts). */
-    private readonly channelCredentials: ChannelCredentials = credentials.createInsecure(),
+    /** TLS of every connection, the health checks' included (`config.grpcTls`); plaintext without. */
+    private readonly tls?: GrpcTls,
   ) {
+    this.channelCredentials = channelCredentials(tls);
     this.balancers = entries.map(parseProcessorTarget).map((target) => ({
       target,
-      client: target.kind === 'address' ? this.endpoint(target.address).client : createProcessorClient(target.target, channelCredentials, BALANCED_OPTIONS),
+      client: target.kind === 'address' ? this.endpoint(target.address).client : createProcessorClient(target.target, this.channelCredentials, BALANCED_OPTIONS),
     }));
     this.resolved = this.balancers.flatMap((b) => (b.target.kind === 'address' ? [b.target.address] : []));
   }
@@ -108,6 +101,7 @@ export class ProcessorPool {
     for (const e of this.endpoints.values()) {
       e.client.close();
       e.health.close();
+      e.uploads.close();
     }
   }
 
@@ -133,6 +127,7 @@ export class ProcessorPool {
         address,
         client: createProcessorClient(address, this.channelCredentials, CHANNEL_OPTIONS),
         health: new HealthClientCtor(address, this.channelCredentials, CHANNEL_OPTIONS) as unknown as HealthClient,
+        uploads: new SubmitJobChannel(address, this.tls),
       };
       this.endpoints.set(address, endpoint);
     }
@@ -182,9 +177,18 @@ export class ProcessorPool {
   }
 
   /** Opens a SubmitJob stream on the next processor; `done` settles with the server's answer. */
-  openUpload(ctx: CallContext): { call: ClientWritableStream<SubmitJobRequest>; done: Promise<Job> } {
+  openUpload(ctx: CallContext): { call: UploadCall; done: Promise<Job> } {
     const balancer = this.pick();
-    let call!: ClientWritableStream<SubmitJobRequest>;
+    if (balancer.target.kind === 'address') {
+      const address = balancer.target.address;
+      const { call, answer } = this.endpoint(address).uploads.open({
+        metadata: { 'x-request-id': ctx.requestId },
+        deadlineMs: this.streamDeadlineMs,
+        onStatus: (err) => this.record('SubmitJob', err),
+      });
+      return { call, done: answer.then((res) => this.adopt(res.job!, address, ctx)) };
+    }
+    let call!: UploadCall & { getPeer(): string };
     const answered = new Promise<Job>((resolve, reject) => {
       // settled by the answer's message, without waiting for the trailers; the status is still recorded
       const early = onFirstMessage<SubmitJobResponse>((res) => resolve(res.job!));

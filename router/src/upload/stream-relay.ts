@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { ClientWritableStream } from '@grpc/grpc-js';
 import { FilePart, FormSink } from '@artorizer/service-kit';
-import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, SubmitJobRequest, encodedChunkBytes, jobSpecFromFields, safeFileName } from '@artorizer/contract';
+import { CHUNK_HEADER_ROOM, FieldError, Job, JobSpec, encodedChunkBytes, jobSpecFromFields, safeFileName } from '@artorizer/contract';
 import { CallContext } from '../core/call-context';
 import { ProcessorPool } from '../grpc/processor-pool';
+import { UploadCall } from '../grpc/submit-job-channel';
 import { fieldErrorToHttp } from '../http/field-error';
 import { toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
@@ -72,7 +72,7 @@ export function relayBuffers(chunkBytes: number): ChunkPool {
 export type MultipartOutcome = { kind: 'job'; job: Job } | { kind: 'fields'; fields: Record<string, string> };
 
 interface Upload {
-  call: ClientWritableStream<SubmitJobRequest>;
+  call: UploadCall;
   done: Promise<Job>;
   /** Set by `abandon`, which gives an upload up once. */
   abandoned?: boolean;

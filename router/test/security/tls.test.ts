@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ChannelCredentials, credentials, status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { JobState } from '@artorizer/contract';
+import { GrpcTls } from '@artorizer/service-kit';
 import { ContractClient, Pki, collect, grpcError, makePki, makePng, probeGetJob, specFor } from '@artorizer/testkit';
 import { loadConfig } from '../../src/config';
 import { ProcessorPool } from '../../src/grpc/processor-pool';
@@ -29,9 +30,9 @@ function tlsEnv(identity: { cert: string; key: string }, ca = pki.ca): Record<st
   return { GRPC_TLS_CA: ca, GRPC_TLS_CERT: identity.cert, GRPC_TLS_KEY: identity.key };
 }
 
-/** A router's pool over the given credentials, as `router/src/app.ts` and the dispatcher build it. */
-function poolWith(creds: ChannelCredentials, address = processor.address): ProcessorPool {
-  return new ProcessorPool([address], 5000, createMetrics(), 60_000, creds);
+/** A router's pool with the given TLS settings, as `router/src/dispatch-core.ts` builds it. */
+function poolWith(tls: GrpcTls | undefined, address = processor.address): ProcessorPool {
+  return new ProcessorPool([address], 5000, createMetrics(), 60_000, tls);
 }
 
 beforeAll(async () => {
@@ -47,7 +48,7 @@ afterAll(async () => {
 
 describe('a mutual-TLS processor', () => {
   it('completes a job for a router pool with a client certificate from its CA', async () => {
-    const pool = poolWith(channelCredentials(loadConfig(tlsEnv(pki.client)).grpcTls));
+    const pool = poolWith(loadConfig(tlsEnv(pki.client)).grpcTls);
     try {
       const { call, done } = pool.openUpload(CTX);
       call.write({ payload: { $case: 'spec', spec: specFor() } });
@@ -81,8 +82,8 @@ describe('a mutual-TLS processor', () => {
   });
 
   it('answers the router pool health check over mutual TLS, and fails it for a plaintext pool', async () => {
-    const secure = poolWith(channelCredentials(loadConfig(tlsEnv(pki.client)).grpcTls));
-    const plain = poolWith(credentials.createInsecure());
+    const secure = poolWith(loadConfig(tlsEnv(pki.client)).grpcTls);
+    const plain = poolWith(undefined);
     try {
       expect(await secure.health()).toEqual([{ address: processor.address, serving: true, error: undefined }]);
       expect(await plain.health()).toEqual([{ address: processor.address, serving: false, error: 'UNAVAILABLE' }]);
