@@ -116,6 +116,8 @@ describe('SubmitJobChannel', () => {
   it.each([
     ['a stream refused by the processor', http2.constants.NGHTTP2_REFUSED_STREAM, GrpcStatus.UNAVAILABLE],
     ['a stream reset with an internal error', http2.constants.NGHTTP2_INTERNAL_ERROR, GrpcStatus.INTERNAL],
+    // not RESOURCE_EXHAUSTED, which the router answers 413 (image too large): the connection is overloaded, retry later
+    ['a stream reset for an overloaded connection', http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, GrpcStatus.UNAVAILABLE],
   ])('maps %s to its gRPC status', async (_what, rstCode, expected) => {
     const channel = await serve((stream) => stream.close(rstCode));
     expect((await upload(channel)).outcome).toMatchObject({ code: expected });
@@ -178,6 +180,25 @@ describe('SubmitJobChannel', () => {
     await expect(held.answer).rejects.toMatchObject({ code: GrpcStatus.UNAVAILABLE });
     expect(((await upload(channel)).outcome as SubmitJobResponse).job?.jobId).toBe('job-2');
     expect(connections).toHaveLength(2);
+  });
+
+  it('takes an answer while other calls have megabytes queued on the connection (Node resets it past 10 MB by default)', async () => {
+    let answerNow!: (stream: http2.ServerHttp2Stream) => void;
+    const channel = await serve((stream, headers) => {
+      // the uploads are never read: past the first window their chunks stay queued in the router
+      if (headers['x-request-id'] === 'answer-me') answerNow(stream);
+    });
+    answerNow = (stream) => answerWith(stream, 'job-answered');
+    const queued = Array.from({ length: 16 }, () => channel.open({ metadata: {}, deadlineMs: 10_000 }));
+    for (const { call, answer } of queued) {
+      answer.catch(() => undefined);
+      call.write({ payload: { $case: 'spec', spec: specFor({}) } });
+      call.write({ payload: { $case: 'chunk', chunk: Buffer.alloc(1024 * 1024, 5) } });
+    }
+    const { call, answer } = channel.open({ metadata: { 'x-request-id': 'answer-me' }, deadlineMs: 10_000 });
+    call.write({ payload: { $case: 'spec', spec: specFor({}) } });
+    call.end();
+    expect((await answer).job?.jobId).toBe('job-answered');
   });
 
   it('fails with UNAVAILABLE when nothing listens at the address', async () => {

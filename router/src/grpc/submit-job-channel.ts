@@ -50,7 +50,8 @@ function resetStatus(rstCode: number): { code: GrpcStatus; details: string } {
   const c = http2.constants;
   if (rstCode === c.NGHTTP2_REFUSED_STREAM) return { code: GrpcStatus.UNAVAILABLE, details: 'the processor refused the stream' };
   if (rstCode === c.NGHTTP2_CANCEL) return { code: GrpcStatus.CANCELLED, details: 'call cancelled' };
-  if (rstCode === c.NGHTTP2_ENHANCE_YOUR_CALM) return { code: GrpcStatus.RESOURCE_EXHAUSTED, details: 'bandwidth exhausted or memory limit exceeded' };
+  // an overloaded connection, not an image too large (what RESOURCE_EXHAUSTED says to the router's clients): retry later
+  if (rstCode === c.NGHTTP2_ENHANCE_YOUR_CALM) return { code: GrpcStatus.UNAVAILABLE, details: 'the connection to the processor is overloaded (ENHANCE_YOUR_CALM)' };
   if (rstCode === c.NGHTTP2_INADEQUATE_SECURITY) return { code: GrpcStatus.PERMISSION_DENIED, details: 'protocol not secure enough' };
   return { code: GrpcStatus.INTERNAL, details: `received RST_STREAM with code ${rstCode}` };
 }
@@ -254,7 +255,13 @@ export class SubmitJobChannel {
     if (this.closed) throw serviceError(GrpcStatus.UNAVAILABLE, 'the processor pool is closed');
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
     const authority = `${this.tls ? 'https' : 'http'}://${this.address}`;
-    const session = http2.connect(authority, this.tls ? { ca: this.tls.ca, cert: this.tls.identity?.cert, key: this.tls.identity?.key } : {});
+    const session = http2.connect(authority, {
+      ...(this.tls ? { ca: this.tls.ca, cert: this.tls.identity?.cert, key: this.tls.identity?.key } : {}),
+      // Node's default (10 MB) counts the chunks queued for the socket: with a few uploads at once
+      // a processor's answer then arrives over it and Node resets that stream (ENHANCE_YOUR_CALM);
+      // what the connection holds is bounded by the processor's windows. grpc-js lifts it too.
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    });
     // failures reach the calls as their streams close; a session error has no one else to tell
     session.on('error', () => undefined);
     session.on('goaway', () => this.drop(session, false));
