@@ -59,9 +59,13 @@ export interface StreamRelayDeps {
  * Spare chunk buffers kept between uploads (each `payloadBytes(chunkBytes)`, 1 MiB by default).
  * A buffer per upload was 1 MiB of fresh off-heap memory for every request, a 10 KiB one
  * included, and V8 answers that much external memory with full collections: they were most
- * of a warm router's CPU for small uploads. An upload holds at most MESSAGES_IN_FLIGHT + 1.
+ * of a warm router's CPU for small uploads. An upload holds at most MESSAGES_IN_FLIGHT + 1, so
+ * 16 uploads at once hold 48: with 8 spares, every such burst allocated 40 again, and the
+ * collections were the largest part of the router's CPU in it. The pool keeps only buffers it
+ * handed out, so a router that never had more than a few uploads at once keeps a few; 64 covers
+ * 21 at once (64 MiB at most, kept after such a burst).
  */
-const SPARE_CHUNK_BUFFERS = 8;
+const SPARE_CHUNK_BUFFERS = 64;
 
 /** The one chunk pool of a process's stream relays. */
 export function relayBuffers(chunkBytes: number): ChunkPool {
