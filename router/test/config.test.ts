@@ -65,8 +65,11 @@ describe('router settings', () => {
 
   it.each([
     [{ PORT: '70000' }, 'PORT must be an integer between 0 and 65535, got "70000"'],
-    [{ GRPC_DEADLINE_MS: '0' }, 'GRPC_DEADLINE_MS must be an integer of at least 1, got "0"'],
-    [{ PROCESSOR_HTTP_TIMEOUT_MS: 'soon' }, 'PROCESSOR_HTTP_TIMEOUT_MS must be an integer of at least 1, got "soon"'],
+    [{ GRPC_DEADLINE_MS: '0' }, 'GRPC_DEADLINE_MS must be an integer between 1 and 2147483647, got "0"'],
+    [{ PROCESSOR_HTTP_TIMEOUT_MS: 'soon' }, 'PROCESSOR_HTTP_TIMEOUT_MS must be an integer between 1 and 2147483647, got "soon"'],
+    // longer than Node's timers take: it would expire at once
+    [{ GRPC_STREAM_DEADLINE_MS: '2147483648' }, 'GRPC_STREAM_DEADLINE_MS must be an integer between 1000 and 2147483647, got "2147483648"'],
+    [{ STORE_SWEEP_INTERVAL_SECONDS: '2147484' }, 'STORE_SWEEP_INTERVAL_SECONDS must be an integer between 1 and 2147483, got "2147484"'],
     [{ ...store, S3_PART_SIZE: String(4 * 1024 * 1024) }, 'S3_PART_SIZE must be an integer of at least 5242880, got "4194304"'],
     [{ S3_BUCKET: 'ab' }, 'S3_BUCKET must have at least 3 characters'],
     [{ TRANSFER_MODE: 'fast' }, 'TRANSFER_MODE must be one of stream, s3, direct, auto, legacy, got "fast"'],

@@ -1,4 +1,4 @@
-import { IMAGE_URL_ALLOWLIST, JOB_RETENTION_SECONDS, LOG_LEVEL, MAX_FILE_SIZE, SHUTDOWN_GRACE_MS, WORK_DIR, adapt, integer, section } from '@artorizer/service-kit';
+import { IMAGE_URL_ALLOWLIST, JOB_RETENTION_SECONDS, LOG_LEVEL, MAX_FILE_SIZE, SHUTDOWN_GRACE_MS, WORK_DIR, adapt, integer, milliseconds, section } from '@artorizer/service-kit';
 
 /** What the processor accepts, how much it runs at once, and how long it keeps the results. */
 export const jobSettings = section('Jobs', {
@@ -20,7 +20,7 @@ export const jobSettings = section('Jobs', {
     defaultText: '`$TMPDIR/artorizer-processor-<uid>`',
     meaning: 'working directory (0700): each processor works in a folder of its own inside it (job files 0600), removed on shutdown; at start the folders of processors that died are removed',
   }),
-  fetchTimeoutMs: integer({ name: 'FETCH_TIMEOUT_MS', default: 30_000, min: 1, meaning: 'timeout for fetching a referenced image' }),
+  fetchTimeoutMs: milliseconds({ name: 'FETCH_TIMEOUT_MS', default: 30_000, min: 1, meaning: 'timeout for fetching a referenced image' }),
   imageUrlAllowlist: adapt(IMAGE_URL_ALLOWLIST, {
     meaning: "hosts, IPs or CIDR ranges image URLs may reach although private (the object store's host is always allowed), checked when each connection is made, redirects included",
   }),

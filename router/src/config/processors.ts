@@ -1,4 +1,4 @@
-import { integer, list, oneOf, section, text } from '@artorizer/service-kit';
+import { integer, list, milliseconds, oneOf, section, text } from '@artorizer/service-kit';
 import { z } from 'zod';
 
 const HTTP_URL = 'must be an http:// or https:// URL';
@@ -32,7 +32,7 @@ export const processorSettings = section('Processors', {
       .transform((url) => url.replace(/\/$/, '')),
     meaning: 'processor HTTP API, for `legacy`',
   }),
-  processorHttpTimeoutMs: integer({
+  processorHttpTimeoutMs: milliseconds({
     name: 'PROCESSOR_HTTP_TIMEOUT_MS',
     default: 5000,
     min: 1,
@@ -46,13 +46,13 @@ export const processorSettings = section('Processors', {
     max: 4 * 1024 * 1024 - 1024,
     meaning: 'size of each encoded `SubmitJob` chunk message (1 MiB measured fastest; 64 KiB and 256 KiB tried)',
   }),
-  grpcDeadlineMs: integer({ name: 'GRPC_DEADLINE_MS', default: 5000, min: 1, meaning: 'deadline of unary gRPC calls' }),
-  grpcStreamDeadlineMs: integer({
+  grpcDeadlineMs: milliseconds({ name: 'GRPC_DEADLINE_MS', default: 5000, min: 1, meaning: 'deadline of unary gRPC calls' }),
+  grpcStreamDeadlineMs: milliseconds({
     name: 'GRPC_STREAM_DEADLINE_MS',
     default: undefined,
     defaultText: '`REQUEST_TIMEOUT_MS`',
     min: 1000,
     meaning: 'deadline of the streaming gRPC calls: an upload relayed while it arrives, a download, a watch',
   }),
-  healthIntervalMs: integer({ name: 'HEALTH_CHECK_INTERVAL_MS', default: 1000, min: 50, meaning: 'processor health checks for the circuit breaker' }),
+  healthIntervalMs: milliseconds({ name: 'HEALTH_CHECK_INTERVAL_MS', default: 1000, min: 50, meaning: 'processor health checks for the circuit breaker' }),
 });

@@ -1,4 +1,4 @@
-import { JOB_RETENTION_SECONDS, adapt, integer, oneOf, section, text } from '@artorizer/service-kit';
+import { JOB_RETENTION_SECONDS, adapt, integer, milliseconds, oneOf, section, text } from '@artorizer/service-kit';
 import { z } from 'zod';
 
 /** The queue and job store in Redis, and the dispatcher that drains it. */
@@ -25,8 +25,8 @@ export const queueSettings = section('Queue', {
   }),
   jobRetentionSeconds: adapt(JOB_RETENTION_SECONDS, { meaning: 'lifetime of queued-job records' }),
   dispatchAttempts: integer({ name: 'DISPATCH_ATTEMPTS', default: 8, min: 1, max: 100, meaning: 'attempts before the dead letter' }),
-  dispatchBackoffMs: integer({ name: 'DISPATCH_BACKOFF_MS', default: 1000, min: 1, meaning: 'first retry delay (doubles, with jitter)' }),
-  dispatchLockMs: integer({
+  dispatchBackoffMs: milliseconds({ name: 'DISPATCH_BACKOFF_MS', default: 1000, min: 1, meaning: 'first retry delay (doubles, with jitter)' }),
+  dispatchLockMs: milliseconds({
     name: 'DISPATCH_LOCK_MS',
     default: 30_000,
     min: 500,

@@ -1,4 +1,4 @@
-import { HOST, IMAGE_URL_ALLOWLIST, LOG_LEVEL, MAX_FILE_SIZE, SHUTDOWN_GRACE_MS, WORK_DIR, adapt, integer, section } from '@artorizer/service-kit';
+import { HOST, IMAGE_URL_ALLOWLIST, LOG_LEVEL, MAX_FILE_SIZE, SHUTDOWN_GRACE_MS, WORK_DIR, adapt, integer, milliseconds, section } from '@artorizer/service-kit';
 
 /** The router's HTTP side: where it listens, how long requests may take, how it stops. */
 export const serverSettings = section('HTTP server', {
@@ -8,7 +8,7 @@ export const serverSettings = section('HTTP server', {
   imageUrlAllowlist: adapt(IMAGE_URL_ALLOWLIST, { meaning: 'hosts, IPs or CIDR ranges `image_url` may reach although private' }),
   retryAfterSeconds: integer({ name: 'RETRY_AFTER_SECONDS', default: 5, min: 1, meaning: '`Retry-After` on 503: seconds clients are told to wait' }),
   shutdownGraceMs: adapt(SHUTDOWN_GRACE_MS, { meaning: 'how long SIGTERM waits for in-flight requests' }),
-  drainDelayMs: integer({
+  drainDelayMs: milliseconds({
     name: 'DRAIN_DELAY_MS',
     default: 0,
     min: 0,
@@ -21,14 +21,14 @@ export const serverSettings = section('HTTP server', {
     meaning:
       'working directory (0700): each router process works in a folder of its own inside it (late-metadata uploads wait there, files 0600) and removes at start the folders of routers that died',
   }),
-  requestTimeoutMs: integer({
+  requestTimeoutMs: milliseconds({
     name: 'REQUEST_TIMEOUT_MS',
     default: 30 * 60 * 1000,
     defaultText: '1800000 (30 min)',
     min: 1000,
     meaning: 'longest an inbound request may take to arrive whole (a 200 MB upload at about 1 Mbit/s); 408 and the connection closed after',
   }),
-  requestIdleTimeoutMs: integer({ name: 'REQUEST_IDLE_TIMEOUT_MS', default: 60_000, min: 1000, meaning: 'longest a connection may stay silent mid-request or mid-response' }),
+  requestIdleTimeoutMs: milliseconds({ name: 'REQUEST_IDLE_TIMEOUT_MS', default: 60_000, min: 1000, meaning: 'longest a connection may stay silent mid-request or mid-response' }),
 });
 
 /** Read where they are used (the logger, `router/src/cluster-main.ts`), not by loadConfig; listed in the docs all the same. */

@@ -1,4 +1,4 @@
-import { adapt, integer, oneOf, s3ConnectionSettings, section, text } from '@artorizer/service-kit';
+import { TIMER_MAX_MS, adapt, integer, oneOf, s3ConnectionSettings, section, text } from '@artorizer/service-kit';
 
 const WEEK_SECONDS = 7 * 24 * 3600;
 const MIB = 1024 * 1024;
@@ -52,5 +52,11 @@ export const storeSettings = section('Object store', {
     meaning:
       "age at which the sweep aborts an incomplete multipart upload under `uploads/` (a killed router's); must exceed the longest upload; resumable uploads are kept until `TUS_UPLOAD_EXPIRY_SECONDS` instead",
   }),
-  storeSweepIntervalSeconds: integer({ name: 'STORE_SWEEP_INTERVAL_SECONDS', default: 600, min: 1, meaning: 'how often each router runs that sweep (also once at start-up)' }),
+  storeSweepIntervalSeconds: integer({
+    name: 'STORE_SWEEP_INTERVAL_SECONDS',
+    default: 600,
+    min: 1,
+    max: Math.floor(TIMER_MAX_MS / 1000),
+    meaning: 'how often each router runs that sweep (also once at start-up)',
+  }),
 });

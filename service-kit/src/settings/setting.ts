@@ -65,6 +65,18 @@ export function integer<D extends number | undefined>(options: SettingOptions<D>
   return setting<number | D>(options, bounded ? `${min}..${max}` : `≥ ${min}`, schema);
 }
 
+/** The longest delay Node's timers take (2^31 − 1 ms, about 24.8 days): beyond it, `setTimeout` fires at once. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+
+/**
+ * A duration in milliseconds, which ends up in a timer or a call deadline: an integer in
+ * `[min, max]`, `max` at most TIMER_MAX_MS (the default), so that a long setting is refused at
+ * start-up instead of expiring at once.
+ */
+export function milliseconds<D extends number | undefined>(options: SettingOptions<D> & { min: number; max?: number }): Setting<number | D> {
+  return integer({ ...options, max: Math.min(options.max ?? TIMER_MAX_MS, TIMER_MAX_MS) });
+}
+
 /** Free text (an address, a path, a URL), with an optional zod check of its own. */
 export function text<D extends string | undefined>(options: SettingOptions<D> & { check?: z.ZodType<string, z.ZodTypeDef, string>; allowed?: string }): Setting<string | D> {
   return setting<string | D>(options, options.allowed ?? '', options.check ?? z.string());

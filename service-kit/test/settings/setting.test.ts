@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SettingsError, adapt, integer, list, onOff, oneOf, readSection, readSetting, section, setting, sourceName, text } from '../../src/settings';
+import { SettingsError, TIMER_MAX_MS, adapt, integer, list, milliseconds, onOff, oneOf, readSection, readSetting, section, setting, sourceName, text } from '../../src/settings';
 
 const PORT = integer({ name: 'PORT', default: 7000, min: 0, max: 65535, meaning: 'HTTP port' });
 const GRACE = integer({ name: 'GRACE_MS', default: 100, min: 0, meaning: 'grace' });
@@ -24,6 +24,16 @@ describe('integer settings', () => {
     const derived = integer({ name: 'DERIVED', default: undefined, defaultText: 'twice X', min: 1, meaning: 'm' });
     expect(readSetting({}, derived)).toBeUndefined();
     expect(readSetting({ DERIVED: '3' }, derived)).toBe(3);
+  });
+});
+
+describe('millisecond settings', () => {
+  it("refuse a duration longer than Node's timers take (it would expire at once), and keep a smaller bound", () => {
+    const timeout = milliseconds({ name: 'TIMEOUT_MS', default: 1000, min: 1, meaning: 'm' });
+    expect(readSetting({ TIMEOUT_MS: String(TIMER_MAX_MS) }, timeout)).toBe(2 ** 31 - 1);
+    expect(() => readSetting({ TIMEOUT_MS: String(TIMER_MAX_MS + 1) }, timeout)).toThrow(`TIMEOUT_MS must be an integer between 1 and ${TIMER_MAX_MS}, got "${TIMER_MAX_MS + 1}"`);
+    const drain = milliseconds({ name: 'DRAIN_MS', default: 0, min: 0, max: 600_000, meaning: 'm' });
+    expect(() => readSetting({ DRAIN_MS: '600001' }, drain)).toThrow('DRAIN_MS must be an integer between 0 and 600000, got "600001"');
   });
 });
 

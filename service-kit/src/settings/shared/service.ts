@@ -1,5 +1,5 @@
 import { AddressPolicy } from '@artorizer/net-guard';
-import { integer, list, oneOf, text } from '../setting';
+import { integer, list, milliseconds, oneOf, text } from '../setting';
 
 /*
  * Settings every service process reads. A service whose default or meaning differs says so with
@@ -14,7 +14,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** Unset is `info` (`silent` under jest): the logger decides. */
 export const LOG_LEVEL = oneOf({ name: 'LOG_LEVEL', choices: LOG_LEVELS, default: undefined, defaultText: 'info', meaning: 'pino log level (JSON logs on stdout)' });
 
-export const SHUTDOWN_GRACE_MS = integer({ name: 'SHUTDOWN_GRACE_MS', default: 30_000, min: 0, meaning: 'how long SIGTERM waits for work in flight' });
+export const SHUTDOWN_GRACE_MS = milliseconds({ name: 'SHUTDOWN_GRACE_MS', default: 30_000, min: 0, meaning: 'how long SIGTERM waits for work in flight' });
 
 /** Unset is `defaultWorkRoot(service)`: the service's assembler derives it. */
 export const WORK_DIR = text({ name: 'WORK_DIR', default: undefined, meaning: 'working directory (0700)' });
