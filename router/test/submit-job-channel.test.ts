@@ -3,7 +3,7 @@ import net from 'node:net';
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { Job, JobState, SubmitJobResponse, allocChunkBuffer, decodeSubmitJobRequest } from '@artorizer/contract';
 import { specFor } from '@artorizer/testkit';
-import { SubmitJobChannel, grpcTimeout } from '../src/grpc/submit-job-channel';
+import { MAX_RECEIVE_MESSAGE_BYTES, SubmitJobChannel, grpcTimeout } from '../src/grpc/submit-job-channel';
 import { BareGrpcServer, grpcFrame, grpcMessages, startBareGrpcServer } from './bare-grpc-server';
 
 /*
@@ -121,6 +121,18 @@ describe('SubmitJobChannel', () => {
   ])('maps %s to its gRPC status', async (_what, rstCode, expected) => {
     const channel = await serve((stream) => stream.close(rstCode));
     expect((await upload(channel)).outcome).toMatchObject({ code: expected });
+  });
+
+  it('refuses an answer announced larger than the router takes (as grpc-js did), and one it cannot decode, with INTERNAL', async () => {
+    const tooLarge = Buffer.alloc(5);
+    tooLarge.writeUInt32BE(MAX_RECEIVE_MESSAGE_BYTES + 1, 1);
+    const answers = [tooLarge, grpcFrame(Buffer.from([0xff, 0xff, 0xff]))];
+    const channel = await serve((stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.write(answers.shift()!);
+    });
+    expect((await upload(channel)).outcome).toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/announces 8388609 bytes, more than the 8388608 taken/) });
+    expect((await upload(channel)).outcome).toMatchObject({ code: GrpcStatus.INTERNAL, details: expect.stringMatching(/^the processor's answer could not be taken/) });
   });
 
   it('maps an HTTP 503 from something that is not a gRPC server to UNAVAILABLE', async () => {

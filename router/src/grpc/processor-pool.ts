@@ -7,7 +7,7 @@ import { ProcessorTarget, parseProcessorTarget, resolveTarget } from './processo
 import { CallContext } from '../core/call-context';
 import { onFirstMessage } from './first-message';
 import { GrpcTls } from '@artorizer/service-kit';
-import { SubmitJobChannel, UploadCall } from './submit-job-channel';
+import { KEEPALIVE_MS, KEEPALIVE_TIMEOUT_MS, MAX_RECEIVE_MESSAGE_BYTES, SubmitJobChannel, UploadCall } from './submit-job-channel';
 import { channelCredentials } from './tls';
 import { serviceError } from './service-error';
 
@@ -38,12 +38,12 @@ interface HealthClient {
 }
 
 const CHANNEL_OPTIONS = {
-  'grpc.keepalive_time_ms': 60_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-  'grpc.max_receive_message_length': 8 * 1024 * 1024,
+  'grpc.keepalive_time_ms': KEEPALIVE_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
   // grpc-js keeps messages that fit this buffer for transparent retries and calls their write
-  // callbacks before they are sent; SubmitJob chunks are sent from reused buffers, so a write
-  // callback must mean the bytes are gone (an upload cut by a lost connection is answered 503).
+  // callbacks before they are sent; SubmitJob chunks (uploads to a DNS name) are sent from reused
+  // buffers, so a write callback must mean the bytes are gone (an upload cut by a lost connection is answered 503).
   'grpc.per_rpc_retry_buffer_size': 0,
 };
 

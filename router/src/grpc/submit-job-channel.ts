@@ -35,9 +35,11 @@ export interface UploadOptions {
 }
 
 const PATH = '/artorizer.v1.ProcessorService/SubmitJob';
-/** What grpc-js's channels do too: a ping after this long, and the connection dropped when it is not answered in time. */
-const KEEPALIVE_MS = 60_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** A ping after this long with calls open, and the connection dropped when it is not answered in time (the grpc-js channels' options too). */
+export const KEEPALIVE_MS = 60_000;
+export const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** The largest message the router takes from a processor (the grpc-js channels' `grpc.max_receive_message_length` too). */
+export const MAX_RECEIVE_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /** `grpc-timeout`: at most 8 digits and a unit. */
 export function grpcTimeout(ms: number): string {
@@ -84,7 +86,7 @@ class FirstMessage {
   private pieces: Buffer[] = [];
   private bytes = 0;
 
-  /** The message once it is whole; undefined before. */
+  /** The message once it is whole; undefined before. Throws when its prefix announces more than MAX_RECEIVE_MESSAGE_BYTES. */
   push(piece: Buffer): Buffer | undefined {
     this.pieces.push(piece);
     this.bytes += piece.length;
@@ -92,6 +94,7 @@ class FirstMessage {
     const all = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces);
     this.pieces = [all];
     const length = all.readUInt32BE(1);
+    if (length > MAX_RECEIVE_MESSAGE_BYTES) throw new Error(`it announces ${length} bytes, more than the ${MAX_RECEIVE_MESSAGE_BYTES} taken`);
     if (all.length < GRPC_FRAME_HEADER_BYTES + length) return undefined;
     return all.subarray(GRPC_FRAME_HEADER_BYTES, GRPC_FRAME_HEADER_BYTES + length);
   }
@@ -99,7 +102,6 @@ class FirstMessage {
 
 class Http2UploadCall implements UploadCall {
   private status?: ServiceError | null;
-  private cancelledHere = false;
 
   constructor(
     private readonly stream: http2.ClientHttp2Stream,
@@ -128,7 +130,6 @@ class Http2UploadCall implements UploadCall {
   }
 
   cancel(): void {
-    this.cancelledHere = true;
     this.settle(serviceError(GrpcStatus.CANCELLED, 'Cancelled on client'));
     if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
   }
@@ -146,7 +147,6 @@ class Http2UploadCall implements UploadCall {
    */
   closed(error: Error | undefined): void {
     if (this.status !== undefined) return;
-    if (this.cancelledHere) return;
     const rst = this.stream.rstCode;
     // streams of a connection that went away close with a local code (CANCEL, NO_ERROR), which the processor did not send
     if (this.session.destroyed) {
@@ -214,13 +214,14 @@ export class SubmitJobChannel {
     });
     stream.on('data', (piece: Buffer) => {
       if (answered) return;
-      const message = first.push(piece);
-      if (!message) return;
-      answered = true;
       try {
+        const message = first.push(piece);
+        if (!message) return;
+        answered = true;
         resolve(SubmitJobResponse.decode(message));
       } catch (err) {
-        call.settle(serviceError(GrpcStatus.INTERNAL, `the processor's answer could not be decoded: ${(err as Error).message}`));
+        answered = true;
+        call.settle(serviceError(GrpcStatus.INTERNAL, `the processor's answer could not be taken: ${(err as Error).message}`));
         stream.close(http2.constants.NGHTTP2_CANCEL);
       }
     });

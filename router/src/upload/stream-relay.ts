@@ -15,10 +15,10 @@ import { Spool, spoolFile } from './spool';
 import { ownedSpec } from '../security/ownership';
 
 /**
- * Chunk messages written to the SubmitJob call and not yet handed to HTTP/2. grpc-js queues
- * 16 (an object-mode stream's default) before `write()` returns false, i.e. up to 16 chunks
- * (16 MiB with 1 MiB chunks) held per upload; one being sent and one ready is enough to keep
- * the connection busy.
+ * Chunk messages written to the SubmitJob call and not yet handed to HTTP/2, counted by their
+ * write callbacks rather than by `write()`'s answer (grpc-js queues 16 messages, an object-mode
+ * stream's default, before it says no: 16 MiB per upload with 1 MiB chunks); one being sent and
+ * one ready is enough to keep the connection busy.
  */
 const MESSAGES_IN_FLIGHT = 2;
 
@@ -161,7 +161,7 @@ class StreamRelay implements FormSink<void> {
     }
     this.upload = this.deps.pool.openUpload(this.ctx);
     this.upload.done.catch(() => undefined);
-    // chunk buffers are reused, by this upload or another, once grpc-js is done with them (their write callback)
+    // chunk buffers are reused, by this upload or another, once the call is done with them (their write callback)
     const buffers = this.deps.buffers;
     const sending = new InFlight();
     await this.send(withImage(spec, part), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
@@ -192,7 +192,7 @@ class StreamRelay implements FormSink<void> {
           continue;
         }
         sending.add();
-        // the callback comes once grpc-js is done with the bytes (retries buffer nothing, see the pool)
+        // the callback comes once the bytes are handed to HTTP/2 (grpc-js's retries buffer nothing, see the pool)
         call.write({ payload: { $case: 'chunk', chunk } }, () => {
           buffers?.give(chunk);
           sending.sent();
