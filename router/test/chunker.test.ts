@@ -62,22 +62,28 @@ describe('imageChunks', () => {
     expect(await chunks.next()).toMatchObject({ done: true });
   });
 
-  it('holds a partly filled chunk while the downstream is busy and hands it out when it turns idle', async () => {
+  /** An upload of 1000-byte chunks whose first 316 bytes have arrived, with the downstream busy. */
+  function partialBehindBusyDownstream() {
     const source = new PassThrough();
     const busy = downstream(false);
     const chunks = imageChunks(source, 1000, { downstream: busy });
     source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    return { source, busy, chunks };
+  }
+
+  /** 'stuck' when the promise has not settled within 100 ms. */
+  const within100ms = (pending: Promise<unknown>) => Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 100, 'stuck'))]);
+
+  it('holds a partly filled chunk while the downstream is busy and hands it out when it turns idle', async () => {
+    const { busy, chunks } = partialBehindBusyDownstream();
     const pending = chunks.next();
-    expect(await Promise.race([pending, new Promise((resolve) => setTimeout(resolve, 100, 'stuck'))])).toBe('stuck');
+    expect(await within100ms(pending)).toBe('stuck');
     busy.setIdle(true);
     expect(((await pending).value as Buffer).length).toBe(316);
   });
 
   it('takes an idle downstream as a reason to flush only while it waits with a partial chunk, not in a later wait', async () => {
-    const source = new PassThrough();
-    const busy = downstream(false);
-    const chunks = imageChunks(source, 1000, { downstream: busy });
-    source.write(Buffer.concat([PNG_SIGNATURE, Buffer.alloc(300, 1)]));
+    const { source, busy, chunks } = partialBehindBusyDownstream();
     const pending = chunks.next();
     // the reader now waits for more, with the downstream's whenIdle pending (microtasks run before setImmediate)
     await new Promise((resolve) => setImmediate(resolve));
@@ -88,7 +94,7 @@ describe('imageChunks', () => {
     await new Promise((resolve) => setImmediate(resolve));
     // now the reader waits again, with nothing held: an idle downstream is no reason to hand anything out
     busy.setIdle(true);
-    expect(await Promise.race([next, new Promise((resolve) => setTimeout(resolve, 100, 'stuck'))])).toBe('stuck');
+    expect(await within100ms(next)).toBe('stuck');
     source.end(Buffer.alloc(10, 3));
     expect(((await next).value as Buffer).length).toBe(10);
   });
