@@ -246,7 +246,8 @@ export class SubmitJobChannel {
     try {
       return { stream: session.request(headers), session };
     } catch {
-      this.drop(session);
+      // not destroyed: the calls it still carries finish on it, as after a GOAWAY
+      this.drop(session, false);
       session = this.connection();
       return { stream: session.request(headers), session };
     }
