@@ -48,7 +48,7 @@ export async function startProcessor(config: ProcessorConfig, log: Logger): Prom
   try {
     await processor.start();
     grpc = createGrpcServer(processor, log, config.downloadChunkBytes, MAX_MESSAGE_BYTES);
-    grpcPort = await bindGrpc(grpc.server, config.host, config.grpcPort, serverCredentials(config.grpcTls));
+    grpcPort = await bindGrpc(grpc, config.host, config.grpcPort, serverCredentials(config.grpcTls));
     if (config.httpPort >= 0) {
       httpServer = createHttpServer(config, createHttpApp(processor, log));
       httpServer.listen(config.httpPort, config.httpHost);

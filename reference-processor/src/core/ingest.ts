@@ -25,12 +25,16 @@ export interface IngestedFile {
  */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
+function isBatch(chunk: Uint8Array | readonly Uint8Array[]): chunk is readonly Uint8Array[] {
+  return Array.isArray(chunk);
+}
+
 /**
- * Writes chunks to `file` as they arrive (pulling, so the producer is held back while the
- * disk is slower), enforcing the size cap and the declared size and sha256. On any failure
+ * Writes chunks (one at a time, or in batches as they arrived) to `file` as they arrive
+ * (pulling, so the producer is held back while the disk is slower), enforcing the size cap and the declared size and sha256. On any failure
  * the partial file is removed before the error propagates.
  */
-export async function ingestToFile(chunks: AsyncIterable<Uint8Array>, file: string, limits: IngestLimits): Promise<IngestedFile> {
+export async function ingestToFile(chunks: AsyncIterable<Uint8Array | readonly Uint8Array[]>, file: string, limits: IngestLimits): Promise<IngestedFile> {
   const hash = createHash('sha256');
   const out = fs.createWriteStream(file, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
   // Writes are not awaited one by one: a failed one is reported here and thrown below; after a
@@ -39,17 +43,24 @@ export async function ingestToFile(chunks: AsyncIterable<Uint8Array>, file: stri
   out.on('error', (err) => (writeError ??= err));
   let size = 0;
   try {
-    for await (const chunk of chunks) {
+    for await (const batch of chunks) {
       if (writeError !== undefined) throw writeError;
-      size += chunk.length;
-      if (size > limits.maxBytes) {
-        throw new ImageTooLargeError(limits.maxBytes);
+      let full = false;
+      // a batch goes to the disk in one write (writev), not a write for its first piece and one for the rest
+      out.cork();
+      for (const chunk of isBatch(batch) ? batch : [batch]) {
+        size += chunk.length;
+        if (size > limits.maxBytes) {
+          throw new ImageTooLargeError(limits.maxBytes);
+        }
+        if (limits.declaredSize && size > limits.declaredSize) {
+          throw dataLoss(`received more than the declared ${limits.declaredSize} bytes`);
+        }
+        hash.update(chunk);
+        full = !out.write(chunk);
       }
-      if (limits.declaredSize && size > limits.declaredSize) {
-        throw dataLoss(`received more than the declared ${limits.declaredSize} bytes`);
-      }
-      hash.update(chunk);
-      if (!out.write(chunk)) await once(out, 'drain');
+      out.uncork();
+      if (full) await once(out, 'drain');
     }
     if (writeError !== undefined) throw writeError;
     out.end();

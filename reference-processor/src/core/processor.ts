@@ -83,7 +83,7 @@ export class Processor {
   }
 
   /** Receives an upload; the job exists only once every byte has arrived and checked out. */
-  async submitUpload(spec: JobSpec, chunks: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<Job> {
+  async submitUpload(spec: JobSpec, chunks: AsyncIterable<Uint8Array | readonly Uint8Array[]>, signal?: AbortSignal): Promise<Job> {
     const incoming = this.workspace.incomingPath();
     const file = await ingestToFile(chunks, incoming, {
       maxBytes: this.config.maxImageBytes,

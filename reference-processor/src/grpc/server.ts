@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
@@ -10,6 +11,7 @@ import { cancelJob, getJob, getJobResult, submitJobByReference } from './handler
 import { submitJob } from './handlers/submit-job';
 import { watchJob } from './handlers/watch-job';
 import { addReflection } from './reflection';
+import { serveSubmitJob, takesStream } from './submit-job-stream';
 
 /** Compiled descriptors served by reflection, written by `make generate`. */
 const DESCRIPTOR_SETS = ['artorizer.binpb', 'health.binpb'].map((name) => path.join(path.dirname(require.resolve('@artorizer/contract/package.json')), 'gen', name));
@@ -27,13 +29,16 @@ const DESCRIPTOR_SETS = ['artorizer.binpb', 'health.binpb'].map((name) => path.j
 const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
-export interface GrpcServer {
+type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+
+export interface ProcessorGrpc {
   server: Server;
   health: HealthImplementation;
-  port: number;
+  /** SubmitJob streams, served beside grpc-js once bound (`submit-job-stream`). */
+  submitJobStreams: StreamHandler;
 }
 
-export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: number, maxMessageBytes: number): { server: Server; health: HealthImplementation } {
+export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: number, maxMessageBytes: number): ProcessorGrpc {
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.keepalive_permit_without_calls': 1,
@@ -56,7 +61,7 @@ export function createGrpcServer(processor: Processor, log: Logger, chunkBytes: 
     DESCRIPTOR_SETS.map((file) => fs.readFileSync(file)),
   );
   announceStreamWindow(server);
-  return { server, health };
+  return { server, health, submitJobStreams: serveSubmitJob(processor, log, maxMessageBytes) };
 }
 
 /**
@@ -76,34 +81,53 @@ function announceStreamWindow(server: Server): void {
  * Binds (plaintext unless `credentials` say TLS) and raises each new HTTP/2 session's receive
  * windows so client streams are not throttled.
  */
-export function bindGrpc(server: Server, host: string, port: number, credentials = ServerCredentials.createInsecure()): Promise<number> {
+export function bindGrpc(grpc: ProcessorGrpc, host: string, port: number, credentials = ServerCredentials.createInsecure()): Promise<number> {
+  const { server } = grpc;
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
       if (err) reject(err);
       else resolve(bound);
     });
   }).then((bound) => {
-    widenSessionWindows(server);
+    for (const http2Server of boundServers(server)) {
+      widenSessionWindows(server, http2Server);
+      takeSubmitJobStreams(http2Server, grpc.submitJobStreams);
+    }
     return bound as number;
   });
 }
 
-interface Http2ServerLike {
-  on(event: 'session', listener: (session: { setLocalWindowSize?(size: number): void }) => void): void;
-  updateSettings?(settings: { initialWindowSize: number }): void;
+type Http2ServerLike = http2.Http2Server & { updateSettings?(settings: { initialWindowSize: number }): void };
+
+/** grpc-js does not expose its HTTP/2 servers (nor their windows); the bound ones are in `http2Servers`. */
+function boundServers(server: Server): Http2ServerLike[] {
+  const internals = server as unknown as { http2Servers?: Map<Http2ServerLike, unknown> };
+  return [...(internals.http2Servers?.keys() ?? [])];
 }
 
-function widenSessionWindows(server: Server): void {
-  // grpc-js does not expose the server's HTTP/2 windows; its bound servers are in `http2Servers`.
-  const internals = server as unknown as { http2Servers?: Map<Http2ServerLike, unknown>; commonServerOptions?: unknown };
-  for (const http2Server of internals.http2Servers?.keys() ?? []) {
-    if (!internals.commonServerOptions) http2Server.updateSettings?.({ initialWindowSize: STREAM_WINDOW_BYTES });
-    http2Server.on('session', (session) => {
-      try {
-        session.setLocalWindowSize?.(SESSION_WINDOW_BYTES);
-      } catch {
-        // a session that closed at once keeps the default window
-      }
-    });
-  }
+function widenSessionWindows(server: Server, http2Server: Http2ServerLike): void {
+  const internals = server as unknown as { commonServerOptions?: unknown };
+  if (!internals.commonServerOptions) http2Server.updateSettings?.({ initialWindowSize: STREAM_WINDOW_BYTES });
+  http2Server.on('session', (session) => {
+    try {
+      session.setLocalWindowSize(SESSION_WINDOW_BYTES);
+    } catch {
+      // a session that closed at once keeps the default window
+    }
+  });
+}
+
+/**
+ * Puts `handler` in front of grpc-js's own `stream` listener: the SubmitJob streams it takes
+ * (`takesStream`) are its, every other stream is handed to grpc-js as before. A grpc-js that
+ * no longer listens for `stream` itself keeps every stream.
+ */
+function takeSubmitJobStreams(http2Server: Http2ServerLike, handler: StreamHandler): void {
+  const grpcListeners = http2Server.listeners('stream') as ((...args: unknown[]) => void)[];
+  if (grpcListeners.length === 0) return;
+  http2Server.removeAllListeners('stream');
+  http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (takesStream(headers)) handler(stream, headers);
+    else for (const listener of grpcListeners) listener.call(http2Server, stream, headers, ...rest);
+  });
 }

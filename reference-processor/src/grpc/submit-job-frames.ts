@@ -1,0 +1,208 @@
+import { Readable } from 'node:stream';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { SubmitJobRequest } from '@artorizer/contract';
+import { ProcessorError, cancelled } from '../core/errors';
+
+/**
+ * What a SubmitJob request stream carries, read straight off its HTTP/2 DATA frames: whole
+ * messages (the spec, an abort, anything unusual), or the bytes of a chunk message as they
+ * arrived, each a view of the frame it came in. A 1 MiB chunk arrives in 64 frames of 16 KiB; a
+ * gRPC library gathers them into one fresh 1 MiB buffer per message before decoding it, and
+ * those copies and the collections they cause were most of the processor's cost per MiB.
+ */
+export type UploadItem = { message: SubmitJobRequest } | { pieces: Buffer[] };
+
+const FRAME_HEADER_BYTES = 5;
+/** Field 2 (`chunk`), wire type 2 (length-delimited). */
+const CHUNK_TAG = 0x12;
+/** A varint of up to 5 bytes holds any length up to 2^32 - 1, the most a gRPC frame can hold. */
+const MAX_LENGTH_VARINT_BYTES = 5;
+/** Bytes read from the stream and not yet taken before it is paused (HTTP/2 flow control then holds the sender back). */
+const READ_AHEAD_BYTES = 1024 * 1024;
+
+/**
+ * The stream's DATA as batches: everything that arrived since the last `take`, so that a reader
+ * slower than the frames wakes once per batch rather than once per 16 KiB frame.
+ */
+class FrameBatches {
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure?: Error;
+  private wake?: () => void;
+
+  constructor(private readonly stream: Readable) {
+    stream.on('data', (data: Buffer) => {
+      if (data.length === 0) return;
+      this.queue.push(data);
+      this.queued += data.length;
+      if (this.queued >= READ_AHEAD_BYTES) stream.pause();
+      this.signal();
+    });
+    stream.once('end', () => this.finish());
+    // closed before its end: reset by the client, or its connection went away
+    stream.once('close', () => this.finish(cancelled('client cancelled the upload')));
+    stream.once('error', (err: Error) => this.finish(err));
+  }
+
+  /** What arrived since the last call (waiting for something); undefined once the stream ended. */
+  async take(): Promise<Buffer[] | undefined> {
+    while (this.queue.length === 0) {
+      if (this.failure) throw this.failure;
+      if (this.ended) return undefined;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    const batch = this.queue;
+    this.queue = [];
+    this.queued = 0;
+    if (this.stream.isPaused() && !this.ended) this.stream.resume();
+    return batch;
+  }
+
+  private finish(err?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = err;
+    this.signal();
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/** Bytes read by exact counts, or as views of the buffers they arrived in. */
+class ByteReader {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(private readonly batches: FrameBatches) {}
+
+  /** `n` bytes in one buffer; undefined when the stream ends before the first of them. */
+  async exact(n: number): Promise<Buffer | undefined> {
+    while (this.heldBytes < n) {
+      if (!(await this.fill())) {
+        if (this.heldBytes === 0) return undefined;
+        throw truncated();
+      }
+    }
+    if (this.held[0].length >= n) {
+      const bytes = this.held[0].subarray(0, n);
+      this.drop(n);
+      return bytes;
+    }
+    // bytes across frames (a header cut by a frame's end): only those n are copied
+    const bytes = Buffer.allocUnsafe(n);
+    for (let at = 0; at < n;) {
+      const first = this.held[0];
+      const take = Math.min(n - at, first.length);
+      first.copy(bytes, at, 0, take);
+      this.drop(take);
+      at += take;
+    }
+    return bytes;
+  }
+
+  /** At most `n` of the next bytes, as views, waiting only when none are held. */
+  async upTo(n: number): Promise<Buffer[]> {
+    if (this.heldBytes === 0 && !(await this.fill())) throw truncated();
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0 && this.held.length > 0) {
+      const first = this.held[0];
+      const take = Math.min(left, first.length);
+      out.push(first.subarray(0, take));
+      this.drop(take);
+      left -= take;
+    }
+    return out;
+  }
+
+  private async fill(): Promise<boolean> {
+    const batch = await this.batches.take();
+    if (!batch) return false;
+    for (const buffer of batch) this.held.push(buffer);
+    for (const buffer of batch) this.heldBytes += buffer.length;
+    return true;
+  }
+
+  /** Drops the first `n` held bytes, which lie in the first held buffer. */
+  private drop(n: number): void {
+    const first = this.held[0];
+    this.heldBytes -= n;
+    if (n === first.length) this.held.shift();
+    else this.held[0] = first.subarray(n);
+  }
+}
+
+function truncated(): ProcessorError {
+  return new ProcessorError(GrpcStatus.INTERNAL, 'the request stream ended inside a message');
+}
+
+/**
+ * The messages of a SubmitJob request (uncompressed, as `grpc-encoding: identity` says). A
+ * message that is exactly one non-empty `chunk` field is passed on as pieces; any other is
+ * decoded whole. Messages over `maxMessageBytes` are refused as a gRPC library refuses them.
+ */
+export async function* submitJobItems(stream: Readable, maxMessageBytes: number): AsyncGenerator<UploadItem> {
+  const reader = new ByteReader(new FrameBatches(stream));
+  for (;;) {
+    const header = await reader.exact(FRAME_HEADER_BYTES);
+    if (!header) return;
+    if (header[0] !== 0) throw new ProcessorError(GrpcStatus.INTERNAL, 'a compressed message on a stream whose grpc-encoding is identity');
+    const length = header.readUInt32BE(1);
+    if (length > maxMessageBytes) {
+      throw new ProcessorError(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${maxMessageBytes})`);
+    }
+    const prefix = await chunkPrefix(reader, length);
+    if (prefix.chunkBytes !== undefined) {
+      const pieces: Buffer[] = [];
+      for (let left = prefix.chunkBytes; left > 0;) {
+        for (const piece of await reader.upTo(left)) {
+          pieces.push(piece);
+          left -= piece.length;
+        }
+      }
+      yield { pieces };
+      continue;
+    }
+    const rest = length > prefix.read.length ? await reader.exact(length - prefix.read.length) : Buffer.alloc(0);
+    if (!rest) throw truncated();
+    yield { message: decode(Buffer.concat([prefix.read, rest])) };
+  }
+}
+
+/**
+ * Reads the start of a message of `length` bytes: when it is a chunk tag and a length that
+ * fill the message exactly, the chunk's length; else only the bytes read, to decode with the rest.
+ */
+async function chunkPrefix(reader: ByteReader, length: number): Promise<{ read: Buffer; chunkBytes?: number }> {
+  const read: number[] = [];
+  const next = async () => {
+    const byte = (await reader.exact(1))?.[0];
+    if (byte === undefined) throw truncated();
+    read.push(byte);
+    return byte;
+  };
+  if (length === 0 || (await next()) !== CHUNK_TAG) return { read: Buffer.from(read) };
+  let value = 0;
+  for (let shift = 0; read.length <= MAX_LENGTH_VARINT_BYTES && read.length < length; shift += 7) {
+    const byte = await next();
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) {
+      const whole = read.length + value === length && value > 0;
+      return whole ? { read: Buffer.from(read), chunkBytes: value } : { read: Buffer.from(read) };
+    }
+  }
+  return { read: Buffer.from(read) };
+}
+
+function decode(bytes: Buffer): SubmitJobRequest {
+  try {
+    return SubmitJobRequest.decode(bytes);
+  } catch (err) {
+    throw new ProcessorError(GrpcStatus.INTERNAL, `a request message could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
