@@ -3,7 +3,7 @@ import { Analysis, AnalysisOptions, AnalysisProcessor, ImageInfo, ProcessorOutco
 import { HashSelection, ImageHashes } from '../image/hashes';
 import { ACCEPTED_TYPES_TEXT, DEFAULT_PROCESSORS } from '@artorizer/contract';
 import { sniffFile } from '../image/sniff';
-import { IngestedFile } from './ingest';
+import { HashedFile } from './ingest';
 
 /** A file sharp cannot decode; the job fails with INVALID_IMAGE. */
 export class InvalidImageError extends Error {
@@ -26,7 +26,7 @@ export interface DescribedImage {
  * non-images (anything that is not a raster type by its first bytes, SVG included) and on
  * images over `maxPixels` before anything is decoded.
  */
-export async function describeImage(file: IngestedFile, maxPixels: number): Promise<DescribedImage> {
+export async function describeImage(file: HashedFile, maxPixels: number): Promise<DescribedImage> {
   const type = await sniffFile(file.path);
   if (!type) throw new InvalidImageError(`the file is not a decodable image: its bytes are not ${ACCEPTED_TYPES_TEXT}`);
   let meta: sharp.Metadata;

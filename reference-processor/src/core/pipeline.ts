@@ -6,7 +6,7 @@ import { AddressPolicy } from '@artorizer/net-guard';
 import { ArtifactInfo, JobErrorReason, JobStage, JobState, withDefaults } from '@artorizer/contract';
 import { InvalidImageError, TooManyPixelsError, buildAnalysis, describeImage, pixelAnalysis } from './analyze';
 import { FetchError, S3ReferencePolicy, fetchReference } from './fetch-reference';
-import { IngestedFile } from './ingest';
+import { HashedFile, IngestedFile } from './ingest';
 import { JobRecord } from './job-record';
 import { JobTable } from './job-table';
 import { PROTECTED_NAMES } from './protect';
@@ -46,6 +46,11 @@ async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(fs.createReadStream(path), hash);
   return hash.digest('hex');
+}
+
+/** The received file with its sha256, read back when the upload did not declare one. */
+async function withSha256(file: IngestedFile): Promise<HashedFile> {
+  return { ...file, sha256: file.sha256 ?? (await sha256Of(file.path)) };
 }
 
 /** Records a file already in the job's folder as an artifact, and copies it to the object store if there is one. */
@@ -98,7 +103,7 @@ export async function runJob(record: JobRecord, deps: PipelineDeps): Promise<voi
   const spec = withDefaults(record.spec);
   try {
     if (record.source.kind === 'reference') step(JobStage.JOB_STAGE_FETCHING);
-    const file = await obtainImage(deps, record, signal);
+    const file = await withSha256(await obtainImage(deps, record, signal));
     step(JobStage.JOB_STAGE_DECODING);
     const { info: image, contentType } = await describeImage(file, deps.maxImagePixels);
     step(JobStage.JOB_STAGE_ANALYZING);
