@@ -76,7 +76,16 @@ async function addArtifact(deps: PipelineDeps, record: JobRecord, variant: strin
 }
 
 async function obtainImage(deps: PipelineDeps, record: JobRecord, signal: AbortSignal): Promise<IngestedFile> {
-  if (record.source.kind === 'upload') return record.source.file;
+  if (record.source.kind === 'upload') {
+    const file = record.source.file;
+    try {
+      file.path = await deps.workspace.adopt(file.path, record.id, 'original');
+    } catch (err) {
+      await deps.workspace.discard(file.path);
+      throw err;
+    }
+    return file;
+  }
   const incoming = deps.workspace.incomingPath();
   const fetched = await fetchReference(record.source.reference, incoming, {
     maxBytes: deps.maxImageBytes,

@@ -107,8 +107,8 @@ export class Processor {
       await this.workspace.discard(file.path);
       throw err;
     }
+    // the file moves into the job's folder when the job starts: a folder and a rename less before the answer
     const record = this.jobs.create(spec, { kind: 'upload', file });
-    file.path = await this.workspace.adopt(file.path, record.id, 'original');
     const accepted = record.toJob();
     this.runner.submit(record);
     return accepted;
@@ -150,7 +150,10 @@ export class Processor {
     const wasQueued = this.runner.dequeue(record);
     this.jobs.finish(record, JobState.JOB_STATE_CANCELLED);
     record.abort.abort(cancelled('job cancelled'));
-    if (wasQueued) await this.workspace.removeJob(record.id);
+    if (wasQueued) {
+      await this.workspace.removeJob(record.id);
+      if (record.source.kind === 'upload') await this.workspace.discard(record.source.file.path);
+    }
     return record.toJob();
   }
 

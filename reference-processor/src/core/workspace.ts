@@ -4,8 +4,8 @@ import path from 'node:path';
 
 /**
  * The processor's files, in its own folder under WORK_DIR: uploads land in `incoming/` under a
- * generated name and are moved into `jobs/<id>/` only once complete, so a failed upload leaves
- * nothing behind.
+ * generated name, stay there while their job is queued, and are moved into `jobs/<id>/` when
+ * the job starts, so a failed upload leaves nothing in `jobs/`.
  */
 export class Workspace {
   constructor(readonly root: string) {}

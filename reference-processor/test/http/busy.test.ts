@@ -44,3 +44,18 @@ it('answers a full queue with UNAVAILABLE (HTTP 503 with Retry-After), and an ov
   const tooLarge = await grpcError(client.submit(specFor(), Buffer.concat([png, Buffer.alloc(64)])));
   expect(tooLarge.code).toBe(status.RESOURCE_EXHAUSTED);
 });
+
+it("removes a queued upload's file when its job is cancelled before it starts", async () => {
+  const stall = fixture.nextStall();
+  const running = await client.submitByReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
+  await stall;
+  const before = target.inside!.incomingFiles();
+  const queued = await client.submit(specFor(), png);
+  // a queued upload waits in incoming/ until its job starts
+  expect(target.inside!.incomingFiles()).toHaveLength(before.length + 1);
+
+  expect((await client.cancel(queued.jobId)).state).toBe(JobState.JOB_STATE_CANCELLED);
+  expect(target.inside!.incomingFiles()).toEqual(before);
+  expect(target.inside!.jobFilesExist(queued.jobId)).toBe(false);
+  await client.cancel(running.jobId);
+});
