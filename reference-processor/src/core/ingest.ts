@@ -53,7 +53,9 @@ export async function ingestToFile(chunks: AsyncIterable<Uint8Array | readonly U
   try {
     for await (const batch of chunks) {
       if (writeError !== undefined) throw writeError;
-      let full = false;
+      // Held back by the disk only once more has arrived: waiting after each batch instead made
+      // the end of an upload wait for its last write before it was even seen.
+      if (out.writableNeedDrain) await once(out, 'drain');
       // a batch goes to the disk in one write (writev), not a write for its first piece and one for the rest
       out.cork();
       for (const chunk of isBatch(batch) ? batch : [batch]) {
@@ -65,10 +67,9 @@ export async function ingestToFile(chunks: AsyncIterable<Uint8Array | readonly U
           throw dataLoss(`received more than the declared ${limits.declaredSize} bytes`);
         }
         hash?.update(chunk);
-        full = !out.write(chunk);
+        out.write(chunk);
       }
       out.uncork();
-      if (full) await once(out, 'drain');
     }
     if (writeError !== undefined) throw writeError;
     out.end();
