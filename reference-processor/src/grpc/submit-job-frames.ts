@@ -17,16 +17,20 @@ const FRAME_HEADER_BYTES = 5;
 const CHUNK_TAG = 0x12;
 /** A varint of up to 5 bytes holds any length up to 2^32 - 1, the most a gRPC frame can hold. */
 const MAX_LENGTH_VARINT_BYTES = 5;
-/** Bytes read from the stream and not yet taken before it is paused (HTTP/2 flow control then holds the sender back). */
+/** Bytes held from the stream, beyond what the reader waits for, before it is paused (HTTP/2 flow control then holds the sender back). */
 const READ_AHEAD_BYTES = 1024 * 1024;
 
 /**
- * The stream's DATA as batches: everything that arrived since the last `take`, so that a reader
- * slower than the frames wakes once per batch rather than once per 16 KiB frame.
+ * The stream's bytes, read by exact counts or as views of the buffers they arrived in. A reader
+ * waiting for n bytes is woken once they are all here, not at each 16 KiB frame: a wake per
+ * frame (a promise and a few async hops each) made the processor read 1 MiB over HTTP/2 at
+ * about a third of the rate Node's HTTP/2 delivers it.
  */
-class FrameBatches {
-  private queue: Buffer[] = [];
-  private queued = 0;
+class FrameReader {
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  /** What the waiting reader needs held before it is woken (0 when none waits). */
+  private wanted = 0;
   private ended = false;
   private failure?: Error;
   private wake?: () => void;
@@ -34,10 +38,10 @@ class FrameBatches {
   constructor(private readonly stream: Readable) {
     stream.on('data', (data: Buffer) => {
       if (data.length === 0) return;
-      this.queue.push(data);
-      this.queued += data.length;
-      if (this.queued >= READ_AHEAD_BYTES) stream.pause();
-      this.signal();
+      this.held.push(data);
+      this.heldBytes += data.length;
+      if (this.heldBytes >= Math.max(this.wanted, READ_AHEAD_BYTES)) stream.pause();
+      if (this.wanted > 0 && this.heldBytes >= this.wanted) this.signal();
     });
     stream.once('end', () => this.finish());
     // closed before its end: reset by the client, or its connection went away
@@ -45,48 +49,11 @@ class FrameBatches {
     stream.once('error', (err: Error) => this.finish(err));
   }
 
-  /** What arrived since the last call (waiting for something); undefined once the stream ended. */
-  async take(): Promise<Buffer[] | undefined> {
-    while (this.queue.length === 0) {
-      if (this.failure) throw this.failure;
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-    const batch = this.queue;
-    this.queue = [];
-    this.queued = 0;
-    if (this.stream.isPaused() && !this.ended) this.stream.resume();
-    return batch;
-  }
-
-  private finish(err?: Error): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.failure = err;
-    this.signal();
-  }
-
-  private signal(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-}
-
-/** Bytes read by exact counts, or as views of the buffers they arrived in. */
-class ByteReader {
-  private held: Buffer[] = [];
-  private heldBytes = 0;
-
-  constructor(private readonly batches: FrameBatches) {}
-
   /** `n` bytes in one buffer; undefined when the stream ends before the first of them. */
   async exact(n: number): Promise<Buffer | undefined> {
-    while (this.heldBytes < n) {
-      if (!(await this.fill())) {
-        if (this.heldBytes === 0) return undefined;
-        throw truncated();
-      }
+    if (!(await this.need(n))) {
+      if (this.heldBytes === 0) return undefined;
+      throw truncated();
     }
     if (this.held[0].length >= n) {
       const bytes = this.held[0].subarray(0, n);
@@ -105,12 +72,11 @@ class ByteReader {
     return bytes;
   }
 
-  /** At most `n` of the next bytes, as views, waiting only when none are held. */
-  async upTo(n: number): Promise<Buffer[]> {
-    if (this.heldBytes === 0 && !(await this.fill())) throw truncated();
+  /** The next `n` bytes, once all have arrived, as views of the buffers they arrived in. */
+  async pieces(n: number): Promise<Buffer[]> {
+    if (!(await this.need(n))) throw truncated();
     const out: Buffer[] = [];
-    let left = n;
-    while (left > 0 && this.held.length > 0) {
+    for (let left = n; left > 0;) {
       const first = this.held[0];
       const take = Math.min(left, first.length);
       out.push(first.subarray(0, take));
@@ -120,12 +86,30 @@ class ByteReader {
     return out;
   }
 
-  private async fill(): Promise<boolean> {
-    const batch = await this.batches.take();
-    if (!batch) return false;
-    for (const buffer of batch) this.held.push(buffer);
-    for (const buffer of batch) this.heldBytes += buffer.length;
+  /** Whether `n` bytes are held, waiting for them; false when the stream ended before. */
+  private async need(n: number): Promise<boolean> {
+    while (this.heldBytes < n) {
+      if (this.failure) throw this.failure;
+      if (this.ended) return false;
+      this.wanted = n;
+      if (this.stream.isPaused()) this.stream.resume();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    this.wanted = 0;
     return true;
+  }
+
+  private finish(err?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.failure = err;
+    this.signal();
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   /** Drops the first `n` held bytes, which lie in the first held buffer. */
@@ -147,7 +131,7 @@ function truncated(): ProcessorError {
  * decoded whole. Messages over `maxMessageBytes` are refused as a gRPC library refuses them.
  */
 export async function* submitJobItems(stream: Readable, maxMessageBytes: number): AsyncGenerator<UploadItem> {
-  const reader = new ByteReader(new FrameBatches(stream));
+  const reader = new FrameReader(stream);
   for (;;) {
     const header = await reader.exact(FRAME_HEADER_BYTES);
     if (!header) return;
@@ -158,14 +142,7 @@ export async function* submitJobItems(stream: Readable, maxMessageBytes: number)
     }
     const prefix = await chunkPrefix(reader, length);
     if (prefix.chunkBytes !== undefined) {
-      const pieces: Buffer[] = [];
-      for (let left = prefix.chunkBytes; left > 0;) {
-        for (const piece of await reader.upTo(left)) {
-          pieces.push(piece);
-          left -= piece.length;
-        }
-      }
-      yield { pieces };
+      yield { pieces: await reader.pieces(prefix.chunkBytes) };
       continue;
     }
     const rest = length > prefix.read.length ? await reader.exact(length - prefix.read.length) : Buffer.alloc(0);
@@ -178,7 +155,7 @@ export async function* submitJobItems(stream: Readable, maxMessageBytes: number)
  * Reads the start of a message of `length` bytes: when it is a chunk tag and a length that
  * fill the message exactly, the chunk's length; else only the bytes read, to decode with the rest.
  */
-async function chunkPrefix(reader: ByteReader, length: number): Promise<{ read: Buffer; chunkBytes?: number }> {
+async function chunkPrefix(reader: FrameReader, length: number): Promise<{ read: Buffer; chunkBytes?: number }> {
   const read: number[] = [];
   const next = async () => {
     const byte = (await reader.exact(1))?.[0];
