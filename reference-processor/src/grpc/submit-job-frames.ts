@@ -32,12 +32,13 @@ class FrameReader {
   /** What the waiting reader needs held before it is woken (0 when none waits). */
   private wanted = 0;
   private ended = false;
+  private discarding = false;
   private failure?: Error;
   private wake?: () => void;
 
   constructor(private readonly stream: Readable) {
     stream.on('data', (data: Buffer) => {
-      if (data.length === 0) return;
+      if (data.length === 0 || this.discarding) return;
       this.held.push(data);
       this.heldBytes += data.length;
       if (this.heldBytes >= Math.max(this.wanted, READ_AHEAD_BYTES)) stream.pause();
@@ -47,6 +48,19 @@ class FrameReader {
     // closed before its end: reset by the client, or its connection went away
     stream.once('close', () => this.finish(cancelled('client cancelled the upload')));
     stream.once('error', (err: Error) => this.finish(err));
+  }
+
+  /**
+   * Drops what is held and whatever still comes, reading the stream to its end. Once the upload
+   * is answered nothing reads it any more, and a stream left paused would never see the
+   * client's end or reset (it would stay open, and the server could not shut down); grpc-js
+   * drains the same way.
+   */
+  discard(): void {
+    this.discarding = true;
+    this.held = [];
+    this.heldBytes = 0;
+    this.stream.resume();
   }
 
   /** `n` bytes in one buffer; undefined when the stream ends before the first of them. */
@@ -129,9 +143,14 @@ function truncated(): ProcessorError {
  * The messages of a SubmitJob request (uncompressed, as `grpc-encoding: identity` says). A
  * message that is exactly one non-empty `chunk` field is passed on as pieces; any other is
  * decoded whole. Messages over `maxMessageBytes` are refused as a gRPC library refuses them.
+ * `discard` reads the rest of the stream and drops it (once the upload has been answered).
  */
-export async function* submitJobItems(stream: Readable, maxMessageBytes: number): AsyncGenerator<UploadItem> {
+export function readSubmitJob(stream: Readable, maxMessageBytes: number): { items: AsyncGenerator<UploadItem>; discard(): void } {
   const reader = new FrameReader(stream);
+  return { items: submitJobItems(reader, maxMessageBytes), discard: () => reader.discard() };
+}
+
+async function* submitJobItems(reader: FrameReader, maxMessageBytes: number): AsyncGenerator<UploadItem> {
   for (;;) {
     const header = await reader.exact(FRAME_HEADER_BYTES);
     if (!header) return;

@@ -6,7 +6,7 @@ import { Processor } from '../core/processor';
 import { Logger } from '../logger';
 import { toStatus } from './errors';
 import { receiveUpload } from './handlers/submit-job';
-import { submitJobItems } from './submit-job-frames';
+import { readSubmitJob } from './submit-job-frames';
 
 /**
  * SubmitJob served straight off the HTTP/2 stream, beside grpc-js on the same server: the
@@ -59,7 +59,11 @@ function framed(message: Uint8Array): Buffer {
 class Answer {
   private sent = false;
 
-  constructor(private readonly stream: http2.ServerHttp2Stream) {}
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    /** Called once answered: nothing reads the request after that. */
+    private readonly answered: () => void,
+  ) {}
 
   get done(): boolean {
     return this.sent || this.stream.closed || this.stream.destroyed;
@@ -68,6 +72,7 @@ class Answer {
   ok(response: SubmitJobResponse): void {
     if (this.done) return;
     this.sent = true;
+    this.answered();
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': '' }));
     this.stream.end(framed(SubmitJobResponse.encode(response).finish()));
@@ -77,6 +82,7 @@ class Answer {
   fail(code: GrpcStatus, details: string): void {
     if (this.done) return;
     this.sent = true;
+    this.answered();
     this.stream.respond({ ...RESPONSE_HEADERS, 'grpc-status': String(code), 'grpc-message': encodeURI(details) }, { endStream: true });
   }
 }
@@ -89,7 +95,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 export function serveSubmitJob(processor: Processor, log: Logger, maxMessageBytes: number): (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void {
   return (stream, headers) => {
     const requestId = headerValue(headers['x-request-id']);
-    const answer = new Answer(stream);
+    const request = readSubmitJob(stream, maxMessageBytes);
+    const answer = new Answer(stream, request.discard);
     const aborted = new AbortController();
     // a reset or a broken connection also closes the stream, which is what ends the upload
     stream.on('error', () => undefined);
@@ -111,7 +118,7 @@ export function serveSubmitJob(processor: Processor, log: Logger, maxMessageByte
       clearTimeout(deadline);
       aborted.abort();
     });
-    receiveUpload(processor, submitJobItems(stream, maxMessageBytes)[Symbol.asyncIterator](), aborted.signal).then(
+    receiveUpload(processor, request.items, aborted.signal).then(
       (job) => {
         clearTimeout(deadline);
         log.info({ rpc: 'SubmitJob', jobId: job.jobId, requestId }, 'job accepted');

@@ -1,7 +1,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import { status } from '@grpc/grpc-js';
 import { SubmitJobRequest, jobSpecFromFields } from '@artorizer/contract';
-import { UploadItem, submitJobItems } from '../../src/grpc/submit-job-frames';
+import { UploadItem, readSubmitJob } from '../../src/grpc/submit-job-frames';
 
 const MAX = 4 * 1024 * 1024;
 
@@ -32,27 +32,29 @@ function cut(bytes: Buffer, sizes: number[]): Buffer[] {
 
 async function items(pieces: Buffer[], max = MAX): Promise<UploadItem[]> {
   const out: UploadItem[] = [];
-  for await (const item of submitJobItems(Readable.from(pieces), max)) out.push(item);
+  for await (const item of readSubmitJob(Readable.from(pieces), max).items) out.push(item);
   return out;
 }
 
 async function failure(pieces: Buffer[] | Readable, max = MAX): Promise<{ code?: number; message: string }> {
   const source = Array.isArray(pieces) ? Readable.from(pieces) : pieces;
   try {
-    for await (const item of submitJobItems(source, max)) void item;
+    for await (const item of readSubmitJob(source, max).items) void item;
   } catch (err) {
     return err as { code?: number; message: string };
   }
   throw new Error('the stream was read without a failure');
 }
 
-describe('submitJobItems: a SubmitJob request read off its DATA frames', () => {
+describe('readSubmitJob: a SubmitJob request read off its DATA frames', () => {
   const image = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7) % 251));
 
   it('decodes the spec and passes a chunk on as views of the frames it arrived in, however the frames cut the messages', async () => {
     const wire = Buffer.concat([frame(specMessage()), frame(chunkMessage(image))]);
-    // cuts inside the spec's header, inside the chunk's tag and length, and through its bytes
-    const pieces = cut(wire, [3, 40, specMessage().length + 5 - 43 + 1, 2, 16_384, 16_384, 7]);
+    // cuts inside the spec's gRPC header, inside the chunk's, right after its tag, inside its
+    // length (a 3-byte varint), and through its bytes
+    const specFrame = specMessage().length + 5;
+    const pieces = cut(wire, [3, 40, specFrame + 1 - 43, 2, 3, 1, 16_384, 16_384, 7]);
     const got = await items(pieces);
 
     expect(got).toHaveLength(2);

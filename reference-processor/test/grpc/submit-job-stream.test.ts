@@ -113,3 +113,27 @@ describe('SubmitJob over bare HTTP/2', () => {
     }
   });
 });
+
+describe('SubmitJob over bare HTTP/2, a client that keeps sending after the answer', () => {
+  it('reads the rest of a refused upload to its end, so the stream closes and the processor can stop', async () => {
+    // its own processor: stopping it is part of what is checked
+    const own = await startTarget();
+    const client = http2.connect(`http://${own.address}`);
+    try {
+      const stream = client.request({ ':method': 'POST', ':path': '/artorizer.v1.ProcessorService/SubmitJob', 'content-type': 'application/grpc', te: 'trailers' });
+      const refused = new Promise<string | undefined>((resolve) => stream.once('response', (h) => resolve(h['grpc-status'] as string | undefined)));
+      stream.resume();
+      stream.write(spec({ image: { contentType: 'image/svg+xml', sizeBytes: 0, sha256: '', filename: 'a.svg' } }));
+      expect(await refused).toBe(String(status.INVALID_ARGUMENT));
+      // more than the read-ahead and the stream window after the answer, then the end
+      for (let i = 0; i < 6; i++) stream.write(chunk(Buffer.alloc(1024 * 1024, 3)));
+      stream.end();
+      await new Promise((resolve) => stream.once('close', resolve));
+    } finally {
+      client.close();
+    }
+    // a stream left paused kept its session open, and the stop waited for it
+    const stopped = await Promise.race([own.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 5000, 'still running after 5 s').unref())]);
+    expect(stopped).toBe('stopped');
+  });
+});
