@@ -174,7 +174,11 @@ export class Processor {
   async shutdown(graceMs: number): Promise<void> {
     clearInterval(this.sweepTimer);
     const shutdownError = { reason: JobErrorReason.JOB_ERROR_REASON_SHUTDOWN, message: 'processor shut down before the job ran' };
-    for (const record of this.runner.close()) this.jobs.finish(record, JobState.JOB_STATE_FAILED, shutdownError);
+    for (const record of this.runner.close()) {
+      this.jobs.finish(record, JobState.JOB_STATE_FAILED, shutdownError);
+      // a queued upload's file is still in incoming/ (it moves into the job's folder when the job starts)
+      if (record.source.kind === 'upload') await this.workspace.discard(record.source.file.path);
+    }
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const outcome = await Promise.race([this.runner.settled().then(() => 'settled' as const), grace]);

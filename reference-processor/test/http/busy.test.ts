@@ -59,3 +59,19 @@ it("removes a queued upload's file when its job is cancelled before it starts", 
   expect(target.inside!.jobFilesExist(queued.jobId)).toBe(false);
   await client.cancel(running.jobId);
 });
+
+it("removes a queued upload's file when the processor shuts down before the job starts", async () => {
+  const stall = fixture.nextStall();
+  const running = await client.submitByReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
+  await stall;
+  const before = target.inside!.incomingFiles();
+  const queued = await client.submit(specFor(), png);
+  expect(target.inside!.incomingFiles()).toHaveLength(before.length + 1);
+
+  // the processor's own shutdown (its folder, which the full stop removes too, is still there)
+  await target.local!.processor.shutdown(0);
+  expect((await client.getJob(queued.jobId)).state).toBe(JobState.JOB_STATE_FAILED);
+  // the stalled job was stopped too, and its fetch removed its own file
+  expect((await client.getJob(running.jobId)).state).toBe(JobState.JOB_STATE_FAILED);
+  expect(target.inside!.incomingFiles()).toEqual([]);
+});
