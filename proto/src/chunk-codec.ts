@@ -90,31 +90,45 @@ export const GRPC_FRAME_HEADER_BYTES = 5;
  */
 export function frameSubmitJobRequest(message: SubmitJobRequest): Buffer {
   const encoded = encodeSubmitJobRequest(message) as Buffer & { [FRAME_HEADER_ROOM]?: boolean };
-  let framed: Buffer;
-  if (encoded[FRAME_HEADER_ROOM] === true && encoded.byteOffset >= GRPC_FRAME_HEADER_BYTES) {
-    framed = Buffer.from(encoded.buffer, encoded.byteOffset - GRPC_FRAME_HEADER_BYTES, encoded.length + GRPC_FRAME_HEADER_BYTES);
-  } else {
-    framed = Buffer.allocUnsafe(encoded.length + GRPC_FRAME_HEADER_BYTES);
-    framed.set(encoded, GRPC_FRAME_HEADER_BYTES);
-  }
+  if (encoded[FRAME_HEADER_ROOM] !== true || encoded.byteOffset < GRPC_FRAME_HEADER_BYTES) return frameGrpcMessage(encoded);
+  const framed = Buffer.from(encoded.buffer, encoded.byteOffset - GRPC_FRAME_HEADER_BYTES, encoded.length + GRPC_FRAME_HEADER_BYTES);
   framed[0] = 0;
   framed.writeUInt32BE(encoded.length, 1);
   return framed;
 }
 
-export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
-  if (message.length > 1 && message[0] === CHUNK_TAG) {
-    let length = 0;
-    let pos = 1;
-    for (let shift = 0; shift < 35 && pos < message.length; shift += 7) {
-      const byte = message[pos++];
-      length += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) {
-        if (pos + length === message.length) return { payload: { $case: 'chunk', chunk: message.subarray(pos) } };
-        break;
-      }
-    }
+/** Any encoded message behind a fresh length prefix (uncompressed), copied once. */
+export function frameGrpcMessage(encoded: Uint8Array): Buffer {
+  const framed = Buffer.allocUnsafe(encoded.length + GRPC_FRAME_HEADER_BYTES);
+  framed[0] = 0;
+  framed.writeUInt32BE(encoded.length, 1);
+  framed.set(encoded, GRPC_FRAME_HEADER_BYTES);
+  return framed;
+}
+
+/** The most bytes a chunk message's tag and length take (a length up to 2^35 - 1). */
+export const CHUNK_HEAD_MAX_BYTES = 6;
+
+/**
+ * Where the image bytes start in a message of `length` bytes that is exactly one `chunk` field,
+ * read from its first bytes (`head`, up to CHUNK_HEAD_MAX_BYTES of them); undefined for any
+ * other message.
+ */
+export function chunkPayloadOffset(head: Uint8Array, length: number): number | undefined {
+  if (length < 2 || head[0] !== CHUNK_TAG) return undefined;
+  let value = 0;
+  let pos = 1;
+  for (let shift = 0; shift < 35 && pos < head.length; shift += 7) {
+    const byte = head[pos++];
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return pos + value === length ? pos : undefined;
   }
+  return undefined;
+}
+
+export function decodeSubmitJobRequest(message: Buffer): SubmitJobRequest {
+  const at = chunkPayloadOffset(message, message.length);
+  if (at !== undefined) return { payload: { $case: 'chunk', chunk: message.subarray(at) } };
   return SubmitJobRequest.decode(message);
 }
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { SubmitJobRequest } from '@artorizer/contract';
+import { CHUNK_HEAD_MAX_BYTES, GRPC_FRAME_HEADER_BYTES, SubmitJobRequest, chunkPayloadOffset, decodeSubmitJobRequest } from '@artorizer/contract';
 import { ProcessorError, cancelled } from '../core/errors';
 
 /**
@@ -12,11 +12,6 @@ import { ProcessorError, cancelled } from '../core/errors';
  */
 export type UploadItem = { message: SubmitJobRequest } | { pieces: Buffer[] };
 
-const FRAME_HEADER_BYTES = 5;
-/** Field 2 (`chunk`), wire type 2 (length-delimited). */
-const CHUNK_TAG = 0x12;
-/** A varint of up to 5 bytes holds any length up to 2^32 - 1, the most a gRPC frame can hold. */
-const MAX_LENGTH_VARINT_BYTES = 5;
 /** Bytes held from the stream, beyond what the reader waits for, before it is paused (HTTP/2 flow control then holds the sender back). */
 const READ_AHEAD_BYTES = 1024 * 1024;
 
@@ -69,35 +64,15 @@ class FrameReader {
       if (this.heldBytes === 0) return undefined;
       throw truncated();
     }
-    if (this.held[0].length >= n) {
-      const bytes = this.held[0].subarray(0, n);
-      this.drop(n);
-      return bytes;
-    }
+    const pieces = this.take(n);
     // bytes across frames (a header cut by a frame's end): only those n are copied
-    const bytes = Buffer.allocUnsafe(n);
-    for (let at = 0; at < n;) {
-      const first = this.held[0];
-      const take = Math.min(n - at, first.length);
-      first.copy(bytes, at, 0, take);
-      this.drop(take);
-      at += take;
-    }
-    return bytes;
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, n);
   }
 
   /** The next `n` bytes, once all have arrived, as views of the buffers they arrived in. */
   async pieces(n: number): Promise<Buffer[]> {
     if (!(await this.need(n))) throw truncated();
-    const out: Buffer[] = [];
-    for (let left = n; left > 0;) {
-      const first = this.held[0];
-      const take = Math.min(left, first.length);
-      out.push(first.subarray(0, take));
-      this.drop(take);
-      left -= take;
-    }
-    return out;
+    return this.take(n);
   }
 
   /** Whether `n` bytes are held, waiting for them; false when the stream ended before. */
@@ -126,12 +101,19 @@ class FrameReader {
     wake?.();
   }
 
-  /** Drops the first `n` held bytes, which lie in the first held buffer. */
-  private drop(n: number): void {
-    const first = this.held[0];
+  /** The first `n` held bytes (all held), as views, no longer held. */
+  private take(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    for (let left = n; left > 0;) {
+      const first = this.held[0];
+      const take = Math.min(left, first.length);
+      out.push(first.subarray(0, take));
+      if (take === first.length) this.held.shift();
+      else this.held[0] = first.subarray(take);
+      left -= take;
+    }
     this.heldBytes -= n;
-    if (n === first.length) this.held.shift();
-    else this.held[0] = first.subarray(n);
+    return out;
   }
 }
 
@@ -152,52 +134,31 @@ export function readSubmitJob(stream: Readable, maxMessageBytes: number): { item
 
 async function* submitJobItems(reader: FrameReader, maxMessageBytes: number): AsyncGenerator<UploadItem> {
   for (;;) {
-    const header = await reader.exact(FRAME_HEADER_BYTES);
+    const header = await reader.exact(GRPC_FRAME_HEADER_BYTES);
     if (!header) return;
     if (header[0] !== 0) throw new ProcessorError(GrpcStatus.INTERNAL, 'a compressed message on a stream whose grpc-encoding is identity');
     const length = header.readUInt32BE(1);
     if (length > maxMessageBytes) {
       throw new ProcessorError(GrpcStatus.RESOURCE_EXHAUSTED, `Received message larger than max (${length} vs. ${maxMessageBytes})`);
     }
-    const prefix = await chunkPrefix(reader, length);
-    if (prefix.chunkBytes !== undefined) {
-      yield { pieces: await reader.pieces(prefix.chunkBytes) };
+    const head = length === 0 ? Buffer.alloc(0) : await reader.exact(Math.min(length, CHUNK_HEAD_MAX_BYTES));
+    if (!head) throw truncated();
+    const payloadAt = chunkPayloadOffset(head, length);
+    if (payloadAt !== undefined && length > head.length) {
+      const first = head.subarray(payloadAt);
+      const rest = await reader.pieces(length - head.length);
+      yield { pieces: first.length > 0 ? [first, ...rest] : rest };
       continue;
     }
-    const rest = length > prefix.read.length ? await reader.exact(length - prefix.read.length) : Buffer.alloc(0);
-    if (!rest) throw truncated();
-    yield { message: decode(Buffer.concat([prefix.read, rest])) };
+    const rest = length > head.length ? await reader.exact(length - head.length) : undefined;
+    if (length > head.length && !rest) throw truncated();
+    yield { message: decode(rest ? Buffer.concat([head, rest]) : head) };
   }
-}
-
-/**
- * Reads the start of a message of `length` bytes: when it is a chunk tag and a length that
- * fill the message exactly, the chunk's length; else only the bytes read, to decode with the rest.
- */
-async function chunkPrefix(reader: FrameReader, length: number): Promise<{ read: Buffer; chunkBytes?: number }> {
-  const read: number[] = [];
-  const next = async () => {
-    const byte = (await reader.exact(1))?.[0];
-    if (byte === undefined) throw truncated();
-    read.push(byte);
-    return byte;
-  };
-  if (length === 0 || (await next()) !== CHUNK_TAG) return { read: Buffer.from(read) };
-  let value = 0;
-  for (let shift = 0; read.length <= MAX_LENGTH_VARINT_BYTES && read.length < length; shift += 7) {
-    const byte = await next();
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) {
-      const whole = read.length + value === length && value > 0;
-      return whole ? { read: Buffer.from(read), chunkBytes: value } : { read: Buffer.from(read) };
-    }
-  }
-  return { read: Buffer.from(read) };
 }
 
 function decode(bytes: Buffer): SubmitJobRequest {
   try {
-    return SubmitJobRequest.decode(bytes);
+    return decodeSubmitJobRequest(bytes);
   } catch (err) {
     throw new ProcessorError(GrpcStatus.INTERNAL, `a request message could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { SubmitJobResponse } from '@artorizer/contract';
+import { ProcessorServiceDefinition, SubmitJobResponse, frameGrpcMessage } from '@artorizer/contract';
 import { TIMER_MAX_MS } from '@artorizer/service-kit';
 import { Processor } from '../core/processor';
 import { Logger } from '../logger';
@@ -16,7 +16,7 @@ import { readSubmitJob } from './submit-job-frames';
  * grpc-js's, its checks and errors included.
  */
 
-export const SUBMIT_JOB_PATH = '/artorizer.v1.ProcessorService/SubmitJob';
+export const SUBMIT_JOB_PATH = ProcessorServiceDefinition.submitJob.path;
 
 const RESPONSE_HEADERS = {
   ':status': 200,
@@ -46,15 +46,6 @@ export function takesStream(headers: http2.IncomingHttpHeaders): boolean {
   );
 }
 
-/** A length-prefixed, uncompressed gRPC message. */
-function framed(message: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(5 + message.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, 5);
-  return frame;
-}
-
 /** The answer of one SubmitJob stream: a message then OK, or a status alone; whichever comes first, once. */
 class Answer {
   private sent = false;
@@ -75,7 +66,7 @@ class Answer {
     this.answered();
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': '' }));
-    this.stream.end(framed(SubmitJobResponse.encode(response).finish()));
+    this.stream.end(frameGrpcMessage(SubmitJobResponse.encode(response).finish()));
   }
 
   /** A trailers-only answer, as grpc-js gives one: the status in the response headers. */

@@ -63,7 +63,11 @@ describe('readSubmitJob: a SubmitJob request read off its DATA frames', () => {
     if (!('pieces' in chunk)) throw new Error('the chunk was decoded whole');
     expect(Buffer.concat(chunk.pieces).equals(image)).toBe(true);
     expect(chunk.pieces.length).toBeGreaterThan(1);
-    for (const piece of chunk.pieces) expect(pieces.some((p) => p.buffer === piece.buffer)).toBe(true);
+    // the chunk's head was cut by a frame's end, so its tag and length came in a copy of at most
+    // 6 bytes, and with them the first image bytes; every other piece is a view of a frame
+    const [first, ...rest] = chunk.pieces;
+    expect(first.length).toBeLessThan(6);
+    for (const piece of rest) expect(pieces.some((p) => p.buffer === piece.buffer)).toBe(true);
   });
 
   it('decodes whole any message that is not exactly one chunk field: an abort, an empty chunk, a chunk followed by another field', async () => {

@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import { ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
-import { GRPC_FRAME_HEADER_BYTES, SubmitJobRequest, SubmitJobResponse, frameSubmitJobRequest } from '@artorizer/contract';
+import { GRPC_FRAME_HEADER_BYTES, ProcessorServiceDefinition, SubmitJobRequest, SubmitJobResponse, frameSubmitJobRequest } from '@artorizer/contract';
 import { GrpcTls } from '@artorizer/service-kit';
 import { serviceError } from './service-error';
 
@@ -34,7 +34,7 @@ export interface UploadOptions {
   onStatus?: (err: ServiceError | null) => void;
 }
 
-const PATH = '/artorizer.v1.ProcessorService/SubmitJob';
+const PATH = ProcessorServiceDefinition.submitJob.path;
 /** A ping after this long with calls open, and the connection dropped when it is not answered in time (the grpc-js channels' options too). */
 export const KEEPALIVE_MS = 60_000;
 export const KEEPALIVE_TIMEOUT_MS = 20_000;
