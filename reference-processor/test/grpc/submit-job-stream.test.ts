@@ -52,8 +52,19 @@ function open(headers: Record<string, string> = {}): { stream: http2.ClientHttp2
   return { stream, outcome };
 }
 
-/** The upload's file is removed before its status is sent. */
-function noUploadLeft(): void {
+/** A spec the processor refuses at once (SVG is not accepted). */
+const svgSpec = () => spec({ image: { contentType: 'image/svg+xml', sizeBytes: 0, sha256: '', filename: 'a.svg' } });
+
+/**
+ * Sends `specFrame` and a chunk of `chunkBytes` without ending the upload, expects `code` while
+ * the request is still open, and that no file is left (it is removed before the status is sent).
+ */
+async function expectAnsweredMidUpload(headers: Record<string, string>, specFrame: Buffer, chunkBytes: number, code: number): Promise<void> {
+  const { stream, outcome } = open(headers);
+  stream.write(specFrame);
+  stream.write(chunk(Buffer.alloc(chunkBytes, 1)));
+  expect(await outcome).toMatchObject({ code, requestOpen: true });
+  stream.close();
   expect(target.inside!.incomingFiles()).toEqual([]);
 }
 
@@ -71,13 +82,7 @@ describe('SubmitJob over bare HTTP/2', () => {
   });
 
   it('answers DEADLINE_EXCEEDED when the upload outlives its grpc-timeout, and keeps nothing of it', async () => {
-    const { stream, outcome } = open({ 'grpc-timeout': '300m' });
-    stream.write(spec());
-    stream.write(chunk(Buffer.alloc(64 * 1024, 1)));
-    const result = await outcome;
-    expect(result).toMatchObject({ code: status.DEADLINE_EXCEEDED, requestOpen: true });
-    stream.close();
-    noUploadLeft();
+    await expectAnsweredMidUpload({ 'grpc-timeout': '300m' }, spec(), 64 * 1024, status.DEADLINE_EXCEEDED);
   });
 
   it('refuses an unreadable grpc-timeout with INTERNAL, as grpc-js does', async () => {
@@ -87,13 +92,7 @@ describe('SubmitJob over bare HTTP/2', () => {
   });
 
   it('answers a refused spec (an SVG) at once, while the client is still sending', async () => {
-    const { stream, outcome } = open();
-    stream.write(spec({ image: { contentType: 'image/svg+xml', sizeBytes: 0, sha256: '', filename: 'a.svg' } }));
-    stream.write(chunk(Buffer.alloc(1024 * 1024, 2)));
-    const result = await outcome;
-    expect(result).toMatchObject({ code: status.INVALID_ARGUMENT, requestOpen: true });
-    stream.close();
-    noUploadLeft();
+    await expectAnsweredMidUpload({}, svgSpec(), 1024 * 1024, status.INVALID_ARGUMENT);
   });
 
   it('leaves compressed uploads to grpc-js, which decompresses them', async () => {
@@ -123,7 +122,7 @@ describe('SubmitJob over bare HTTP/2, a client that keeps sending after the answ
       const stream = client.request({ ':method': 'POST', ':path': '/artorizer.v1.ProcessorService/SubmitJob', 'content-type': 'application/grpc', te: 'trailers' });
       const refused = new Promise<string | undefined>((resolve) => stream.once('response', (h) => resolve(h['grpc-status'] as string | undefined)));
       stream.resume();
-      stream.write(spec({ image: { contentType: 'image/svg+xml', sizeBytes: 0, sha256: '', filename: 'a.svg' } }));
+      stream.write(svgSpec());
       expect(await refused).toBe(String(status.INVALID_ARGUMENT));
       // more than the read-ahead and the stream window after the answer, then the end
       for (let i = 0; i < 6; i++) stream.write(chunk(Buffer.alloc(1024 * 1024, 3)));

@@ -1,4 +1,4 @@
-import { JobState } from '@artorizer/contract';
+import { Job, JobState } from '@artorizer/contract';
 import { ContractClient, HttpFixture, grpcError, makePng, specFor, startHttpFixture, status } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
@@ -45,7 +45,8 @@ it('answers a full queue with UNAVAILABLE (HTTP 503 with Retry-After), and an ov
   expect(tooLarge.code).toBe(status.RESOURCE_EXHAUSTED);
 });
 
-it("removes a queued upload's file when its job is cancelled before it starts", async () => {
+/** An upload queued behind a job stalled in its fetch; its file waits in incoming/ (`before` are the files there before it). */
+async function queueBehindStall(): Promise<{ running: Job; queued: Job; before: string[] }> {
   const stall = fixture.nextStall();
   const running = await client.submitByReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
   await stall;
@@ -53,6 +54,11 @@ it("removes a queued upload's file when its job is cancelled before it starts", 
   const queued = await client.submit(specFor(), png);
   // a queued upload waits in incoming/ until its job starts
   expect(target.inside!.incomingFiles()).toHaveLength(before.length + 1);
+  return { running, queued, before };
+}
+
+it("removes a queued upload's file when its job is cancelled before it starts", async () => {
+  const { running, queued, before } = await queueBehindStall();
 
   expect((await client.cancel(queued.jobId)).state).toBe(JobState.JOB_STATE_CANCELLED);
   expect(target.inside!.incomingFiles()).toEqual(before);
@@ -61,12 +67,7 @@ it("removes a queued upload's file when its job is cancelled before it starts", 
 });
 
 it("removes a queued upload's file when the processor shuts down before the job starts", async () => {
-  const stall = fixture.nextStall();
-  const running = await client.submitByReference(specFor(), { location: { $case: 'http', http: { url: fixture.url('stall') } } });
-  await stall;
-  const before = target.inside!.incomingFiles();
-  const queued = await client.submit(specFor(), png);
-  expect(target.inside!.incomingFiles()).toHaveLength(before.length + 1);
+  const { running, queued } = await queueBehindStall();
 
   // the processor's own shutdown (its folder, which the full stop removes too, is still there)
   await target.local!.processor.shutdown(0);
