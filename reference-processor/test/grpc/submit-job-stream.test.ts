@@ -1,6 +1,6 @@
 import http2 from 'node:http2';
 import { credentials, status } from '@grpc/grpc-js';
-import { JobSpec, ProcessorServiceClient, SubmitJobRequest, SubmitJobResponse, jobSpecFromFields } from '@artorizer/contract';
+import { JobSpec, ProcessorServiceClient, SubmitJobResponse, frameSubmitJobRequest, jobSpecFromFields } from '@artorizer/contract';
 import { makePng } from '@artorizer/testkit';
 import { Target, startTarget } from '../contract/target';
 
@@ -19,13 +19,8 @@ afterAll(async () => {
   await target.stop();
 });
 
-function frame(request: SubmitJobRequest): Buffer {
-  const message = SubmitJobRequest.encode(request).finish();
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(message.length, 1);
-  return Buffer.concat([header, message]);
-}
-
+// messages framed as the router frames them
+const frame = frameSubmitJobRequest;
 const spec = (changes: Partial<JobSpec> = {}) => frame({ payload: { $case: 'spec', spec: { ...jobSpecFromFields({ artist_name: 'A', artwork_title: 'T' }), ...changes } } });
 const chunk = (bytes: Buffer) => frame({ payload: { $case: 'chunk', chunk: bytes } });
 
