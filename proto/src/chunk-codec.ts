@@ -86,14 +86,26 @@ export const GRPC_FRAME_HEADER_BYTES = 5;
 /**
  * A SubmitJobRequest as gRPC sends it on the wire: the length prefix, then the encoded message.
  * A chunk held in a buffer from `allocChunkBuffer` is framed in the room in front of it (no copy);
- * any other message is copied once behind a fresh prefix.
+ * any other chunk, and any other message, is copied once behind a fresh prefix.
  */
 export function frameSubmitJobRequest(message: SubmitJobRequest): Buffer {
+  if (message.payload?.$case === 'chunk' && !isChunkBuffer(message.payload.chunk)) return frameCopiedChunk(message.payload.chunk);
   const encoded = encodeSubmitJobRequest(message) as Buffer & { [FRAME_HEADER_ROOM]?: boolean };
   if (encoded[FRAME_HEADER_ROOM] !== true || encoded.byteOffset < GRPC_FRAME_HEADER_BYTES) return frameGrpcMessage(encoded);
   const framed = Buffer.from(encoded.buffer, encoded.byteOffset - GRPC_FRAME_HEADER_BYTES, encoded.length + GRPC_FRAME_HEADER_BYTES);
   framed[0] = 0;
   framed.writeUInt32BE(encoded.length, 1);
+  return framed;
+}
+
+/** A chunk in a buffer without room in front: its bytes copied once, behind the length prefix and the message header. */
+function frameCopiedChunk(chunk: Uint8Array): Buffer {
+  const header = 1 + varintLength(chunk.length);
+  const framed = Buffer.allocUnsafe(GRPC_FRAME_HEADER_BYTES + header + chunk.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(header + chunk.length, 1);
+  writeHeader(framed, GRPC_FRAME_HEADER_BYTES, chunk.length);
+  framed.set(chunk, GRPC_FRAME_HEADER_BYTES + header);
   return framed;
 }
 

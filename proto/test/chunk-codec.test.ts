@@ -1,5 +1,5 @@
 import { SubmitJobRequest } from '../gen/artorizer/v1/artorizer';
-import { CHUNK_HEADER_ROOM, allocChunkBuffer, decodeSubmitJobRequest, encodeSubmitJobRequest, isChunkBuffer } from '../src/chunk-codec';
+import { CHUNK_HEADER_ROOM, allocChunkBuffer, decodeSubmitJobRequest, encodeSubmitJobRequest, frameSubmitJobRequest, isChunkBuffer } from '../src/chunk-codec';
 
 /* SubmitJob's chunk messages encoded and decoded without copies, byte-compatible with the generated codec. */
 const FRAME_HEADER_ROOM = Symbol.for('grpc-js.frameHeaderRoom');
@@ -32,6 +32,27 @@ describe('chunk codec', () => {
     expect(shared.equals(Buffer.alloc(300, 9))).toBe(true);
     expect((encoded as Buffer & Record<symbol, unknown>)[FRAME_HEADER_ROOM]).toBeUndefined();
     expect(SubmitJobRequest.decode(encoded)).toEqual(chunkMessage(Buffer.alloc(100, 9)));
+  });
+
+  it.each([
+    ['a chunk buffer', (size: number) => allocChunkBuffer(size).fill(5)],
+    ['a view into another buffer', (size: number) => Buffer.alloc(size + 20, 5).subarray(10, 10 + size)],
+  ])('frames %s as gRPC does: prefix and the generated encoding', (_kind, chunkOf) => {
+    for (const size of [0, 1, 127, 128, 70000]) {
+      const chunk = chunkOf(size);
+      const generated = Buffer.from(SubmitJobRequest.encode(chunkMessage(Buffer.alloc(size, 5))).finish());
+      const framed = frameSubmitJobRequest(chunkMessage(chunk));
+      expect(framed[0]).toBe(0);
+      expect(framed.readUInt32BE(1)).toBe(generated.length);
+      expect(framed.subarray(5).equals(generated)).toBe(true);
+    }
+  });
+
+  it('frames a chunk that is not a chunk buffer in a buffer of its own, leaving the bytes around it alone', () => {
+    const shared = Buffer.alloc(300, 9);
+    const framed = frameSubmitJobRequest(chunkMessage(shared.subarray(100, 200)));
+    expect(framed.buffer).not.toBe(shared.buffer);
+    expect(shared.equals(Buffer.alloc(300, 9))).toBe(true);
   });
 
   it('treats only the start of a chunk buffer as having room', () => {

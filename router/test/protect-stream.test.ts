@@ -171,11 +171,12 @@ describe('multipart uploads', () => {
 });
 
 describe('concurrent uploads', () => {
-  it('keeps every upload its own bytes while they share the chunk buffers of the router', async () => {
+  it('keeps every upload its own bytes while they share the chunk buffers of the router, streamed or spooled', async () => {
     const pngs = await Promise.all([1, 2, 3, 4, 5, 6].map((seed) => makePng(400, 300, seed)));
     // several chunk messages each (UPLOAD_CHUNK_SIZE is 16 KiB here), so buffers go back and forth
     for (const p of pngs) expect(p.length).toBeGreaterThan(4 * 16384);
-    const answers = await Promise.all(pngs.map((p, i) => protect(form({ ...meta, artwork_title: `concurrent ${i}` }, p))));
+    // every other one with its fields after the file: spooled, then read back into the same buffers
+    const answers = await Promise.all(pngs.map((p, i) => protect(form({ ...meta, artwork_title: `concurrent ${i}` }, p, i % 2 === 0))));
     expect(answers.map((a) => a.status)).toEqual(pngs.map(() => 202));
     for (const [i, answer] of answers.entries()) {
       const jobId = answer.json.job_id as string;

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { FilePart, FormSink } from '@artorizer/service-kit';
@@ -11,7 +10,7 @@ import { toHttpError } from '../http/errors';
 import { Metrics } from '../metrics';
 import { ChunkPool, Downstream, imageChunks } from './chunker';
 import { readUploadForm, refuseUndeclaredImage } from './form';
-import { Spool, spoolFile } from './spool';
+import { Spool, spoolFile, spooledChunks } from './spool';
 import { ownedSpec } from '../security/ownership';
 
 /**
@@ -49,7 +48,6 @@ export interface StreamRelayDeps {
   pool: ProcessorPool;
   metrics: Metrics;
   maxFileBytes: number;
-  chunkBytes: number;
   spoolDir: string;
   /** The chunk buffers every upload of this process cuts into (`relayBuffers`). */
   buffers: ChunkPool;
@@ -156,7 +154,8 @@ class StreamRelay implements FormSink<void> {
       spec = ownedSpec(jobSpecFromFields(fieldsBefore), this.ctx.key);
     } catch (err) {
       if (!missingRequired(err)) throw fieldErrorToHttp(err);
-      this.spool = await spoolFile(imageChunks(stream, this.deps.chunkBytes), this.deps.spoolDir);
+      const buffers = this.deps.buffers;
+      this.spool = await spoolFile(imageChunks(stream, buffers.size, { pool: buffers }), this.deps.spoolDir, buffers);
       return;
     }
     this.upload = this.deps.pool.openUpload(this.ctx);
@@ -215,9 +214,9 @@ class StreamRelay implements FormSink<void> {
     const upload = this.deps.pool.openUpload(this.ctx);
     this.upload = upload;
     upload.done.catch(() => undefined);
-    const file = fs.createReadStream(spool.path, { highWaterMark: payloadBytes(this.deps.chunkBytes) });
+    const buffers = this.deps.buffers;
     const declared = withImage(spec, this.part!);
-    await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, file, upload);
+    await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, spooledChunks(spool.path, buffers), upload, new InFlight(), buffers);
     upload.call.end();
     return upload.done;
   }
