@@ -163,7 +163,7 @@ class StreamRelay implements FormSink<void> {
     // chunk buffers are reused, by this upload or another, once the call is done with them (their write callback)
     const buffers = this.deps.buffers;
     const sending = new InFlight();
-    await this.send(withImage(spec, part), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending, buffers);
+    await this.send(withImage(spec, part), imageChunks(stream, buffers.size, { pool: buffers, downstream: sending }), this.upload, sending);
   }
 
   /**
@@ -171,8 +171,9 @@ class StreamRelay implements FormSink<void> {
    * MESSAGES_IN_FLIGHT written chunks wait to be sent. Once the call has ended (the processor
    * answered or the call was cancelled) the rest of the file is read and dropped.
    */
-  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload, sending = new InFlight(), buffers?: ChunkPool): Promise<void> {
+  private async send(spec: JobSpec, chunks: AsyncIterable<Buffer>, upload: Upload, sending = new InFlight()): Promise<void> {
     const { call, done } = upload;
+    const buffers = this.deps.buffers;
     let ended = false;
     const finish = () => {
       ended = true;
@@ -187,13 +188,13 @@ class StreamRelay implements FormSink<void> {
         if (this.failure !== undefined) return;
         this.deps.metrics.bytesRelayed.inc({ mode: 'stream' }, chunk.length);
         if (ended) {
-          buffers?.give(chunk);
+          buffers.give(chunk);
           continue;
         }
         sending.add();
         // the callback comes once the bytes are handed to HTTP/2 (grpc-js's retries buffer nothing, see the pool)
         call.write({ payload: { $case: 'chunk', chunk } }, () => {
-          buffers?.give(chunk);
+          buffers.give(chunk);
           sending.sent();
         });
         while (sending.count >= MESSAGES_IN_FLIGHT && !ended && this.failure === undefined) await sending.change();
@@ -216,7 +217,7 @@ class StreamRelay implements FormSink<void> {
     upload.done.catch(() => undefined);
     const buffers = this.deps.buffers;
     const declared = withImage(spec, this.part!);
-    await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, spooledChunks(spool.path, buffers), upload, new InFlight(), buffers);
+    await this.send({ ...declared, image: { ...declared.image!, sizeBytes: spool.sizeBytes } }, spooledChunks(spool.path, buffers), upload);
     upload.call.end();
     return upload.done;
   }
